@@ -1,0 +1,7 @@
+"""qkdstack: a complete, fast, honest Quantum Key Distribution stack."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

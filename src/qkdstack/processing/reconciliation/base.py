@@ -1,0 +1,114 @@
+"""The contract every error-correction method fulfils, and the registry that names them.
+
+A method is two halves that talk only through the classical channel:
+
+* Alice's half, :class:`AliceReconciler`, holds her key and answers requests (parities, syndromes).
+* Bob's half, :class:`BobReconciler`, holds his key, asks, and corrects it.
+
+Bob starts a method by sending ``Message("ec.start", public={"method": name, **params})``; Alice's
+node builds her half from the registry with the same public parameters. Every later message's kind
+starts with ``"ec."``. Leakage is whatever the channel counts as disclosed during the
+``"reconciliation"`` stage, never an estimate.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from qkdstack.errors import ParameterError
+from qkdstack.processing.channel import ClassicalChannel, Message
+from qkdstack.typing import BitArray
+
+__all__ = [
+    "METHODS",
+    "AliceReconciler",
+    "BobReconciler",
+    "Method",
+    "ReconciliationOutcome",
+    "get_method",
+    "register_method",
+]
+
+
+class AliceReconciler(ABC):
+    """Alice's half: answers Bob's ``ec.*`` requests from her key."""
+
+    @abstractmethod
+    def handle(self, request: Message) -> Message:
+        """Answer one request."""
+
+
+@dataclass(frozen=True)
+class ReconciliationOutcome:
+    """What Bob's half returns.
+
+    Attributes
+    ----------
+    key : ndarray of uint8
+        Bob's corrected key (same length as his input, unless the method shortens it).
+    frames : int
+        Number of frames (blocks) processed.
+    frames_failed : int
+        Frames the method itself knows it failed to correct (such key must not be used).
+    """
+
+    key: BitArray
+    frames: int = 1
+    frames_failed: int = 0
+
+
+class BobReconciler(ABC):
+    """Bob's half: drives the exchange and corrects his key."""
+
+    @abstractmethod
+    def reconcile(
+        self, key: BitArray, qber: float, channel: ClassicalChannel
+    ) -> ReconciliationOutcome:
+        """Correct ``key`` towards Alice's, asking over ``channel``. ``qber`` is the estimate."""
+
+    def start_params(self) -> Mapping[str, Any]:
+        """Public parameters sent in ``ec.start`` so Alice can build her half (JSON scalars)."""
+        return {}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered error-correction method.
+
+    Attributes
+    ----------
+    name : str
+        The name the literature gives it (``"cascade-original"``).
+    make_bob : callable
+        ``(seed, **options) -> BobReconciler``; ``seed`` drives Bob's public random choices.
+    make_alice : callable
+        ``(key, params) -> AliceReconciler``; ``params`` are the public ``ec.start`` fields.
+    description : str
+        One line, with the reference.
+    """
+
+    name: str
+    make_bob: Callable[..., BobReconciler]
+    make_alice: Callable[[BitArray, Mapping[str, Any]], AliceReconciler]
+    description: str
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register_method(method: Method) -> Method:
+    """Add ``method`` to the registry under its name."""
+    METHODS[method.name] = method
+    return method
+
+
+def get_method(name: str) -> Method:
+    """Look up a method by name; an unknown name raises an error listing the known ones."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        known = ", ".join(sorted(METHODS))
+        raise ParameterError(f"Argument 'method' must be one of {known}, not {name!r}.") from None

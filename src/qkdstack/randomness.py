@@ -1,0 +1,63 @@
+"""Where randomness comes from.
+
+Simulation randomness is a seeded :class:`numpy.random.Generator`, injected everywhere (no module- or
+class-level generators). Randomness that protects a real key (privacy-amplification seeds,
+authentication keys, key IDs) comes from :mod:`secrets`; functions that draw it say ``secret`` in
+their names. A simulation may ask for a *seeded, not secure* mode to make its keys reproducible; that
+mode is marked in every report it produces.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import numpy as np
+
+from qkdstack.errors import ParameterError
+from qkdstack.typing import BitArray, Seed
+
+__all__ = ["as_generator", "secret_bits", "secret_bytes", "spawn_generators"]
+
+
+def as_generator(seed: Seed) -> np.random.Generator:
+    """Return a :class:`numpy.random.Generator` for ``seed`` (int, SeedSequence, Generator or None)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or (
+        seed is not None and not isinstance(seed, int | np.random.SeedSequence)
+    ):
+        raise ParameterError(
+            f"Argument 'seed' must be an int, a numpy Generator, a SeedSequence or None, not {seed!r}."
+        )
+    if isinstance(seed, int) and seed < 0:
+        raise ParameterError(f"Argument 'seed' must be >= 0, not {seed}.")
+    return np.random.default_rng(seed)
+
+
+def spawn_generators(seed: Seed, count: int) -> list[np.random.Generator]:
+    """Spawn ``count`` independent generators from one seed (for parallel or per-party streams)."""
+    if count < 0:
+        raise ParameterError(f"Argument 'count' must be >= 0, not {count}.")
+    return list(as_generator(seed).spawn(count))
+
+
+def secret_bytes(n_bytes: int) -> bytes:
+    """``n_bytes`` bytes from the operating system's CSPRNG (:func:`secrets.token_bytes`)."""
+    if n_bytes < 0:
+        raise ParameterError(f"Argument 'n_bytes' must be >= 0, not {n_bytes}.")
+    return secrets.token_bytes(n_bytes)
+
+
+def secret_bits(n_bits: int, rng: np.random.Generator | None = None) -> BitArray:
+    """``n_bits`` uniformly random bits as a ``uint8`` 0/1 array.
+
+    With ``rng=None`` (the default) the bits come from :mod:`secrets` and may protect a real key.
+    Passing ``rng`` gives reproducible bits for simulations: **not secure**.
+    """
+    if n_bits < 0:
+        raise ParameterError(f"Argument 'n_bits' must be >= 0, not {n_bits}.")
+    if rng is None:
+        raw = np.frombuffer(secrets.token_bytes((n_bits + 7) // 8), dtype=np.uint8)
+    else:
+        raw = rng.integers(0, 256, size=(n_bits + 7) // 8, dtype=np.uint8)
+    return np.unpackbits(raw)[:n_bits].copy()
