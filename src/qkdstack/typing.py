@@ -6,7 +6,7 @@ are ``int64``.
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import TypeAlias
 
 import numpy as np
@@ -41,7 +41,7 @@ class Basis(IntEnum):
     Y = 2  #: circular, used by the six-state protocol
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """The two parties of a QKD link."""
 
     ALICE = "alice"

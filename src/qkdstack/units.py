@@ -32,7 +32,7 @@ def db_to_transmittance(
     loss_db: float | npt.NDArray[np.float64],
 ) -> float | npt.NDArray[np.float64]:
     """Convert a loss in dB into a linear transmittance ``10**(-loss_db/10)``."""
-    return np.power(10.0, -np.asarray(loss_db, dtype=np.float64) / 10.0)  # type: ignore[no-any-return]
+    return np.power(10.0, -np.asarray(loss_db, dtype=np.float64) / 10.0)
 
 
 def transmittance_to_db(transmittance: float) -> float:
