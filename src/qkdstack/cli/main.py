@@ -1,0 +1,62 @@
+"""The ``qkd`` command: a thin layer over the library, one module per sub-command group.
+
+Usage errors (a bad option value, a missing file, an unknown name) exit with status 2 and print one
+line naming the argument, the constraint and the value; no traceback is shown for user errors. A
+protocol abort is not a usage error: the command reports it (exit status 0 with ``aborted: true``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+import typer
+
+from qkdstack.errors import ParameterError, RecordError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="qkd",
+    help="qkdstack: simulate QKD links, post-process detection records, compute key rates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module registers its commands on ``app`` with a ``register(app)`` function.
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(f"qkdstack.cli.{_name}").register(app)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``qkd`` console script; returns the exit status."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="qkd", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = exc.ctx.command_path if exc.ctx is not None else "qkd"
+        print(f"{hint}: error: {_one_line(exc.format_message())}", file=sys.stderr)
+        return 2
+    except (ParameterError, RecordError) as exc:
+        print(f"qkd: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except click.exceptions.Abort:
+        print("qkd: aborted", file=sys.stderr)
+        return 130
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    if isinstance(result, int):
+        return result
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
