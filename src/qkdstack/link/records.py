@@ -22,7 +22,7 @@ import numpy as np
 from qkdstack.errors import RecordError
 from qkdstack.typing import BitArray, IndexArray, Role
 
-__all__ = ["RecordMeta", "Records"]
+__all__ = ["LinkOutput", "RecordMeta", "Records"]
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,24 @@ class Records:
 
     def __len__(self) -> int:
         return int(self.pulse_index.shape[0])
+
+
+@dataclass(frozen=True)
+class LinkOutput:
+    """What a simulated link hands to the post-processing, plus facts only a simulation knows.
+
+    Attributes
+    ----------
+    alice, bob : Records
+        Each party's detection records; the post-processing gives each party only its own.
+    eve : object or None
+        The eavesdropper's records when an attack ran (see :mod:`qkdstack.link.attacks`).
+    truth : dict
+        Simulation-only facts for reports and tests (never given to the parties), for example
+        per-class photon-number statistics.
+    """
+
+    alice: Records
+    bob: Records
+    eve: Any = None
+    truth: dict[str, Any] = field(default_factory=dict)
