@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 # Each module registers its commands on ``app`` with a ``register(app)`` function.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("reconcile",)
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"qkdstack.cli.{_name}").register(app)
