@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from qkdstack import __version__
+import qkdstack
 from qkdstack.errors import ParameterError
 from qkdstack.link.records import LinkOutput, Records
 from qkdstack.params import LinkParams
@@ -140,7 +140,7 @@ def run_experiment(
         report.setdefault(key, value)
     report["source"] = params.source
     report["params"] = params.to_dict()
-    report["version"] = __version__
+    report["version"] = qkdstack.__version__
     if result.bob_key is not None:
         import hashlib
 
