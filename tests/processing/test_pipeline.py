@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import make_bb84_records
+from synthetic import make_bb84_records
 from qkdstack.errors import RecordError
 from qkdstack.link.records import RecordMeta, Records
 from qkdstack.processing.channel import Tamper
