@@ -35,7 +35,12 @@ def test_shor_preskill_length_large_n_approaches_asymptotic_rate() -> None:
 
 def test_lengths_are_not_positive_when_hopeless() -> None:
     assert shor_preskill_key_length(1000, 100, 0.2, 0, 1e-10, 1e-15).length_bits <= 0
-    assert gllp_key_length(10_000, 1000, 0.01, 0, mu=0.5, gain=0.01, epsilon_sec=1e-10, epsilon_cor=1e-15).length_bits <= 0
+    assert (
+        gllp_key_length(
+            10_000, 1000, 0.01, 0, mu=0.5, gain=0.01, epsilon_sec=1e-10, epsilon_cor=1e-15
+        ).length_bits
+        <= 0
+    )
 
 
 def test_bad_epsilon() -> None:

@@ -25,7 +25,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """qkdstack: simulate QKD links, post-process detection records, compute key rates."""
