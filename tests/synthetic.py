@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from qkdstack.link.records import RecordMeta, Records
 from qkdstack.typing import Role
 
