@@ -65,9 +65,8 @@ def _invisible_to_every_pass(residual: np.ndarray, n: int, spy: _Spy) -> bool:
     passes can see it: the run is a genuine frame error of the algorithm, not a bug.
     """
     for p, k in enumerate(spy.block_sizes):
-        perm = np.arange(n) if p == 0 else pass_permutation(n, spy.shuffle_seed, p)
-        position = np.empty(n, dtype=np.int64)
-        position[perm] = np.arange(n)
+        # pass_permutation gives the shuffled position of each key bit (pass 0 is unshuffled).
+        position = np.arange(n) if p == 0 else pass_permutation(n, spy.shuffle_seed, p)
         counts = np.bincount(position[residual] // k)
         if np.any(counts % 2):
             return False
@@ -280,12 +279,18 @@ def test_alice_rejects_malformed_requests() -> None:
     alice = AliceCascade(key, {"n": 100, "shuffle_seed": 1})
     with pytest.raises(ProtocolAbort):
         alice.handle(
-            Message("ec.parity", public={"pass": 0, "start": np.array([0]), "end": np.array([5])})
+            Message(
+                "ec.parity",
+                public={"pass": np.array([0]), "start": np.array([0]), "end": np.array([5])},
+            )
         )
     alice.handle(Message("ec.blocks", public={"pass": 0, "block_size": 10}))
     with pytest.raises(ProtocolAbort):
         alice.handle(
-            Message("ec.parity", public={"pass": 0, "start": np.array([5]), "end": np.array([101])})
+            Message(
+                "ec.parity",
+                public={"pass": np.array([0]), "start": np.array([5]), "end": np.array([101])},
+            )
         )
     with pytest.raises(ProtocolAbort):
         alice.handle(Message("ec.blocks", public={"pass": 0, "block_size": 0}))

@@ -91,30 +91,28 @@ _STAGE = "reconciliation"
 
 
 @njit(cache=True)
-def _prefix_xor(key: BitArray, perm: npt.NDArray[np.int32]) -> BitArray:  # pragma: no cover
-    """``out[j] = key[perm[0]] ^ ... ^ key[perm[j-1]]`` (length n + 1)."""
-    n = perm.shape[0]
+def _prefix_xor(key: BitArray, position: npt.NDArray[np.int32]) -> BitArray:  # pragma: no cover
+    """Prefix XOR of the shuffled key (length n + 1), bit ``i`` sitting at ``position[i]``."""
+    n = position.shape[0]
     out = np.zeros(n + 1, dtype=np.uint8)
+    for i in range(n):
+        out[position[i] + 1] = key[i]
     acc = np.uint8(0)
-    for j in range(n):
-        acc ^= key[perm[j]]
-        out[j + 1] = acc
+    for j in range(1, n + 1):
+        acc ^= out[j]
+        out[j] = acc
     return out
 
 
 @njit(cache=True)
 def _block_parities(
-    key: BitArray, perm: npt.NDArray[np.int32], block_size: int
+    key: BitArray, position: npt.NDArray[np.int32], block_size: int
 ) -> BitArray:  # pragma: no cover
-    """Parity of each block ``perm[b k : (b+1) k]`` of the shuffled key (last block may be short)."""
-    n = perm.shape[0]
-    n_blocks = (n + block_size - 1) // block_size
-    out = np.zeros(n_blocks, dtype=np.uint8)
-    for b in range(n_blocks):
-        acc = np.uint8(0)
-        for j in range(b * block_size, min(n, (b + 1) * block_size)):
-            acc ^= key[perm[j]]
-        out[b] = acc
+    """Parity of each block of ``block_size`` consecutive shuffled positions (last may be short)."""
+    n = position.shape[0]
+    out = np.zeros((n + block_size - 1) // block_size, dtype=np.uint8)
+    for i in range(n):
+        out[position[i] // block_size] ^= key[i]
     return out
 
 
@@ -396,12 +394,12 @@ class AliceCascade(AliceReconciler):
     def _pass_prefix(self, pass_index: int) -> BitArray:
         prefix = self._prefix.get(pass_index)
         if prefix is None:
-            perm = (
+            position = (
                 identity_permutation(self._n)
                 if pass_index == 0
                 else pass_permutation(self._n, self._seed, pass_index)
             )
-            prefix = _prefix_xor(self._key, perm)
+            prefix = _prefix_xor(self._key, position)
             self._prefix[pass_index] = prefix
         return prefix
 
@@ -410,8 +408,8 @@ class AliceCascade(AliceReconciler):
         ``ec.parity`` (the parities of given ranges)."""
         if request.kind == "ec.start":
             return Message("ec.ready")
-        p = _int_field(request.public, "pass", 0, _MAX_PASSES)
         if request.kind == "ec.blocks":
+            p = _int_field(request.public, "pass", 0, _MAX_PASSES)
             k = _int_field(request.public, "block_size", 1, self._n + 1)
             prefix = self._pass_prefix(p)
             starts = np.arange(0, self._n, k, dtype=np.int64)
@@ -420,21 +418,27 @@ class AliceCascade(AliceReconciler):
             ends = np.minimum(starts + k, self._n)
             return Message("ec.parities", disclosed={"parity": prefix[ends] ^ prefix[starts]})
         if request.kind == "ec.parity":
-            if p not in self._prefix:
-                raise ProtocolAbort(f"Cascade: pass {p} was never opened.", stage=_STAGE)
             starts = np.asarray(request.public.get("start"))
             ends = np.asarray(request.public.get("end"))
+            passes = np.asarray(request.public.get("pass"))
             if (
                 starts.shape != ends.shape
+                or passes.shape != starts.shape
                 or starts.ndim != 1
                 or starts.dtype.kind not in "iu"
                 or ends.dtype.kind not in "iu"
+                or passes.dtype.kind not in "iu"
                 or (starts.size and (starts.min() < 0 or ends.max() > self._n))
                 or np.any(starts >= ends)
+                or not set(np.unique(passes).tolist()) <= set(self._prefix)
             ):
-                raise ProtocolAbort("Cascade: malformed parity request ranges.", stage=_STAGE)
-            prefix = self._prefix[p]
-            return Message("ec.parities", disclosed={"parity": prefix[ends] ^ prefix[starts]})
+                raise ProtocolAbort("Cascade: malformed parity request.", stage=_STAGE)
+            parity = np.empty(starts.size, dtype=np.uint8)
+            for p in np.unique(passes).tolist():
+                sel = passes == p
+                prefix = self._prefix[p]
+                parity[sel] = prefix[ends[sel]] ^ prefix[starts[sel]]
+            return Message("ec.parities", disclosed={"parity": parity})
         raise ProtocolAbort(f"Cascade: unexpected message kind {request.kind!r}.", stage=_STAGE)
 
 
@@ -453,18 +457,27 @@ class _Pass:
     only the roots are kept (``width = 2``).
     """
 
-    __slots__ = ("inverse", "n_blocks", "perm", "size", "tree", "width")
+    __slots__ = ("_perm", "inverse", "n_blocks", "size", "tree", "width")
 
-    def __init__(self, perm: npt.NDArray[np.int32], size: int, reuse: bool) -> None:
-        n = perm.shape[0]
-        self.perm = perm
+    def __init__(self, position: npt.NDArray[np.int32], size: int, reuse: bool) -> None:
+        n = position.shape[0]
         self.size = size
         self.n_blocks = (n + size - 1) // size
-        inverse = np.empty_like(perm)
-        inverse[perm] = np.arange(n, dtype=np.int32)
-        self.inverse = inverse
+        # ``inverse[i]`` is the shuffled position of key bit ``i``; the forward map (which key bit
+        # sits at a position) is built only if a search runs in this pass.
+        self.inverse = position
+        self._perm: npt.NDArray[np.int32] | None = None
         self.width = 2 ** (math.ceil(math.log2(size)) + 1) if (reuse and size > 1) else 2
         self.tree = np.full(self.n_blocks * self.width, -1, dtype=np.int8)
+
+    @property
+    def perm(self) -> npt.NDArray[np.int32]:
+        """``perm[j]``: the key bit at shuffled position ``j``."""
+        if self._perm is None:
+            perm = np.empty_like(self.inverse)
+            perm[self.inverse] = np.arange(self.inverse.shape[0], dtype=np.int32)
+            self._perm = perm
+        return self._perm
 
 
 class BobCascade(BobReconciler):
@@ -478,7 +491,15 @@ class BobCascade(BobReconciler):
         Drives the public shuffle seed (public randomness; not secret).
     """
 
-    def __init__(self, variant: CascadeVariant, seed: Seed = None) -> None:
+    def __init__(
+        self, variant: CascadeVariant, seed: Seed = None, search_order: str = "lowest-pass"
+    ) -> None:
+        if search_order not in ("lowest-pass", "all-passes"):
+            raise ParameterError(
+                "Argument 'search_order' must be 'lowest-pass' or 'all-passes', "
+                f"not {search_order!r}."
+            )
+        self._all_passes = search_order == "all-passes"
         self._variant = variant
         self._rng = as_generator(seed)
         self._params: dict[str, Any] = {}
@@ -513,7 +534,9 @@ class BobCascade(BobReconciler):
         reply = channel.ask(Message("ec.start", public={"method": variant.name, **self._params}))
         if reply.kind != "ec.ready":
             raise ProtocolAbort(f"Cascade: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
-        run = _Run(bits, self._params["shuffle_seed"], variant.sub_block_reuse, channel)
+        run = _Run(
+            bits, self._params["shuffle_seed"], variant.sub_block_reuse, channel, self._all_passes
+        )
         for k in sizes:
             run.open_pass(k, count=None)
             run.settle()
@@ -531,7 +554,15 @@ class BobCascade(BobReconciler):
 class _Run:
     """Bob's state during one Cascade run: his key, the passes, and blocks still to search."""
 
-    def __init__(self, bits: BitArray, seed: int, reuse: bool, channel: ClassicalChannel) -> None:
+    def __init__(
+        self,
+        bits: BitArray,
+        seed: int,
+        reuse: bool,
+        channel: ClassicalChannel,
+        all_passes: bool,
+    ) -> None:
+        self.all_passes = all_passes
         self.bits = bits
         self.n = int(bits.shape[0])
         self.seed = seed
@@ -545,15 +576,17 @@ class _Run:
         """Start a pass with blocks of ``k`` bits; ask Alice the parities of the first ``count``
         blocks (all when None). Returns the number of mismatching blocks."""
         p = len(self.passes)
-        perm = identity_permutation(self.n) if p == 0 else pass_permutation(self.n, self.seed, p)
-        ps = _Pass(perm, k, self.reuse)
+        position = (
+            identity_permutation(self.n) if p == 0 else pass_permutation(self.n, self.seed, p)
+        )
+        ps = _Pass(position, k, self.reuse)
         self.passes.append(ps)
         public: dict[str, Any] = {"pass": p, "block_size": k}
         if count is not None:
             public["count"] = count
         asked = ps.n_blocks if count is None else min(count, ps.n_blocks)
         alice = _parity_reply(self.channel.ask(Message("ec.blocks", public=public)), asked)
-        bob = _block_parities(self.bits, perm, k)[:asked]
+        bob = _block_parities(self.bits, position, k)[:asked]
         mismatch = alice ^ bob
         roots = np.arange(asked, dtype=np.int64) * ps.width + 1
         ps.tree[roots] = (alice + 2 * mismatch).astype(np.int8)
@@ -562,8 +595,15 @@ class _Run:
             self._pending.append((p, odd, np.ones(odd.size, dtype=np.int64)))
         return int(odd.size)
 
-    def _next_batch(self) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
-        """The still-odd candidates of the lowest pass, one (deepest) node per block."""
+    def _next_batch(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+        """Still-odd candidates to search now, sorted by pass: one (deepest) node per block.
+
+        In ``lowest-pass`` order only the lowest pass that has candidates is taken (Brassard and
+        Salvail: smallest blocks first); in ``all-passes`` order every pass's candidates are taken
+        at once, so one round serves the whole cascade wave (fewer round trips).
+        """
         by_pass: dict[int, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]] = {}
         for p, blocks, nodes in self._pending:
             ps = self.passes[p]
@@ -573,28 +613,32 @@ class _Run:
         self._pending = []
         if not by_pass:
             return None
-        q = min(by_pass)
+        chosen = sorted(by_pass) if self.all_passes else [min(by_pass)]
         for p, items in by_pass.items():
-            if p != q:
+            if p not in chosen:
                 for blocks, nodes in items:
                     self._pending.append((p, blocks, nodes))
-        blocks = np.concatenate([b for b, _ in by_pass[q]])
-        nodes = np.concatenate([h for _, h in by_pass[q]])
-        # One search per block (searches in one round must not share bits): the deepest node.
-        order = np.lexsort((-nodes, blocks))
-        blocks, nodes = blocks[order], nodes[order]
-        first = np.ones(blocks.size, dtype=bool)
-        first[1:] = blocks[1:] != blocks[:-1]
-        return q, blocks[first], nodes[first]
+        out_p, out_b, out_h = [], [], []
+        for p in chosen:
+            blocks = np.concatenate([b for b, _ in by_pass[p]])
+            nodes = np.concatenate([h for _, h in by_pass[p]])
+            # One search per block (searches in one pass must not share bits): the deepest node.
+            order = np.lexsort((-nodes, blocks))
+            blocks, nodes = blocks[order], nodes[order]
+            first = np.ones(blocks.size, dtype=bool)
+            first[1:] = blocks[1:] != blocks[:-1]
+            out_p.append(np.full(int(first.sum()), p, dtype=np.int64))
+            out_b.append(blocks[first])
+            out_h.append(nodes[first])
+        return np.concatenate(out_p), np.concatenate(out_b), np.concatenate(out_h)
 
     def settle(self) -> None:
-        """Search odd blocks (lowest pass first) until no known parity differs."""
+        """Search odd blocks until no known parity differs."""
         while True:
             batch = self._next_batch()
             if batch is None:
                 return
-            q, blocks, nodes = batch
-            flips = self._binary_search(q, blocks, nodes)
+            flips = self._binary_search(*batch)
             self.bits[flips] ^= 1
             for p, ps in enumerate(self.passes):
                 got_blocks, got_nodes = _walk_flips(
@@ -604,55 +648,87 @@ class _Run:
                     self._pending.append((p, got_blocks, got_nodes))
 
     def _binary_search(
-        self, q: int, blocks: npt.NDArray[np.int64], nodes: npt.NDArray[np.int64]
+        self,
+        passes: npt.NDArray[np.int64],
+        blocks: npt.NDArray[np.int64],
+        nodes: npt.NDArray[np.int64],
     ) -> npt.NDArray[np.int64]:
-        """BINARY from each odd node of pass ``q`` in lock step; return the error positions.
+        """BINARY from each odd node in lock step; return the (distinct) error positions found.
 
-        Each node holds an odd number of errors; keeping the half whose parities differ ends on one
-        erroneous bit (Brassard and Salvail 1993, Sec. 3). One message per level carries every
-        question of the round; known parities (sub-block reuse) are not asked again, and the right
-        half's parity is inferred as parent XOR left.
+        ``passes`` is sorted. Each node holds an odd number of errors; keeping the half whose
+        parities differ ends on one erroneous bit (Brassard and Salvail 1993, Sec. 3). One message
+        per level carries every question of the round; known parities (sub-block reuse) are not
+        asked again, and the right half's parity is inferred as parent XOR left. All searches run
+        against Bob's key as it stood at the start of the round, so each ends on a true error;
+        searches in different passes may end on the same bit, which is flipped once.
         """
-        ps = self.passes[q]
-        start, end = _node_ranges(blocks, nodes, self.n, ps.size)
-        base = blocks * ps.width
+        m = blocks.size
+        groups = np.unique(passes)
+        start = np.empty(m, dtype=np.int64)
+        end = np.empty(m, dtype=np.int64)
+        alice_par = np.empty(m, dtype=np.uint8)
+        widths = np.array([p.width for p in self.passes], dtype=np.int64)
+        base = blocks * widths[passes]
+        for p in groups:
+            ps = self.passes[p]
+            lo, hi = np.searchsorted(passes, [p, p + 1])
+            start[lo:hi], end[lo:hi] = _node_ranges(blocks[lo:hi], nodes[lo:hi], self.n, ps.size)
+            alice_par[lo:hi] = ps.tree[base[lo:hi] + nodes[lo:hi]] & 1
         node = nodes.copy()
-        alice_par = (ps.tree[base + node] & 1).astype(np.uint8)
-        reuse = ps.width > 2
         while True:
             active = np.flatnonzero(end - start > 1)
             if active.size == 0:
                 break
+            pa = passes[active]
             s = start[active]
             e = end[active]
             mid = s + (e - s + 1) // 2
             left = 2 * node[active]
-            alice_left = np.empty(active.size, dtype=np.uint8)
-            if reuse:
-                cached = ps.tree[base[active] + left]
-                need = cached < 0
-                alice_left[~need] = (cached[~need] & 1).astype(np.uint8)
-            else:
-                need = np.ones(active.size, dtype=bool)
+            at = base[active] + left
+            alice_left = np.zeros(active.size, dtype=np.uint8)
+            bob_left = np.empty(active.size, dtype=np.uint8)
+            need = np.ones(active.size, dtype=bool)
+            bounds = np.searchsorted(pa, np.stack([groups, groups + 1]))
+            for g, p in enumerate(groups):
+                lo, hi = int(bounds[0, g]), int(bounds[1, g])
+                if lo == hi:
+                    continue
+                ps = self.passes[p]
+                if ps.width > 2:
+                    cached = ps.tree[at[lo:hi]]
+                    known = cached >= 0
+                    need[lo:hi] = ~known
+                    alice_left[lo:hi] = np.where(known, cached & 1, 0).astype(np.uint8)
+                bob_left[lo:hi] = _range_parities(self.bits, ps.perm, s[lo:hi], mid[lo:hi])
             if need.any():
-                reply = self.channel.ask(
-                    Message("ec.parity", public={"pass": q, "start": s[need], "end": mid[need]})
-                )
+                public: dict[str, Any] = {
+                    "pass": pa[need].astype(np.uint8),
+                    "start": s[need],
+                    "end": mid[need],
+                }
+                reply = self.channel.ask(Message("ec.parity", public=public))
                 alice_left[need] = _parity_reply(reply, int(need.sum()))
             cur = alice_par[active]
-            bob_left = _range_parities(self.bits, ps.perm, s, mid)
             mis_left = bob_left ^ alice_left
-            if reuse:
-                ps.tree[base[active] + left] = (alice_left + 2 * mis_left).astype(np.int8)
-                ps.tree[base[active] + left + 1] = ((cur ^ alice_left) + 2 * (1 - mis_left)).astype(
-                    np.int8
-                )
+            for g, p in enumerate(groups):
+                lo, hi = int(bounds[0, g]), int(bounds[1, g])
+                ps = self.passes[p]
+                if lo == hi or ps.width <= 2:
+                    continue
+                ps.tree[at[lo:hi]] = (alice_left[lo:hi] + 2 * mis_left[lo:hi]).astype(np.int8)
+                ps.tree[at[lo:hi] + 1] = (
+                    (cur[lo:hi] ^ alice_left[lo:hi]) + 2 * (1 - mis_left[lo:hi])
+                ).astype(np.int8)
             go_left = mis_left == 1
             end[active] = np.where(go_left, mid, e)
             start[active] = np.where(go_left, s, mid)
             node[active] = np.where(go_left, left, left + 1)
             alice_par[active] = np.where(go_left, alice_left, cur ^ alice_left)
-        return ps.perm[start].astype(np.int64)
+        found = np.empty(m, dtype=np.int64)
+        for p in groups:
+            lo, hi = np.searchsorted(passes, [p, p + 1])
+            found[lo:hi] = self.passes[p].perm[start[lo:hi]]
+        return np.unique(found)
 
 
 def _parity_reply(reply: Message, count: int) -> BitArray:
@@ -677,12 +753,14 @@ def _parity_reply(reply: Message, count: int) -> BitArray:
 
 
 def _register(name: str, variant: CascadeVariant) -> None:
-    def make_bob(seed: Seed = None, **options: Any) -> BobCascade:
+    def make_bob(
+        seed: Seed = None, search_order: str = "lowest-pass", **options: Any
+    ) -> BobCascade:
         if options:
             raise ParameterError(
-                f"Method {name!r} takes no options besides 'seed', not {sorted(options)}."
+                f"Method {name!r} takes only 'seed' and 'search_order', not {sorted(options)}."
             )
-        return BobCascade(variant, seed=seed)
+        return BobCascade(variant, seed=seed, search_order=search_order)
 
     def make_alice(key: BitArray, params: Mapping[str, Any]) -> AliceCascade:
         return AliceCascade(key, params)

@@ -64,7 +64,8 @@ def pass_permutation(n: int, seed: int, pass_index: int) -> npt.NDArray[np.int32
     Returns
     -------
     ndarray of int32, shape (n,)
-        ``perm[j]`` is the key position placed at position ``j`` of the shuffled key.
+        ``position[i]`` is where key bit ``i`` sits in the shuffled key (a uniformly random
+        permutation; its inverse says which key bit sits at each shuffled position).
     """
     if not 0 <= n < 2**31:
         raise ParameterError(f"Argument 'n' must be in [0, 2^31), not {n}.")
