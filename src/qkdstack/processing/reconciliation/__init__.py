@@ -30,6 +30,7 @@ import numpy as np
 from qkdstack.errors import ParameterError
 from qkdstack.processing.channel import ClassicalChannel, Responder
 from qkdstack.processing.reconciliation import cascade as _cascade  # registers the methods
+from qkdstack.processing.reconciliation import ldpc as _ldpc
 from qkdstack.processing.reconciliation.base import (
     METHODS,
     AliceReconciler,
@@ -57,7 +58,7 @@ __all__ = [
     "register_method",
 ]
 
-del _cascade
+del _cascade, _ldpc
 
 STAGE = "reconciliation"
 

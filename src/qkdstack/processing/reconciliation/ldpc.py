@@ -1,0 +1,428 @@
+"""LDPC syndrome reconciliation: one-way error correction with belief-propagation decoding.
+
+Alice and Bob cut their keys into frames. For each frame Alice sends the syndrome ``s = H x`` of
+her bits under a low-density parity-check matrix ``H`` (``M x N``); Bob decodes his noisy copy
+``y`` to the word closest to ``y`` with that syndrome, by sum-product belief propagation on the
+Tanner graph of ``H`` with channel log-likelihood ratios ``L = (1 - 2 y) ln((1 - Q) / Q)`` (Gallager
+1962; MacKay 1999; syndrome decoding as in Liveris, Xiong, Georghiades 2002). The ``M`` syndrome
+bits are the leakage of the frame.
+
+Rate adaptation (Elkouss, Martinez-Mateo, Lancho, Martin, "Rate compatible protocol for information
+reconciliation: an application to QKD", ITW 2010, Sec. III): from the estimate ``Q`` Bob wants rate
+``R = 1 - f* h(Q)``; he takes the shipped mother code of smallest rate ``R_0 >= R`` and *shortens*
+``s`` of its ``N`` positions (fills them with values both know, here 0; public positions from a
+public seed), which gives the rate ``(R_0 N - s) / (N - s) = R`` with ``N - s`` key bits per frame.
+A frame whose decoder does not reach the syndrome is reported failed (``frames_failed``); its key
+must not be used. The efficiency is ``f = M F / (n h(Q))`` for ``F`` frames (Elkouss et al., Eq. 3).
+
+Codes: built by ``scripts/make_ldpc_codes.py`` (progressive edge growth, Hu et al. 2005) and shipped
+as ``codes/ldpc_R<rate>_N<N>.npz``.
+
+Messages: ``ec.start`` (public ``method, n, seed``); ``ec.syndromes`` (public ``rate, frames,
+shortened, seed``) answered by ``ec.syndromes`` with the disclosed syndrome bits of every frame.
+
+References
+----------
+R. G. Gallager, "Low-density parity-check codes", IRE Trans. Inf. Theory 8, 21 (1962).
+A. D. Liveris, Z. Xiong, C. N. Georghiades, "Compression of binary sources with side information
+at the decoder using LDPC codes", IEEE Commun. Lett. 6, 440 (2002).
+D. Elkouss, A. Leverrier, R. Alleaume, J. J. Boutros, "Efficient reconciliation protocol for
+discrete-variable quantum key distribution", ISIT 2009, Eq. (3).
+D. Elkouss, J. Martinez-Mateo, D. Lancho, V. Martin, ITW 2010, arXiv:1006.2660, Sec. III.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from qkdstack.errors import ParameterError, ProtocolAbort
+from qkdstack.processing.channel import ClassicalChannel, Message
+from qkdstack.processing.reconciliation.base import (
+    AliceReconciler,
+    BobReconciler,
+    Method,
+    ReconciliationOutcome,
+    register_method,
+)
+from qkdstack.randomness import as_generator
+from qkdstack.theory.entropy import binary_entropy
+from qkdstack.typing import BitArray, Seed
+
+__all__ = [
+    "CODE_RATES",
+    "AliceLDPC",
+    "BobLDPC",
+    "LDPCCode",
+    "decode_syndrome",
+    "load_code",
+    "syndrome",
+]
+
+_STAGE = "reconciliation"
+_N = 8192
+CODE_RATES: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+"""Rates of the shipped mother codes (all of length 8192)."""
+_LLR_KNOWN = 50.0  # LLR of a shortened (known) bit
+
+
+@dataclass(frozen=True)
+class LDPCCode:
+    """A parity-check matrix as its Tanner-graph edges.
+
+    Attributes
+    ----------
+    n, m : int
+        Columns (bits per frame) and rows (syndrome bits).
+    edge_check, edge_var : ndarray of int64
+        Row and column of each one of ``H``, sorted by column.
+    check_order : ndarray of int64
+        Edge indices sorted by row; ``check_ptr`` (length m + 1) delimits each row's edges in it.
+    var_ptr : ndarray of int64
+        Length n + 1: column ``v``'s edges are ``var_ptr[v]:var_ptr[v+1]``.
+    """
+
+    n: int
+    m: int
+    edge_check: npt.NDArray[np.int64]
+    edge_var: npt.NDArray[np.int64]
+    check_order: npt.NDArray[np.int64]
+    check_ptr: npt.NDArray[np.int64]
+    var_ptr: npt.NDArray[np.int64]
+
+    @property
+    def rate(self) -> float:
+        """Design rate ``1 - m / n``."""
+        return 1.0 - self.m / self.n
+
+
+@cache
+def load_code(rate: float) -> LDPCCode:
+    """The shipped mother code of rate ``rate`` (one of :data:`CODE_RATES`)."""
+    if rate not in CODE_RATES:
+        raise ParameterError(f"Argument 'rate' must be one of {CODE_RATES}, not {rate}.")
+    name = f"ldpc_R{rate:.2f}_N{_N}.npz"
+    path = resources.files("qkdstack.processing.reconciliation").joinpath("codes", name)
+    with path.open("rb") as fh, np.load(fh) as data:
+        rows = data["rows"].astype(np.int64)
+        cols = data["cols"].astype(np.int64)
+        n, m = int(data["n"]), int(data["m"])
+    order = np.argsort(cols, kind="stable")
+    rows, cols = rows[order], cols[order]
+    check_order = np.argsort(rows, kind="stable").astype(np.int64)
+    check_ptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=m), out=check_ptr[1:])
+    var_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=n), out=var_ptr[1:])
+    return LDPCCode(n, m, rows, cols, check_order, check_ptr, var_ptr)
+
+
+@njit(cache=True)
+def _syndrome(
+    edge_check: npt.NDArray[np.int64], edge_var: npt.NDArray[np.int64], m: int, bits: BitArray
+) -> BitArray:  # pragma: no cover
+    out = np.zeros(m, dtype=np.uint8)
+    for e in range(edge_check.shape[0]):
+        out[edge_check[e]] ^= bits[edge_var[e]]
+    return out
+
+
+def syndrome(code: LDPCCode, bits: BitArray) -> BitArray:
+    """``H x mod 2`` for one frame ``bits`` (length ``code.n``)."""
+    return _syndrome(code.edge_check, code.edge_var, code.m, np.ascontiguousarray(bits, np.uint8))
+
+
+@njit(cache=True)
+def _decode(
+    edge_check: npt.NDArray[np.int64],
+    check_order: npt.NDArray[np.int64],
+    check_ptr: npt.NDArray[np.int64],
+    var_ptr: npt.NDArray[np.int64],
+    llr: npt.NDArray[np.float64],
+    target: BitArray,
+    max_iter: int,
+) -> tuple[BitArray, bool, int]:  # pragma: no cover
+    """Sum-product decoding towards syndrome ``target`` (flooding schedule, tanh rule)."""
+    n = llr.shape[0]
+    m = target.shape[0]
+    n_edges = edge_check.shape[0]
+    v2c = np.empty(n_edges)
+    c2v = np.zeros(n_edges)
+    for v in range(n):
+        for e in range(var_ptr[v], var_ptr[v + 1]):
+            v2c[e] = llr[v]
+    hard = np.zeros(n, dtype=np.uint8)
+    for it in range(1, max_iter + 1):
+        # Check update: tanh(c2v/2) = (-1)^s prod_{other} tanh(v2c/2).
+        for c in range(m):
+            lo = check_ptr[c]
+            hi = check_ptr[c + 1]
+            prod = 1.0 if target[c] == 0 else -1.0
+            zeros = 0
+            zero_at = -1
+            for k in range(lo, hi):
+                t = math.tanh(0.5 * v2c[check_order[k]])
+                if t == 0.0:
+                    zeros += 1
+                    zero_at = k
+                else:
+                    prod *= t
+            for k in range(lo, hi):
+                e = check_order[k]
+                if zeros > 1 or (zeros == 1 and k != zero_at):
+                    val = 0.0
+                elif zeros == 1:
+                    val = prod
+                else:
+                    val = prod / math.tanh(0.5 * v2c[e])
+                if val > 0.999999999999:
+                    val = 0.999999999999
+                elif val < -0.999999999999:
+                    val = -0.999999999999
+                c2v[e] = 2.0 * math.atanh(val)
+        # Variable update and hard decision.
+        for v in range(n):
+            total = llr[v]
+            for e in range(var_ptr[v], var_ptr[v + 1]):
+                total += c2v[e]
+            hard[v] = 1 if total < 0.0 else 0
+            for e in range(var_ptr[v], var_ptr[v + 1]):
+                v2c[e] = total - c2v[e]
+        # Stop as soon as the decision has the target syndrome.
+        ok = True
+        synd = np.zeros(m, dtype=np.uint8)
+        for v in range(n):
+            if hard[v]:
+                for e in range(var_ptr[v], var_ptr[v + 1]):
+                    synd[edge_check[e]] ^= 1
+        for c in range(m):
+            if synd[c] != target[c]:
+                ok = False
+                break
+        if ok:
+            return hard, True, it
+    return hard, False, max_iter
+
+
+def decode_syndrome(
+    code: LDPCCode, llr: npt.NDArray[np.float64], target: BitArray, max_iter: int = 60
+) -> tuple[BitArray, bool, int]:
+    """Belief-propagation syndrome decoding of one frame.
+
+    Parameters
+    ----------
+    code : LDPCCode
+    llr : ndarray of float64, shape (code.n,)
+        Channel log-likelihood ratios ``ln P(x=0|y) / P(x=1|y)``.
+    target : ndarray of uint8, shape (code.m,)
+        Alice's syndrome.
+    max_iter : int
+        Iteration limit.
+
+    Returns
+    -------
+    bits, converged, iterations
+        The decision, whether it has syndrome ``target``, and the iterations used.
+    """
+    return _decode(
+        code.edge_check,
+        code.check_order,
+        code.check_ptr,
+        code.var_ptr,
+        np.ascontiguousarray(llr, dtype=np.float64),
+        np.ascontiguousarray(target, dtype=np.uint8),
+        max_iter,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Frame plan (public, shared by both halves)
+# --------------------------------------------------------------------------------------------
+
+
+def _frame_layout(
+    code: LDPCCode, n_key: int, frames: int, shortened: int, seed: int
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """For each frame: (key indices it carries, frame positions they occupy).
+
+    Every frame but the last carries ``N - shortened`` key bits; the last carries the rest (more
+    of its positions are shortened). The shortened positions are a public random choice.
+    """
+    payload = code.n - shortened
+    rng = np.random.default_rng([seed, 1])
+    layout = []
+    for f in range(frames):
+        keys = np.arange(f * payload, min((f + 1) * payload, n_key), dtype=np.int64)
+        positions = np.sort(rng.permutation(code.n)[: keys.size]).astype(np.int64)
+        layout.append((keys, positions))
+    return layout
+
+
+def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[float, int, int]:
+    """Pick (mother rate, shortened bits per frame, frames) for a key of ``n_key`` bits.
+
+    Wanted rate ``R = 1 - f* h(Q)``; the mother code of smallest rate ``R_0 >= R`` is shortened by
+    ``s = (R_0 - R) N / (1 - R)`` positions so that ``(R_0 N - s) / (N - s) = R`` (Elkouss et al.
+    2010, Eq. 2 with no puncturing). Below the lowest rate the lowest mother code is used as is.
+    """
+    wanted = 1.0 - target_efficiency * float(binary_entropy(qber))
+    usable = [r for r in CODE_RATES if r >= wanted]
+    rate = min(usable) if usable else CODE_RATES[0]
+    shortened = 0 if not usable else math.ceil((rate - wanted) * _N / (1.0 - wanted))
+    shortened = min(shortened, _N // 2)
+    payload = _N - shortened
+    return rate, shortened, max(1, -(-n_key // payload))
+
+
+# --------------------------------------------------------------------------------------------
+# The two halves
+# --------------------------------------------------------------------------------------------
+
+
+def _int(public: Mapping[str, Any], name: str, low: int, high: int) -> int:
+    value = public.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < high:
+        raise ProtocolAbort(
+            f"LDPC message field {name!r} must be an int in [{low}, {high}), not {value!r}.",
+            stage=_STAGE,
+        )
+    return value
+
+
+class AliceLDPC(AliceReconciler):
+    """Alice's half: sends the syndromes of her frames."""
+
+    def __init__(self, key: BitArray, params: Mapping[str, Any]) -> None:
+        self._key = np.ascontiguousarray(key, dtype=np.uint8)
+        n = _int(params, "n", 1, 2**40)
+        if n != self._key.shape[0]:
+            raise ProtocolAbort(
+                f"LDPC: Bob's key has {n} bits but Alice's has {self._key.shape[0]}.", stage=_STAGE
+            )
+
+    def handle(self, request: Message) -> Message:
+        """Answer ``ec.start`` and ``ec.syndromes``."""
+        if request.kind == "ec.start":
+            return Message("ec.ready")
+        if request.kind != "ec.syndromes":
+            raise ProtocolAbort(f"LDPC: unexpected message kind {request.kind!r}.", stage=_STAGE)
+        rate = request.public.get("rate")
+        if rate not in CODE_RATES:
+            raise ProtocolAbort(f"LDPC: unknown code rate {rate!r}.", stage=_STAGE)
+        code = load_code(float(rate))
+        n_key = self._key.shape[0]
+        shortened = _int(request.public, "shortened", 0, code.n)
+        frames = _int(request.public, "frames", 1, n_key + 1)
+        if frames != max(1, -(-n_key // (code.n - shortened))):
+            raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
+        seed = _int(request.public, "seed", 0, 2**63)
+        out = np.empty((frames, code.m), dtype=np.uint8)
+        for f, (keys, positions) in enumerate(_frame_layout(code, n_key, frames, shortened, seed)):
+            word = np.zeros(code.n, dtype=np.uint8)
+            word[positions] = self._key[keys]
+            out[f] = syndrome(code, word)
+        return Message("ec.syndromes", disclosed={"syndrome": out.reshape(-1)})
+
+
+class BobLDPC(BobReconciler):
+    """Bob's half: plans the frames, asks for the syndromes, decodes.
+
+    Parameters
+    ----------
+    seed : int, Generator or None
+        Drives the public choice of shortened positions.
+    target_efficiency : float
+        The ``f*`` that sets the rate ``1 - f* h(Q)`` (> 1; higher is safer and leaks more).
+    max_iter : int
+        Belief-propagation iteration limit.
+    """
+
+    def __init__(
+        self, seed: Seed = None, target_efficiency: float = 1.3, max_iter: int = 60
+    ) -> None:
+        if not target_efficiency > 1.0:
+            raise ParameterError(
+                f"Argument 'target_efficiency' must be > 1, not {target_efficiency}."
+            )
+        if max_iter < 1:
+            raise ParameterError(f"Argument 'max_iter' must be >= 1, not {max_iter}.")
+        self._rng = as_generator(seed)
+        self._target = target_efficiency
+        self._max_iter = max_iter
+
+    def reconcile(
+        self, key: BitArray, qber: float, channel: ClassicalChannel
+    ) -> ReconciliationOutcome:
+        """Correct ``key`` frame by frame; frames that do not decode are counted as failed."""
+        bits = np.ascontiguousarray(key, dtype=np.uint8).copy()
+        if bits.ndim != 1 or bits.shape[0] < 1:
+            raise ParameterError(
+                f"Argument 'key' must be a non-empty 1-D bit array, not shape {bits.shape}."
+            )
+        if not 0.0 < qber < 0.5:
+            raise ParameterError(f"Argument 'qber' must be in (0, 0.5), not {qber}.")
+        n_key = int(bits.shape[0])
+        seed = int(self._rng.integers(0, 2**63))
+        reply = channel.ask(Message("ec.start", public={"method": "ldpc", "n": n_key}))
+        if reply.kind != "ec.ready":
+            raise ProtocolAbort(f"LDPC: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
+        rate, shortened, frames = plan_frames(n_key, qber, self._target)
+        code = load_code(rate)
+        reply = channel.ask(
+            Message(
+                "ec.syndromes",
+                public={"rate": rate, "frames": frames, "shortened": shortened, "seed": seed},
+            )
+        )
+        synd = reply.disclosed.get("syndrome")
+        if (
+            reply.kind != "ec.syndromes"
+            or not isinstance(synd, np.ndarray)
+            or synd.dtype != np.uint8
+            or synd.shape != (frames * code.m,)
+        ):
+            raise ProtocolAbort("LDPC: malformed syndrome reply.", stage=_STAGE)
+        synd = synd.reshape(frames, code.m)
+        magnitude = math.log((1.0 - qber) / qber)
+        failed = 0
+        for f, (keys, positions) in enumerate(_frame_layout(code, n_key, frames, shortened, seed)):
+            llr = np.full(code.n, _LLR_KNOWN)  # shortened positions hold a known 0
+            llr[positions] = magnitude * (1.0 - 2.0 * bits[keys])
+            word, ok, _ = decode_syndrome(code, llr, synd[f], self._max_iter)
+            if ok:
+                bits[keys] = word[positions]
+            else:
+                failed += 1
+        return ReconciliationOutcome(key=bits, frames=frames, frames_failed=failed)
+
+
+def _make_bob(seed: Seed = None, **options: Any) -> BobLDPC:
+    unknown = set(options) - {"target_efficiency", "max_iter"}
+    if unknown:
+        raise ParameterError(
+            f"Method 'ldpc' takes 'seed', 'target_efficiency', 'max_iter', not {sorted(unknown)}."
+        )
+    return BobLDPC(seed=seed, **options)
+
+
+def _make_alice(key: BitArray, params: Mapping[str, Any]) -> AliceLDPC:
+    return AliceLDPC(key, params)
+
+
+register_method(
+    Method(
+        "ldpc",
+        _make_bob,
+        _make_alice,
+        "LDPC syndrome decoding, rate-adapted by shortening 9 PEG mother codes (Elkouss et al. "
+        "2009-2010).",
+    )
+)

@@ -1,0 +1,115 @@
+"""LDPC syndrome reconciliation: decoder, frame plan, two-party run, leakage count."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qkdstack.errors import ParameterError, ProtocolAbort
+from qkdstack.processing.channel import ClassicalChannel, Message
+from qkdstack.processing.reconciliation import get_method
+from qkdstack.processing.reconciliation.base import alice_responder
+from qkdstack.processing.reconciliation.ldpc import (
+    CODE_RATES,
+    AliceLDPC,
+    decode_syndrome,
+    load_code,
+    plan_frames,
+    syndrome,
+)
+
+
+def _h(p: float) -> float:
+    return -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+
+
+def test_shipped_codes_have_their_design_rates_and_no_double_edges() -> None:
+    for rate in CODE_RATES:
+        code = load_code(rate)
+        assert code.n == 8192
+        assert code.m == round(8192 * (1 - rate))
+        pairs = code.edge_check * code.n + code.edge_var
+        assert np.unique(pairs).size == pairs.size
+        assert np.bincount(code.edge_var, minlength=code.n).min() >= 2
+
+
+def test_syndrome_matches_dense_product() -> None:
+    code = load_code(0.7)
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 2, code.n, dtype=np.uint8)
+    dense = np.zeros((code.m, code.n), dtype=np.int64)
+    dense[code.edge_check, code.edge_var] = 1
+    assert np.array_equal(syndrome(code, x), (dense @ x % 2).astype(np.uint8))
+
+
+def test_decoder_corrects_a_noisy_frame_well_below_threshold() -> None:
+    code = load_code(0.5)
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 2, code.n, dtype=np.uint8)
+    q = 0.04
+    y = x ^ (rng.random(code.n) < q).astype(np.uint8)
+    word, ok, iterations = decode_syndrome(
+        code, math.log((1 - q) / q) * (1 - 2.0 * y), syndrome(code, x)
+    )
+    assert ok and np.array_equal(word, x) and iterations < 60
+
+
+def test_plan_shortens_to_the_wanted_rate() -> None:
+    # (R0 N - s) / (N - s) must be within one bit of 1 - f h(Q) (Elkouss et al. 2010, Eq. 2).
+    for q in (0.02, 0.04, 0.06):
+        rate, shortened, frames = plan_frames(100_000, q, 1.2)
+        wanted = 1 - 1.2 * _h(q)
+        effective = (rate * 8192 - shortened) / (8192 - shortened)
+        assert rate >= wanted and abs(effective - wanted) < 1.5 / 8192
+        assert frames == -(-100_000 // (8192 - shortened))
+
+
+@pytest.mark.parametrize("q", [0.02, 0.04, 0.06, 0.08])
+def test_two_party_ldpc_corrects_every_frame_and_counts_syndromes(q: float) -> None:
+    rng = np.random.default_rng(int(q * 100))
+    n = 20_000
+    alice = rng.integers(0, 2, n, dtype=np.uint8)
+    bob = alice.copy()
+    bob[rng.choice(n, round(q * n), replace=False)] ^= 1
+    channel = ClassicalChannel(alice_responder(alice))
+    half = get_method("ldpc").make_bob(seed=1, target_efficiency=1.6)
+    with channel.in_stage("reconciliation"):
+        outcome = half.reconcile(bob, q, channel)
+    assert outcome.frames_failed == 0
+    assert np.array_equal(outcome.key, alice)
+    rate, _, frames = plan_frames(n, q, 1.6)
+    assert outcome.frames == frames
+    assert channel.stats.leaked_bits("reconciliation") == frames * load_code(rate).m
+    assert channel.stats.round_trips == 2
+
+
+def test_too_optimistic_rate_reports_failed_frames_and_keeps_bobs_bits() -> None:
+    rng = np.random.default_rng(3)
+    n = 6000  # one frame at the rate planned for Q = 2%
+    alice = rng.integers(0, 2, n, dtype=np.uint8)
+    bob = alice.copy()
+    bob[rng.choice(n, 480, replace=False)] ^= 1  # 8% errors, decoded as if Q were 2%
+    channel = ClassicalChannel(alice_responder(alice))
+    outcome = get_method("ldpc").make_bob(seed=1).reconcile(bob, 0.02, channel)
+    assert outcome.frames_failed == outcome.frames == 1
+    assert np.array_equal(outcome.key, bob)
+
+
+def test_ldpc_rejects_bad_arguments_and_messages() -> None:
+    with pytest.raises(ParameterError):
+        get_method("ldpc").make_bob(target_efficiency=0.9)
+    with pytest.raises(ParameterError):
+        get_method("ldpc").make_bob(colour="blue")
+    alice = AliceLDPC(np.zeros(100, np.uint8), {"n": 100})
+    with pytest.raises(ProtocolAbort):
+        alice.handle(
+            Message("ec.syndromes", public={"rate": 0.33, "frames": 1, "shortened": 0, "seed": 1})
+        )
+    with pytest.raises(ProtocolAbort):
+        alice.handle(
+            Message("ec.syndromes", public={"rate": 0.5, "frames": 7, "shortened": 0, "seed": 1})
+        )
+    with pytest.raises(ProtocolAbort):
+        AliceLDPC(np.zeros(100, np.uint8), {"n": 99})
