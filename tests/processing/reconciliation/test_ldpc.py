@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qkdstack.errors import ParameterError, ProtocolAbort
-from qkdstack.processing.channel import ClassicalChannel, Message
+from qkdstack.processing.channel import ClassicalChannel, Message, decode_message
 from qkdstack.processing.reconciliation import get_method
 from qkdstack.processing.reconciliation.base import alice_responder
 from qkdstack.processing.reconciliation.ldpc import (
@@ -16,9 +16,12 @@ from qkdstack.processing.reconciliation.ldpc import (
     AliceLDPC,
     decode_syndrome,
     load_code,
+    masked_rows,
+    plan_blind,
     plan_frames,
     syndrome,
 )
+from qkdstack.typing import Role
 
 
 def _h(p: float) -> float:
@@ -113,3 +116,60 @@ def test_ldpc_rejects_bad_arguments_and_messages() -> None:
         )
     with pytest.raises(ProtocolAbort):
         AliceLDPC(np.zeros(100, np.uint8), {"n": 99})
+
+
+def _gf2_rank(rows: list[int]) -> int:
+    """Rank over GF(2) of row bitsets (Python ints), by elimination on leading bits."""
+    basis: dict[int, int] = {}
+    for row in rows:
+        while row:
+            lead = row.bit_length() - 1
+            if lead not in basis:
+                basis[lead] = row
+                break
+            row ^= basis[lead]
+    return len(basis)
+
+
+def test_masked_rows_have_full_rank_on_punctured_columns() -> None:
+    code = load_code(0.75)
+    punctured = np.random.default_rng(4).permutation(code.n)[:400].astype(np.int64)
+    rows = masked_rows(code, punctured)
+    column = {int(v): j for j, v in enumerate(punctured)}
+    bitsets = dict.fromkeys(range(code.m), 0)
+    for c, v in zip(code.edge_check.tolist(), code.edge_var.tolist(), strict=True):
+        if v in column:
+            bitsets[c] |= 1 << column[v]
+    assert rows.size == _gf2_rank(list(bitsets.values()))  # as many as the punctured rank
+    assert _gf2_rank([bitsets[int(r)] for r in rows]) == rows.size  # and independent
+
+
+@pytest.mark.parametrize("q", [0.02, 0.05, 0.08])
+def test_blind_corrects_every_frame_and_the_channel_counts_its_leak(q: float) -> None:
+    rng = np.random.default_rng(int(q * 1000))
+    n = 20_000
+    alice = rng.integers(0, 2, n, dtype=np.uint8)
+    bob = alice.copy()
+    bob[rng.choice(n, round(q * n), replace=False)] ^= 1
+    told: dict[str, int] = {"syndrome": 0, "values": 0, "masked": 0}
+
+    def spy(sender: Role, wire: bytes) -> bytes:
+        message = decode_message(wire)
+        for name in told:
+            if name in message.disclosed:
+                told[name] += int(np.asarray(message.disclosed[name]).size)
+            if name in message.public:
+                told[name] += int(np.asarray(message.public[name]).size)
+        return wire
+
+    channel = ClassicalChannel(alice_responder(alice), tamper=spy)
+    with channel.in_stage("reconciliation"):
+        outcome = get_method("ldpc-blind").make_bob(seed=2).reconcile(bob, q, channel)
+    assert outcome.frames_failed == 0
+    assert np.array_equal(outcome.key, alice)
+    rate, d = plan_blind(n, q, 1.0, 0.1)
+    m = load_code(rate).m
+    # Syndrome bits: masked ones public, the rest disclosed; revealed punctured bits disclosed.
+    assert told["syndrome"] + told["masked"] == outcome.frames * m
+    assert channel.stats.leaked_bits("reconciliation") == told["syndrome"] + told["values"]
+    assert told["values"] <= outcome.frames * d

@@ -53,17 +53,22 @@ from qkdstack.processing.reconciliation.base import (
     ReconciliationOutcome,
     register_method,
 )
-from qkdstack.randomness import as_generator
+from qkdstack.randomness import as_generator, secret_bits
 from qkdstack.theory.entropy import binary_entropy
 from qkdstack.typing import BitArray, Seed
 
 __all__ = [
     "CODE_RATES",
+    "AliceBlind",
     "AliceLDPC",
+    "BobBlind",
     "BobLDPC",
     "LDPCCode",
     "decode_syndrome",
     "load_code",
+    "masked_rows",
+    "plan_blind",
+    "plan_frames",
     "syndrome",
 ]
 
@@ -424,5 +429,310 @@ register_method(
         _make_alice,
         "LDPC syndrome decoding, rate-adapted by shortening 9 PEG mother codes (Elkouss et al. "
         "2009-2010).",
+    )
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Blind reconciliation (puncturing, then revealing punctured bits on failure)
+# --------------------------------------------------------------------------------------------
+
+
+def masked_rows(code: LDPCCode, punctured: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Rows ``R`` of ``H`` such that ``H[R, punctured]`` has full rank ``|R|`` = rank of the
+    punctured columns (Gaussian elimination over GF(2)).
+
+    Alice fills the punctured positions with fresh secret bits ``x_P``, so the syndrome entries
+    ``s_R = H_K[R] x_K + H_P[R] x_P`` are uniform and independent of her key: they travel as public
+    values, and only the other ``M - |R|`` syndrome bits are counted as disclosed. This is the
+    ``M - p`` leakage of punctured codes (Elkouss et al. 2010, Sec. III; Martinez-Mateo, Elkouss,
+    Martin 2012, Eq. 7) made visible to the channel.
+    """
+    dense = np.zeros((code.m, punctured.size), dtype=np.uint8)
+    column_of = np.full(code.n, -1, dtype=np.int64)
+    column_of[punctured] = np.arange(punctured.size)
+    sel = column_of[code.edge_var] >= 0
+    dense[code.edge_check[sel], column_of[code.edge_var[sel]]] = 1
+    packed = np.packbits(dense, axis=1)
+    free = np.ones(code.m, dtype=bool)
+    pivots = []
+    for j in range(punctured.size):
+        byte, bit = divmod(j, 8)
+        has = ((packed[:, byte] >> (7 - bit)) & 1).astype(bool)
+        candidates = np.flatnonzero(has & free)
+        if candidates.size == 0:
+            continue
+        r = int(candidates[0])
+        free[r] = False
+        pivots.append(r)
+        others = np.flatnonzero(has)
+        others = others[others != r]
+        packed[others] ^= packed[r]
+    return np.sort(np.array(pivots, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class _BlindPlan:
+    rate: float
+    punctured: npt.NDArray[np.int64]  # frame positions, in reveal order
+    payload_positions: npt.NDArray[np.int64]  # the other positions, sorted
+    frames: int
+    step: int  # punctured bits revealed per round
+
+
+def _blind_plan(rate: float, n_key: int, punctured_count: int, step: int, seed: int) -> _BlindPlan:
+    code = load_code(rate)
+    rng = np.random.default_rng([seed, 2])
+    order = rng.permutation(code.n).astype(np.int64)
+    punctured = order[:punctured_count]
+    payload = np.sort(order[punctured_count:])
+    frames = max(1, -(-n_key // payload.size))
+    return _BlindPlan(rate, punctured, payload, frames, step)
+
+
+def plan_blind(
+    n_key: int, qber: float, start_efficiency: float, fraction: float
+) -> tuple[float, int]:
+    """Mother rate and punctured bits per frame for blind reconciliation.
+
+    With ``d = fraction N`` modulated positions, all punctured at first, a frame starts at leakage
+    ``M - d`` for ``N - d`` key bits and ends, all revealed, at ``M``. Bob picks the mother code
+    whose start is closest to (not below) ``start_efficiency h(Q) (N - d)``.
+    """
+    d = round(fraction * _N)
+    wanted = start_efficiency * float(binary_entropy(qber)) * (_N - d) + d
+    ms = {r: load_code(r).m for r in CODE_RATES}
+    fitting = [r for r in CODE_RATES if ms[r] >= wanted]
+    rate = max(fitting) if fitting else CODE_RATES[0]
+    return rate, d
+
+
+class AliceBlind(AliceReconciler):
+    """Alice's half of blind reconciliation: syndromes of punctured frames, then reveals."""
+
+    def __init__(self, key: BitArray, params: Mapping[str, Any]) -> None:
+        self._key = np.ascontiguousarray(key, dtype=np.uint8)
+        n = _int(params, "n", 1, 2**40)
+        if n != self._key.shape[0]:
+            raise ProtocolAbort(
+                f"LDPC: Bob's key has {n} bits but Alice's has {self._key.shape[0]}.", stage=_STAGE
+            )
+        self._plan: _BlindPlan | None = None
+        self._punct_values: BitArray | None = None
+        self._revealed: npt.NDArray[np.int64] | None = None
+
+    def handle(self, request: Message) -> Message:
+        """Answer ``ec.start``, ``ec.blind`` (syndromes) and ``ec.reveal``."""
+        if request.kind == "ec.start":
+            return Message("ec.ready")
+        if request.kind == "ec.blind":
+            return self._syndromes(request)
+        if request.kind == "ec.reveal":
+            return self._reveal(request)
+        raise ProtocolAbort(f"LDPC: unexpected message kind {request.kind!r}.", stage=_STAGE)
+
+    def _syndromes(self, request: Message) -> Message:
+        rate = request.public.get("rate")
+        if rate not in CODE_RATES:
+            raise ProtocolAbort(f"LDPC: unknown code rate {rate!r}.", stage=_STAGE)
+        code = load_code(float(rate))
+        d = _int(request.public, "punctured", 0, code.n // 2 + 1)
+        step = _int(request.public, "step", 1, code.n)
+        seed = _int(request.public, "seed", 0, 2**63)
+        plan = _blind_plan(float(rate), self._key.shape[0], d, step, seed)
+        if _int(request.public, "frames", 1, 2**40) != plan.frames:
+            raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
+        # Fresh secret bits in the punctured positions: they mask |R| syndrome bits.
+        values = secret_bits(plan.frames * d).reshape(plan.frames, d)
+        rows = masked_rows(code, plan.punctured)
+        rest = np.setdiff1d(np.arange(code.m), rows)
+        synd = np.empty((plan.frames, code.m), dtype=np.uint8)
+        size = plan.payload_positions.size
+        for f in range(plan.frames):
+            word = np.zeros(code.n, dtype=np.uint8)
+            chunk = self._key[f * size : (f + 1) * size]
+            word[plan.payload_positions[: chunk.size]] = chunk
+            word[plan.punctured] = values[f]
+            synd[f] = syndrome(code, word)
+        self._plan = plan
+        self._punct_values = values
+        self._revealed = np.zeros(plan.frames, dtype=np.int64)
+        return Message(
+            "ec.blind",
+            public={"masked_rows": rows, "masked": synd[:, rows].reshape(-1)},
+            disclosed={"syndrome": synd[:, rest].reshape(-1)},
+        )
+
+    def _reveal(self, request: Message) -> Message:
+        if self._plan is None or self._punct_values is None or self._revealed is None:
+            raise ProtocolAbort("LDPC: 'ec.reveal' before 'ec.blind'.", stage=_STAGE)
+        frames = np.asarray(request.public.get("frames"))
+        if (
+            frames.ndim != 1
+            or frames.dtype.kind not in "iu"
+            or (frames.size and (frames.min() < 0 or frames.max() >= self._plan.frames))
+            or np.unique(frames).size != frames.size
+        ):
+            raise ProtocolAbort("LDPC: malformed reveal request.", stage=_STAGE)
+        d = self._plan.punctured.size
+        out = []
+        for f in frames.tolist():
+            lo = int(self._revealed[f])
+            hi = min(d, lo + self._plan.step)
+            out.append(self._punct_values[f, lo:hi])
+            self._revealed[f] = hi
+        values = np.concatenate(out) if out else np.zeros(0, dtype=np.uint8)
+        return Message("ec.revealed", disclosed={"values": values.astype(np.uint8)})
+
+
+class BobBlind(BobReconciler):
+    """Bob's half of blind reconciliation (Martinez-Mateo, Elkouss, Martin 2012).
+
+    Parameters
+    ----------
+    seed : int, Generator or None
+        Drives the public puncturing pattern.
+    start_efficiency : float
+        Efficiency of the first decoding attempt (all modulated bits punctured).
+    fraction : float
+        Modulated fraction ``d / N`` of each frame.
+    rounds : int
+        Reveal rounds that take a frame from all punctured to all shortened.
+    max_iter : int
+        Belief-propagation iteration limit.
+    """
+
+    def __init__(
+        self,
+        seed: Seed = None,
+        start_efficiency: float = 1.0,
+        fraction: float = 0.1,
+        rounds: int = 10,
+        max_iter: int = 60,
+    ) -> None:
+        if not 0.0 < fraction <= 0.5:
+            raise ParameterError(f"Argument 'fraction' must be in (0, 0.5], not {fraction}.")
+        if rounds < 1:
+            raise ParameterError(f"Argument 'rounds' must be >= 1, not {rounds}.")
+        if not start_efficiency > 0.0:
+            raise ParameterError(
+                f"Argument 'start_efficiency' must be > 0, not {start_efficiency}."
+            )
+        self._rng = as_generator(seed)
+        self._start = start_efficiency
+        self._fraction = fraction
+        self._rounds = rounds
+        self._max_iter = max_iter
+
+    def reconcile(
+        self, key: BitArray, qber: float, channel: ClassicalChannel
+    ) -> ReconciliationOutcome:
+        """Decode every frame, revealing punctured bits of the failed ones round by round."""
+        bits = np.ascontiguousarray(key, dtype=np.uint8).copy()
+        if bits.ndim != 1 or bits.shape[0] < 1:
+            raise ParameterError(
+                f"Argument 'key' must be a non-empty 1-D bit array, not shape {bits.shape}."
+            )
+        if not 0.0 < qber < 0.5:
+            raise ParameterError(f"Argument 'qber' must be in (0, 0.5), not {qber}.")
+        n_key = int(bits.shape[0])
+        seed = int(self._rng.integers(0, 2**63))
+        reply = channel.ask(Message("ec.start", public={"method": "ldpc-blind", "n": n_key}))
+        if reply.kind != "ec.ready":
+            raise ProtocolAbort(f"LDPC: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
+        rate, d = plan_blind(n_key, qber, self._start, self._fraction)
+        step = max(1, -(-d // self._rounds))
+        plan = _blind_plan(rate, n_key, d, step, seed)
+        code = load_code(rate)
+        reply = channel.ask(
+            Message(
+                "ec.blind",
+                public={
+                    "rate": rate,
+                    "punctured": d,
+                    "step": step,
+                    "seed": seed,
+                    "frames": plan.frames,
+                },
+            )
+        )
+        rows = reply.public.get("masked_rows")
+        masked = reply.public.get("masked")
+        rest_synd = reply.disclosed.get("syndrome")
+        if (
+            reply.kind != "ec.blind"
+            or not isinstance(rows, np.ndarray)
+            or not isinstance(masked, np.ndarray)
+            or not isinstance(rest_synd, np.ndarray)
+            or rows.ndim != 1
+            or masked.size != plan.frames * rows.size
+            or rest_synd.size != plan.frames * (code.m - rows.size)
+        ):
+            raise ProtocolAbort("LDPC: malformed blind syndrome reply.", stage=_STAGE)
+        rest = np.setdiff1d(np.arange(code.m), rows)
+        synd = np.empty((plan.frames, code.m), dtype=np.uint8)
+        synd[:, rows] = masked.reshape(plan.frames, rows.size)
+        synd[:, rest] = rest_synd.reshape(plan.frames, rest.size)
+        magnitude = math.log((1.0 - qber) / qber)
+        size = plan.payload_positions.size
+        llrs = np.zeros((plan.frames, code.n))  # punctured: 0 (unknown)
+        for f in range(plan.frames):
+            chunk = bits[f * size : (f + 1) * size]
+            llrs[f, plan.payload_positions] = _LLR_KNOWN  # padding of the last frame: known 0
+            llrs[f, plan.payload_positions[: chunk.size]] = magnitude * (1.0 - 2.0 * chunk)
+        revealed = np.zeros(plan.frames, dtype=np.int64)
+        pending = np.arange(plan.frames)
+        while True:
+            still = []
+            for f in pending.tolist():
+                word, ok, _ = decode_syndrome(code, llrs[f], synd[f], self._max_iter)
+                if ok:
+                    chunk_len = min(size, n_key - f * size)
+                    bits[f * size : f * size + chunk_len] = word[plan.payload_positions[:chunk_len]]
+                else:
+                    still.append(f)
+            pending = np.array([f for f in still if revealed[f] < d], dtype=np.int64)
+            if pending.size == 0:
+                break
+            reply = channel.ask(Message("ec.reveal", public={"frames": pending}))
+            values = reply.disclosed.get("values")
+            counts = np.minimum(revealed[pending] + step, d) - revealed[pending]
+            if (
+                reply.kind != "ec.revealed"
+                or not isinstance(values, np.ndarray)
+                or values.size != int(counts.sum())
+            ):
+                raise ProtocolAbort("LDPC: malformed reveal reply.", stage=_STAGE)
+            offset = 0
+            for f, c in zip(pending.tolist(), counts.tolist(), strict=True):
+                positions = plan.punctured[revealed[f] : revealed[f] + c]
+                llrs[f, positions] = _LLR_KNOWN * (1.0 - 2.0 * values[offset : offset + c])
+                offset += c
+                revealed[f] += c
+        failed = len(still)
+        return ReconciliationOutcome(key=bits, frames=plan.frames, frames_failed=failed)
+
+
+def _make_blind_bob(seed: Seed = None, **options: Any) -> BobBlind:
+    unknown = set(options) - {"start_efficiency", "fraction", "rounds", "max_iter"}
+    if unknown:
+        raise ParameterError(
+            "Method 'ldpc-blind' takes 'seed', 'start_efficiency', 'fraction', 'rounds', "
+            f"'max_iter', not {sorted(unknown)}."
+        )
+    return BobBlind(seed=seed, **options)
+
+
+def _make_blind_alice(key: BitArray, params: Mapping[str, Any]) -> AliceBlind:
+    return AliceBlind(key, params)
+
+
+register_method(
+    Method(
+        "ldpc-blind",
+        _make_blind_bob,
+        _make_blind_alice,
+        "Blind LDPC reconciliation: punctured frames, punctured bits revealed on failure "
+        "(Martinez-Mateo, Elkouss, Martin 2012).",
     )
 )
