@@ -13,11 +13,13 @@ Modes
 -----
 ``flip``
     flip one key-dependent bit (the first bit of the first disclosed field: a parity, a syndrome bit,
-    a sample bit, a verification tag), or a public bit when nothing is disclosed.
+    a sample bit, a verification tag), or when nothing is disclosed the lowest bit of the first
+    public integer (a block boundary, a basis code).
 ``basis``
     replace a basis announcement: every basis code in a public ``basis`` field is exchanged (Z <-> X).
 ``replace``
-    replace every disclosed bit array by uniformly random bits of Eve's choice.
+    replace every disclosed field by uniformly random bits of Eve's choice (or, when nothing is
+    disclosed, every public ``uint8`` array such as a basis announcement).
 ``bytes``
     flip one raw bit in the middle of the wire bytes, without decoding.
 
@@ -66,7 +68,7 @@ def _flip_first_bit(mapping: Mapping[str, Any]) -> dict[str, Any] | None:
             changed[0] ^= 1
             out[name] = bytes(changed)
             return out
-        if isinstance(value, np.ndarray) and value.size and value.dtype == np.uint8:
+        if isinstance(value, np.ndarray) and value.size and np.issubdtype(value.dtype, np.integer):
             changed_arr = value.copy()
             changed_arr.flat[0] ^= 1
             out[name] = changed_arr
@@ -132,7 +134,7 @@ class MitmTamper:
             public = dict(message.public)
             public["basis"] = (basis ^ 1).astype(basis.dtype)
             return Message(message.kind, public, message.disclosed)
-        # replace
+        # replace: Eve's random bits for every disclosed field, or else for public bit/basis arrays
         disclosed = dict(message.disclosed)
         changed = False
         for name, value in message.disclosed.items():
@@ -142,7 +144,14 @@ class MitmTamper:
             elif isinstance(value, bytes | bytearray) and len(value):
                 disclosed[name] = self._rng.bytes(len(value))
                 changed = True
-        return Message(message.kind, message.public, disclosed) if changed else None
+        if changed:
+            return Message(message.kind, message.public, disclosed)
+        public = dict(message.public)
+        for name, value in message.public.items():
+            if isinstance(value, np.ndarray) and value.size and value.dtype == np.uint8:
+                public[name] = self._rng.integers(0, 2, size=value.shape, dtype=np.uint8)
+                changed = True
+        return Message(message.kind, public, message.disclosed) if changed else None
 
     def __call__(self, sender: Role, wire: bytes) -> bytes:
         """Return what arrives instead of ``wire`` (the payload followed by its tag, if any)."""
@@ -211,7 +220,9 @@ def mitm_tamper(
                 f"Argument 'sender' must be one of alice, bob or None, not {sender!r}."
             ) from None
     if mode not in MITM_MODES:
-        raise ParameterError(f"Argument 'mode' must be one of {', '.join(MITM_MODES)}, not {mode!r}.")
+        raise ParameterError(
+            f"Argument 'mode' must be one of {', '.join(MITM_MODES)}, not {mode!r}."
+        )
     return MitmTamper(
         mode=cast(MitmMode, mode), sender=role, kind=kind, max_tampers=max_tampers, seed=seed
     )

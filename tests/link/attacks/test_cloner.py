@@ -13,7 +13,9 @@ from qkdstack.link.attacks.cloner import fuchs_eve_error_prob, fuchs_information
 from qkdstack.params import LinkParams
 
 SIGMAS = 5.0
-CLEAN = LinkParams(distance_km=5.0, misalignment_error=0.0, dark_count_prob=0.0, detector_efficiency=0.5)
+CLEAN = LinkParams(
+    distance_km=5.0, misalignment_error=0.0, dark_count_prob=0.0, detector_efficiency=0.5
+)
 
 
 def _h(p: float) -> float:
@@ -59,5 +61,5 @@ def test_simulation_reproduces_the_fuchs_curve(d: float) -> None:
 
 
 def test_disturbance_is_validated() -> None:
-    with pytest.raises(ParameterError, match="'disturbance'.*\\[0, 0.5\\].*0.7"):
+    with pytest.raises(ParameterError, match=r"'disturbance'.*\[0, 0.5\].*0.7"):
         Cloner(0.7)

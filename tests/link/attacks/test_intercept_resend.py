@@ -14,7 +14,9 @@ from qkdstack.typing import Basis
 
 SIGMAS = 5.0
 # An error-free link: no misalignment, no dark counts, single photons, short fibre.
-CLEAN = LinkParams(distance_km=5.0, misalignment_error=0.0, dark_count_prob=0.0, detector_efficiency=0.5)
+CLEAN = LinkParams(
+    distance_km=5.0, misalignment_error=0.0, dark_count_prob=0.0, detector_efficiency=0.5
+)
 
 
 def _h(p: float) -> float:
@@ -32,7 +34,9 @@ def _within(count: int, total: int, p: float) -> bool:
 
 @pytest.mark.parametrize("fraction", [1.0, 0.5, 0.2])
 def test_random_basis_qber_is_fraction_over_four(fraction: float) -> None:
-    out = InterceptResend(fraction, "random").simulate("bb84", CLEAN, 400_000, np.random.default_rng(1))
+    out = InterceptResend(fraction, "random").simulate(
+        "bb84", CLEAN, 400_000, np.random.default_rng(1)
+    )
     _, a, b = _sifted(out)
     assert _within(int(np.count_nonzero(a != b)), a.size, fraction / 4)
     # The one-way BB84 key rate 1 - 2 h(Q) (Shor, Preskill 2000) is negative at Q = 1/4: abort.
@@ -74,7 +78,9 @@ def test_fixed_z_basis_attack_disturbs_only_x() -> None:
 
 def test_breidbart_gives_the_literature_information() -> None:
     """Bennett et al., J. Cryptology 5, 3 (1992): Eve right with cos^2(pi/8), 0.399 bit, QBER 1/4."""
-    out = InterceptResend(1.0, "breidbart").simulate("bb84", CLEAN, 600_000, np.random.default_rng(5))
+    out = InterceptResend(1.0, "breidbart").simulate(
+        "bb84", CLEAN, 600_000, np.random.default_rng(5)
+    )
     keep, a, b = _sifted(out)
     n = a.size
     p_wrong = math.sin(math.pi / 8) ** 2  # 0.1464
@@ -90,7 +96,7 @@ def test_breidbart_gives_the_literature_information() -> None:
 
 
 def test_parameters_are_validated() -> None:
-    with pytest.raises(ParameterError, match="'fraction'.*\\[0, 1\\].*1.5"):
+    with pytest.raises(ParameterError, match=r"'fraction'.*\[0, 1\].*1.5"):
         InterceptResend(1.5)
-    with pytest.raises(ParameterError, match="'basis'.*random, z, x, breidbart"):
+    with pytest.raises(ParameterError, match=r"'basis'.*random, z, x, breidbart"):
         parse_attack("intercept-resend:basis=y")

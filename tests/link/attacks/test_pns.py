@@ -44,9 +44,7 @@ def test_pns_is_invisible_to_plain_bb84() -> None:
     # dark clicks on blocked pulses (all single photons, a share 1 - r of multi-photon pulses).
     multi = sum(_poisson(0.5, n) * (1 - 0.9 ** (n - 1)) for n in range(2, 40))
     r = signal / multi
-    p_split_det = sum(
-        _poisson(0.5, n) * (1 - (1 - y0) * 0.9 ** (n - 1)) for n in range(2, 40)
-    )
+    p_split_det = sum(_poisson(0.5, n) * (1 - (1 - y0) * 0.9 ** (n - 1)) for n in range(2, 40))
     p_known = r * p_split_det + (1 - r) * (1 - _poisson(0.5, 0) - _poisson(0.5, 1)) * y0
     p_known += _poisson(0.5, 1) * y0
     n_known = int(np.count_nonzero(out.eve.certain))
@@ -71,8 +69,10 @@ def _decoy_key_rate(out, params: LinkParams) -> tuple[float, float]:  # type: ig
         qbers.append(float(np.mean(alice.bit[m] != bob.bit[m])) if m.any() else 0.5)
     q_mu, q_nu, y0 = gains
     e_mu = qbers[0]
-    y1 = mu / (mu * nu - nu**2) * (
-        q_nu * math.exp(nu) - q_mu * math.exp(mu) * nu**2 / mu**2 - (mu**2 - nu**2) / mu**2 * y0
+    y1 = (
+        mu
+        / (mu * nu - nu**2)
+        * (q_nu * math.exp(nu) - q_mu * math.exp(mu) * nu**2 / mu**2 - (mu**2 - nu**2) / mu**2 * y0)
     )
     q1 = y1 * mu * math.exp(-mu)
     e1 = (qbers[1] * q_nu * math.exp(nu) - 0.5 * y0) / (y1 * nu) if y1 > 0 else 0.5
@@ -101,7 +101,7 @@ def test_decoy_states_expose_pns() -> None:
 
 
 def test_pns_cannot_hide_on_a_short_link() -> None:
-    with pytest.raises(ParameterError, match="'pns'.*distance_km"):
+    with pytest.raises(ParameterError, match=r"'pns'.*distance_km"):
         PhotonNumberSplitting().simulate(
             "bb84", PARAMS.replace(distance_km=0.0), 1000, np.random.default_rng(0)
         )

@@ -43,27 +43,31 @@ def test_parse_attack_builds_the_attack(spec: str, expected: Attack) -> None:
 
 
 def test_unknown_name_lists_known_names() -> None:
-    with pytest.raises(ParameterError, match="intercept-resend, beam-splitting, pns, cloner, mitm.*'trojan'"):
+    with pytest.raises(
+        ParameterError, match=r"intercept-resend, beam-splitting, pns, cloner, mitm.*'trojan'"
+    ):
         parse_attack("trojan:power=1")
 
 
 def test_unknown_parameter_lists_known_parameters() -> None:
-    with pytest.raises(ParameterError, match="'intercept-resend' has no parameter 'strength'.*fraction, basis"):
+    with pytest.raises(
+        ParameterError, match=r"'intercept-resend' has no parameter 'strength'.*fraction, basis"
+    ):
         parse_attack("intercept-resend:strength=2")
-    with pytest.raises(ParameterError, match="'pns' has no parameter 'mu'.*none"):
+    with pytest.raises(ParameterError, match=r"'pns' has no parameter 'mu'.*none"):
         parse_attack("pns:mu=0.1")
 
 
 def test_malformed_or_bad_values_are_rejected() -> None:
-    with pytest.raises(ParameterError, match="name=value.*'fraction'"):
+    with pytest.raises(ParameterError, match=r"name=value.*'fraction'"):
         parse_attack("intercept-resend:fraction")
-    with pytest.raises(ParameterError, match="'fraction'.*float.*'half'"):
+    with pytest.raises(ParameterError, match=r"'fraction'.*float.*'half'"):
         parse_attack("intercept-resend:fraction=half")
-    with pytest.raises(ParameterError, match="'disturbance'"):
+    with pytest.raises(ParameterError, match=r"'disturbance'"):
         parse_attack("cloner:disturbance=-0.1")
-    with pytest.raises(ParameterError, match="'mode'.*flip, basis, replace, bytes"):
+    with pytest.raises(ParameterError, match=r"'mode'.*flip, basis, replace, bytes"):
         parse_attack("mitm:mode=drop")
-    with pytest.raises(ParameterError, match="'sender'"):
+    with pytest.raises(ParameterError, match=r"'sender'"):
         parse_attack("mitm:sender=carol")
 
 

@@ -37,7 +37,7 @@ def test_photon_number_pmf_is_poisson() -> None:
         assert pmf[n] == pytest.approx(math.exp(-0.5) * 0.5**n / math.factorial(n), rel=1e-12)
     assert list(photon_number_pmf(0.0)) == [1.0]
     assert list(photon_number_pmf(0.3, single_photon=True)) == [0.0, 1.0]
-    with pytest.raises(ParameterError, match="'mean'"):
+    with pytest.raises(ParameterError, match=r"'mean'"):
         photon_number_pmf(-1.0)
 
 
@@ -97,11 +97,11 @@ def test_chunked_sampling_keeps_the_statistics() -> None:
 
 def test_unsupported_protocol_and_source_are_rejected() -> None:
     attack = parse_attack("beam-splitting")
-    with pytest.raises(ParameterError, match="'protocol'.*bb84, decoy-bb84"):
+    with pytest.raises(ParameterError, match=r"'protocol'.*bb84, decoy-bb84"):
         attack.simulate("e91", LinkParams(), 1000, np.random.default_rng(0))
-    with pytest.raises(ParameterError, match="'source'"):
+    with pytest.raises(ParameterError, match=r"'source'"):
         attack.simulate("bb84", LinkParams(source="spdc"), 1000, np.random.default_rng(0))
-    with pytest.raises(ParameterError, match="'pulses'"):
+    with pytest.raises(ParameterError, match=r"'pulses'"):
         attack.simulate("bb84", LinkParams(), -1, np.random.default_rng(0))
 
 

@@ -28,12 +28,18 @@ from qkdstack.link.records import LinkOutput
 from qkdstack.params import LinkParams
 from qkdstack.typing import FloatArray
 
-from .sampler import Cases, bob_channel_transmittance, kept_photon_view, link_classes, run_attacked_link
+from .sampler import (
+    Cases,
+    bob_channel_transmittance,
+    kept_photon_view,
+    link_classes,
+    run_attacked_link,
+)
 
 __all__ = ["BeamSplitting"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class BeamSplitting:
     """Beam-splitting attack: Eve keeps the share of photons the fibre would have lost."""
 

@@ -88,7 +88,7 @@ def fuchs_information(disturbance: float) -> float:
     return 0.5 * (xlog(1.0 + x) + xlog(1.0 - x))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Cloner:
     """Fuchs et al.'s optimal individual attack at Bob's error rate ``disturbance``.
 
@@ -141,7 +141,13 @@ class Cloner:
         view.certain[attacked] = p_e == 0.0
         flip = np.where(attacked, self.disturbance, 0.0)
         return EveView(
-            view.bob_theta, flip, view.attacked, view.basis, view.guess, view.certain, view.error_prob
+            view.bob_theta,
+            flip,
+            view.attacked,
+            view.basis,
+            view.guess,
+            view.certain,
+            view.error_prob,
         )
 
     def simulate(

@@ -56,7 +56,7 @@ BREIDBART_ERROR_PROB: float = math.sin(math.pi / 8) ** 2
 """Eve's error probability on each bit measured in the Breidbart basis, ``sin^2(pi/8)``."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class InterceptResend:
     """Intercept-resend attack on a share ``fraction`` of the pulses, measuring in ``basis``.
 

@@ -8,6 +8,7 @@ message fails its Wegman-Carter tag and the round aborts (see :mod:`qkdstack.pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +17,17 @@ import numpy as np
 from qkdstack.link.records import LinkOutput
 from qkdstack.params import LinkParams
 from qkdstack.processing.mitm import MitmTamper, mitm_tamper
-from qkdstack.typing import FloatArray
+from qkdstack.typing import BitArray, FloatArray
 
-from .sampler import Cases, bob_channel_transmittance, ignorant_view, link_classes, run_attacked_link
+from .sampler import (
+    Cases,
+    Detections,
+    EveView,
+    bob_channel_transmittance,
+    ignorant_view,
+    link_classes,
+    run_attacked_link,
+)
 
 __all__ = ["ManInTheMiddle", "honest_cases"]
 
@@ -28,11 +37,26 @@ def honest_cases(pmf: FloatArray, params: LinkParams) -> Cases:
     eta = bob_channel_transmittance(params) * params.detector_efficiency
     n = list(range(pmf.shape[0]))
     return Cases.build(
-        list(pmf), [1.0 - (1.0 - eta) ** k for k in n], n, [0] * len(n), [0] * len(n), [False] * len(n)
+        list(pmf),
+        [1.0 - (1.0 - eta) ** k for k in n],
+        n,
+        [0] * len(n),
+        [0] * len(n),
+        [False] * len(n),
     )
 
 
-@dataclass(frozen=True)
+def _ignorant(
+    det: Detections,
+    cases: Sequence[Cases],
+    alice_bit: BitArray,
+    alice_theta: FloatArray,
+    rng: np.random.Generator,
+) -> EveView:
+    return ignorant_view(det, alice_theta, rng)
+
+
+@dataclass
 class ManInTheMiddle:
     """Classical-channel attack.
 
@@ -82,7 +106,5 @@ class ManInTheMiddle:
             pulses=pulses,
             rng=rng,
             cases=cases,
-            resolve=lambda det, _cases, _bit, theta, r: ignorant_view(det, theta, r),
+            resolve=_ignorant,
         )
-
-

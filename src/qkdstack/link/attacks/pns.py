@@ -78,7 +78,7 @@ def pns_forward_shares(
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class PhotonNumberSplitting:
     """Photon-number-splitting attack tuned to the honest signal gain."""
 
@@ -105,7 +105,10 @@ class PhotonNumberSplitting:
             ph += [n, n]
             ev += [n, 0 if n == 1 else 1]
             act += [PNS_BLOCK, PNS_FORWARD if n == 1 else PNS_SPLIT]
-        icpt = [not (a == PNS_FORWARD or (a == PNS_BLOCK and nn == 0)) for a, nn in zip(act, ph, strict=True)]
+        icpt = [
+            not (a == PNS_FORWARD or (a == PNS_BLOCK and nn == 0))
+            for a, nn in zip(act, ph, strict=True)
+        ]
         return Cases.build(w, c, ph, ev, act, icpt)
 
     def simulate(

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from qkdstack.errors import ParameterError
+from qkdstack.processing.mitm import MitmTamper
 
 from . import Attack
 from .beam_splitting import BeamSplitting
 from .cloner import Cloner
 from .intercept_resend import BASIS_CHOICES, InterceptResend
 from .man_in_the_middle import ManInTheMiddle
-from qkdstack.processing.mitm import MitmTamper
 from .pns import PhotonNumberSplitting
 
 __all__ = ["ATTACKS", "AttackSpec", "classical_tamper", "parse_attack"]

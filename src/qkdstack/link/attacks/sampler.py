@@ -59,7 +59,11 @@ __all__ = [
     "LinkClasses",
     "basis_axis",
     "bob_channel_transmittance",
+    "case_attr",
+    "coin_flips",
     "detect",
+    "ignorant_view",
+    "kept_photon_view",
     "link_classes",
     "measure",
     "noise_click_prob",
@@ -108,10 +112,7 @@ def bob_channel_transmittance(params: LinkParams) -> float:
     """Transmittance of the honest fibre, ``10^(-(alpha L + insertion loss)/10)``."""
     return float(
         10.0
-        ** (
-            -(params.attenuation_db_per_km * params.distance_km + params.insertion_loss_db)
-            / 10.0
-        )
+        ** (-(params.attenuation_db_per_km * params.distance_km + params.insertion_loss_db) / 10.0)
     )
 
 
@@ -119,6 +120,11 @@ def basis_axis(basis: npt.NDArray[np.uint8]) -> FloatArray:
     """Bloch angle of the axis of each basis code (Z: 0, X: pi/2, Breidbart: pi/4)."""
     axis = np.where(basis == EveBasis.X, np.pi / 2, 0.0)
     return np.where(basis == EveBasis.BREIDBART, np.pi / 4, axis)
+
+
+def coin_flips(rng: np.random.Generator, n: int) -> BitArray:
+    """``n`` fair random bits as ``uint8`` (simulation randomness)."""
+    return (rng.random(n) < 0.5).astype(np.uint8)
 
 
 def measure(theta: FloatArray, axis: FloatArray, rng: np.random.Generator) -> BitArray:
@@ -262,8 +268,13 @@ def detect(
             for c, y, qk in zip(cases, yields, q, strict=True)
         ]
     )
-    p_case_det = [c.weight * y / max(float(np.dot(c.weight, y)), 1e-300) for c, y in zip(cases, yields, strict=True)]
-    p_signal = [c.signal_click_prob / np.maximum(y, 1e-300) for c, y in zip(cases, yields, strict=True)]
+    p_case_det = [
+        c.weight * y / max(float(np.dot(c.weight, y)), 1e-300)
+        for c, y in zip(cases, yields, strict=True)
+    ]
+    p_signal = [
+        c.signal_click_prob / np.maximum(y, 1e-300) for c, y in zip(cases, yields, strict=True)
+    ]
 
     sent = np.zeros((n_classes, 2), dtype=np.int64)
     intercepted = 0
@@ -318,7 +329,7 @@ class EveView:
 
 
 Resolver = Callable[
-    [Detections, Sequence[Cases], BitArray, BitArray, np.random.Generator], EveView
+    [Detections, Sequence[Cases], BitArray, FloatArray, np.random.Generator], EveView
 ]
 
 
@@ -350,16 +361,16 @@ def run_attacked_link(
         chunk_pulses,
     )
     n = det.pulse_index.shape[0]
-    alice_bit = rng.integers(0, 2, size=n, dtype=np.uint8)
+    alice_bit = coin_flips(rng, n)
     alice_theta = basis_axis(det.alice_basis) + np.pi * alice_bit
     view = resolve(det, cases, alice_bit, alice_theta, rng)
-    bob_basis = (rng.random(n) >= params.basis_prob_z).astype(np.uint8)
+    bob_basis = (np.asarray(rng.random(n)) >= params.basis_prob_z).astype(np.uint8)
     bob_bit = measure(view.bob_theta, basis_axis(bob_basis), rng)
     e_d = params.misalignment_error
     flip_p = e_d + view.bob_extra_flip_prob - 2.0 * e_d * view.bob_extra_flip_prob
     bob_bit ^= (rng.random(n) < flip_p).astype(np.uint8)
     noise = ~det.signal
-    bob_bit[noise] = rng.integers(0, 2, size=int(noise.sum()), dtype=np.uint8)
+    bob_bit[noise] = coin_flips(rng, int(noise.sum()))
 
     photons_all = np.zeros(n, dtype=np.int64)
     eve_photons = np.zeros(n, dtype=np.int64)
@@ -389,7 +400,9 @@ def run_attacked_link(
         pulse_index=det.pulse_index.copy(),
         basis=bob_basis,
         bit=bob_bit,
-        meta=RecordMeta(protocol=protocol, pulses=pulses, intensities=intensities, params=params_dict),
+        meta=RecordMeta(
+            protocol=protocol, pulses=pulses, intensities=intensities, params=params_dict
+        ),
     )
     eve = EveRecords(
         attack=name,
@@ -412,9 +425,7 @@ def run_attacked_link(
     return LinkOutput(alice=alice, bob=bob, eve=eve, truth=truth)
 
 
-def ignorant_view(
-    det: Detections, alice_theta: FloatArray, rng: np.random.Generator
-) -> EveView:
+def ignorant_view(det: Detections, alice_theta: FloatArray, rng: np.random.Generator) -> EveView:
     """Eve's view where she learned nothing: coin-flip guesses, error probability 1/2."""
     n = det.pulse_index.shape[0]
     return EveView(
@@ -422,7 +433,7 @@ def ignorant_view(
         bob_extra_flip_prob=np.zeros(n),
         attacked=np.zeros(n, dtype=bool),
         basis=np.full(n, EveBasis.NONE, dtype=np.uint8),
-        guess=rng.integers(0, 2, size=n, dtype=np.uint8),
+        guess=coin_flips(rng, n),
         certain=np.zeros(n, dtype=bool),
         error_prob=np.full(n, 0.5),
     )
