@@ -44,7 +44,9 @@ import numpy as np
 import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
+from qkdstack.link.channels import link_transmittance
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
+from qkdstack.link.sources import number_distribution
 from qkdstack.params import LinkParams
 from qkdstack.typing import BitArray, FloatArray, IndexArray, Role
 
@@ -82,24 +84,24 @@ def photon_number_pmf(mean: float, *, single_photon: bool = False) -> FloatArray
     """Photon-number distribution ``P(n)`` of one pulse, ``n = 0..n_max``.
 
     A laser pulse of mean photon number ``mean`` is Poissonian, ``P(n) = e^-mu mu^n / n!``
-    (Ma et al. 2005, Eq. 1); the table stops where the remaining tail is below 1e-15 and the tail is
-    added to the last entry. A single-photon source emits exactly one photon.
+    (Ma et al. 2005, Eq. 1; the link's :func:`qkdstack.link.sources.number_distribution`); the table
+    stops where the remaining tail is below 1e-15 and the tail is added to the last entry. A
+    single-photon source emits exactly one photon.
     """
     if single_photon:
-        return np.array([0.0, 1.0])
+        return number_distribution("single-photon", 1.0, 1)
     if not (mean >= 0 and math.isfinite(mean)):
         raise ParameterError(f"Argument 'mean' must be >= 0, not {mean!r}.")
     if mean == 0:
         return np.array([1.0])
-    pmf = [math.exp(-mean)]
-    total = pmf[0]
-    n = 0
-    while 1.0 - total > _POISSON_TAIL and n < 10_000:
-        n += 1
-        pmf.append(pmf[-1] * mean / n)
-        total += pmf[-1]
-    out = np.array(pmf)
-    out[-1] += max(0.0, 1.0 - out.sum())
+    # Smallest n_max whose Poisson tail beyond it is below 1e-15 (running sum of the terms).
+    n_max, term, total = 0, math.exp(-mean), math.exp(-mean)
+    while 1.0 - total > _POISSON_TAIL and n_max < 10_000:
+        n_max += 1
+        term *= mean / n_max
+        total += term
+    out = number_distribution("poisson", mean, n_max)
+    out[-1] += max(0.0, 1.0 - float(out.sum()))
     return out
 
 
@@ -109,11 +111,8 @@ def noise_click_prob(dark_count_prob: float) -> float:
 
 
 def bob_channel_transmittance(params: LinkParams) -> float:
-    """Transmittance of the honest fibre, ``10^(-(alpha L + insertion loss)/10)``."""
-    return float(
-        10.0
-        ** (-(params.attenuation_db_per_km * params.distance_km + params.insertion_loss_db) / 10.0)
-    )
+    """Transmittance of the honest fibre (the link's :func:`~qkdstack.link.channels.link_transmittance`)."""
+    return link_transmittance(params)
 
 
 def basis_axis(basis: npt.NDArray[np.uint8]) -> FloatArray:
