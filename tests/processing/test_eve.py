@@ -184,3 +184,72 @@ def test_known_sifted_bits_for_beam_splitting() -> None:
 
 def test_eve_basis_codes() -> None:
     assert EveBasis.Z == 0 and EveBasis.X == 1 and EveBasis.NONE == 255
+
+
+# ---- end to end with the post-processing pipeline -------------------------------------------
+
+
+def _pipeline_run(spec: str, params: LinkParams, pulses: int, seed: int, **options):  # type: ignore[no-untyped-def]
+    from qkdstack.link.attacks.registry import classical_tamper
+    from qkdstack.processing.eve import eve_report_for_run
+    from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
+
+    attack = parse_attack(spec)
+    link = attack.simulate("bb84", params, pulses, np.random.default_rng(seed))
+    opts = PipelineOptions(
+        secure_randomness=False, tamper=classical_tamper(attack, seed=seed), **options
+    )
+    result = run_postprocessing(link.alice, link.bob, opts, seed=seed)
+    return result, eve_report_for_run(link, result, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "spec", ["beam-splitting", "cloner:disturbance=0.03", "intercept-resend:fraction=0.1"]
+)
+def test_pipeline_runs_that_produce_a_key_leave_eve_at_one_half(spec: str) -> None:
+    params = LinkParams(source="single-photon", distance_km=10.0)
+    result, report = _pipeline_run(spec, params, 2_000_000, 61)
+    assert report is not None
+    assert report["attack"] == spec.split(":")[0]
+    # These weak attacks leave a key: Eve's agreement with it must be a coin's.
+    assert result.error is None
+    m = report["final_bits"]
+    assert m > 0 and report["aborted"] is False
+    assert np.array_equal(result.alice_key, result.bob_key)
+    assert abs(report["eve_agreement_final"] - 0.5) < SIGMAS * math.sqrt(0.25 / m)
+    assert report["eve_agreement_final_consistent"] is True
+    assert report["leaked_bits"] > 0
+    assert report["eve_info_bits_before_pa"] > 0
+
+
+def test_pipeline_full_intercept_resend_aborts_with_eve_report() -> None:
+    result, report = _pipeline_run("intercept-resend", LinkParams(), 2_000_000, 62)
+    assert result.error is not None and result.alice_key is None and result.bob_key is None
+    assert report is not None and report["aborted"] is True
+    assert report["eve_agreement_final"] is None
+    # Eve holds about half of the key bits for sure (right basis half the time).
+    n = report["sifted_bits"]
+    assert abs(report["known_sifted_bits"] - n / 2) < SIGMAS * math.sqrt(n / 4)
+
+
+@pytest.mark.parametrize("mode", ["flip", "basis", "replace"])
+def test_pipeline_mitm_round_aborts_and_stores_nothing(mode: str) -> None:
+    from qkdstack.errors import AuthenticationError
+
+    result, report = _pipeline_run(f"mitm:mode={mode}", LinkParams(), 1_000_000, 63)
+    assert isinstance(result.error, AuthenticationError)
+    assert result.alice_key is None and result.bob_key is None
+    assert result.alice.final_key is None or result.error is not None
+    assert report is not None and report["eve_agreement_final"] is None
+
+
+def test_pipeline_without_attack_has_no_eve_block() -> None:
+    from qkdstack.processing.eve import eve_report_for_run
+    from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
+
+    link = parse_attack("mitm").simulate("bb84", LinkParams(), 100_000, np.random.default_rng(1))
+    object.__setattr__(link, "eve", None)
+    result = run_postprocessing(
+        link.alice, link.bob, PipelineOptions(secure_randomness=False), seed=1
+    )
+    assert eve_report_for_run(link, result) is None

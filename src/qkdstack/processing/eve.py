@@ -29,7 +29,7 @@ IEEE Trans. Inf. Theory 41, 1915 (1995).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import signal, stats
@@ -42,10 +42,15 @@ from qkdstack.randomness import as_generator
 from qkdstack.theory.entropy import binary_entropy
 from qkdstack.typing import BitArray, FloatArray, IndexArray, Seed
 
+if TYPE_CHECKING:
+    from qkdstack.link.records import LinkOutput
+    from qkdstack.processing.pipeline import PipelineResult
+
 __all__ = [
     "BREIDBART_INFORMATION",
     "breidbart_information",
     "eve_report",
+    "eve_report_for_run",
     "fuchs_eve_error_prob",
     "fuchs_information",
     "intercept_resend_information",
@@ -232,4 +237,58 @@ def eve_report(
     guess[ignorant] = rng.integers(0, 2, size=int(ignorant.sum()), dtype=np.uint8)
     eve_final = toeplitz_parities(toeplitz_seed, guess, m)
     report.update(_agreement_stats(int(np.count_nonzero(eve_final == final_key)), m))
+    return report
+
+
+_KEY_STAGES = ("reconciliation", "verification")
+"""Stages whose disclosed bits concern the key itself (sample bits are discarded from the key)."""
+
+
+def eve_report_for_run(
+    link: LinkOutput, pipeline: PipelineResult, *, seed: Seed = None
+) -> dict[str, Any] | None:
+    """The ``eve`` block of a finished simulated run (None when no attack ran).
+
+    Simulation-only oracle: it reads Eve's records, Bob's key positions and keys after the run, and
+    Alice's bits at those positions when the run stopped before error correction. The key positions
+    are Bob's key after sampling (``key_index``) or, when the run aborted in estimation, the sifted
+    positions. Eve's information from the channel is the disclosed bits of reconciliation and
+    verification (``channel.stats.leaked_bits``).
+
+    Parameters
+    ----------
+    link : LinkOutput
+        The link's output; ``link.eve`` holds Eve's records.
+    pipeline : PipelineResult
+        The post-processing result (:func:`qkdstack.processing.pipeline.run_postprocessing`).
+    seed : int, Generator or None
+        Eve's coin flips where she has no guess.
+    """
+    eve = link.eve
+    if not isinstance(eve, EveRecords):
+        return None
+    bob = pipeline.bob
+    index = bob.key_index if bob.key_index is not None else bob.sifted_index
+    if index is None:
+        index = np.zeros(0, dtype=np.int64)
+    index = np.asarray(index, dtype=np.int64)
+    if bob.corrected_key is not None and bob.corrected_key.shape[0] == index.shape[0]:
+        key = bob.corrected_key
+    else:
+        # Oracle: Alice's bits at the key positions (the parties never do this).
+        pos = np.searchsorted(link.alice.pulse_index, index)
+        key = link.alice.bit[pos]
+    produced = pipeline.error is None and pipeline.alice_key is not None
+    final = pipeline.alice_key if produced else None
+    leaked = sum(pipeline.channel.stats.leaked_bits(stage) for stage in _KEY_STAGES)
+    report = eve_report(
+        eve,
+        index,
+        key,
+        final,
+        bob.toeplitz_seed if produced else None,
+        leaked_bits=leaked,
+        seed=seed,
+    )
+    report["aborted"] = not produced
     return report
