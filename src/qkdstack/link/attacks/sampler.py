@@ -189,7 +189,6 @@ class LinkClasses:
     means: tuple[float, ...]
     probs: tuple[float, ...]
     single_photon: bool
-    record_intensity: bool
 
     def pmf(self, k: int) -> FloatArray:
         """Photon-number distribution of class ``k``."""
@@ -210,10 +209,10 @@ def link_classes(protocol: str, params: LinkParams) -> LinkClasses:
         )
     if protocol == "decoy-bb84":
         return LinkClasses(
-            tuple(params.intensities), tuple(params.intensity_probs), False, record_intensity=True
+            tuple(params.intensities), tuple(params.intensity_probs), single_photon=False
         )
     single = params.source == "single-photon"
-    return LinkClasses((params.mu,), (1.0,), single, record_intensity=False)
+    return LinkClasses((params.mu,), (1.0,), single_photon=single)
 
 
 @dataclass(frozen=True)
@@ -379,13 +378,14 @@ def run_attacked_link(
         eve_photons[sel] = c.eve_photons[det.case[sel]]
 
     params_dict = params.to_dict()
-    intensities = tuple(classes.means) if not classes.single_photon else ()
+    # Same conventions as the honest simulator: a single-photon source is class (1.0,).
+    intensities = tuple(classes.means) if not classes.single_photon else (1.0,)
     alice = Records(
         role=Role.ALICE,
         pulse_index=det.pulse_index,
         basis=det.alice_basis,
         bit=alice_bit,
-        intensity=det.klass if classes.record_intensity else None,
+        intensity=det.klass,
         meta=RecordMeta(
             protocol=protocol,
             pulses=pulses,
