@@ -84,7 +84,7 @@ def test_chunked_sampling_keeps_the_statistics() -> None:
     y0 = noise_click_prob(params.dark_count_prob)
     gain, _ = _expected_gain_and_qber(params, params.mu)
     pulses = 3_000_000
-    det = detect(pulses, (1.0,), 0.5, cases, y0, np.random.default_rng(5), chunk_pulses=100_003)
+    det = detect(pulses, (1.0,), 0.5, cases, y0, np.random.default_rng(5), chunk_detections=10_007)
     n = det.pulse_index.shape[0]
     assert abs(n - pulses * gain) < SIGMAS * math.sqrt(pulses * gain)
     assert np.all(np.diff(det.pulse_index) > 0)

@@ -15,11 +15,11 @@ misalignment probability ``e_d`` (Ma et al. 2005, Eq. 5). Double clicks of a sig
 are counted as signal clicks (their probability is ``O(p_d)`` of the signal rate).
 
 Because every pulse is independent and the detection probability does not depend on the bases or
-bits, the sampler draws in aggregate, per chunk of pulses: the number of pulses per intensity class
-and basis (multinomial and binomial), the number of detections per class and basis (binomial), the
-detected pulse indices (a uniform subset), and only then, for detected pulses alone, the case,
-bases, bits and outcomes. The pulses Eve acted on among the undetected ones are counted with one
-binomial draw per class. Memory is bounded by the chunk size plus the detected events.
+bits, the sampler draws the detected pulse indices directly, as geometric gaps of a Bernoulli
+process (Feller 1968, Ch. VI.8; the same method as :mod:`qkdstack.link.events`), and only then, for
+detected pulses alone, the intensity class, the case, bases, bits and outcomes. Undetected pulses
+are only counted (per class and basis, and those Eve acted on), so the cost scales with the
+detections, not the pulses.
 
 Qubit states are described by their Bloch angle in the x-z plane: basis ``Z`` has axis 0, ``X``
 axis pi/2, the Breidbart basis pi/4; bit ``b`` of a basis with axis ``phi`` is the state at angle
@@ -28,6 +28,8 @@ probability ``sin^2((theta - phi) / 2)`` (Born's rule for the overlap of two rea
 
 References
 ----------
+W. Feller, "An Introduction to Probability Theory and Its Applications", Vol. I, 3rd ed. (1968),
+Ch. VI.8.
 X. Ma, B. Qi, Y. Zhao, H.-K. Lo, "Practical decoy state for quantum key distribution",
 Phys. Rev. A 72, 012326 (2005), Eqs. (4)-(5).
 C. H. Bennett, G. Brassard, "Quantum cryptography: public key distribution and coin tossing",
@@ -54,7 +56,7 @@ from .eve_records import EveBasis, EveRecords
 
 __all__ = [
     "ATTACKED_PROTOCOLS",
-    "CHUNK_PULSES",
+    "CHUNK_DETECTIONS",
     "Cases",
     "Detections",
     "EveView",
@@ -74,8 +76,8 @@ __all__ = [
 ]
 
 ATTACKED_PROTOCOLS: tuple[str, ...] = ("bb84", "decoy-bb84")
-CHUNK_PULSES: int = 1 << 24
-"""Pulses drawn per chunk: bounds the sampler's working memory besides the detected events."""
+CHUNK_DETECTIONS: int = 1 << 20
+"""Detections drawn per batch: bounds the sampler's working memory besides the detected events."""
 
 _POISSON_TAIL = 1e-15
 
@@ -235,9 +237,16 @@ def detect(
     cases: Sequence[Cases],
     noise_prob: float,
     rng: np.random.Generator,
-    chunk_pulses: int = CHUNK_PULSES,
+    chunk_detections: int = CHUNK_DETECTIONS,
 ) -> Detections:
     """Draw which pulses Bob detects, and for those the class, Alice's basis and the case.
+
+    Detections form a Bernoulli process over the pulses with probability ``p_det = sum_k p_k Q_k``,
+    so the gaps between detected pulses are geometric (Feller 1968, Ch. VI.8); they are drawn in
+    batches of at most ``chunk_detections``. Each detected pulse then gets its class ``k`` with
+    probability ``p_k Q_k / p_det``, Alice's basis, and its case given detection. The undetected
+    pulses are split over classes and bases (multinomial, binomial) for ``sent_counts``, and those
+    Eve acted on are counted with one binomial draw per class.
 
     Parameters
     ----------
@@ -252,12 +261,15 @@ def detect(
     noise_prob : float
         Probability of a noise click per gate, ``Y0``.
     rng : numpy.random.Generator
-    chunk_pulses : int
-        Pulses drawn per chunk.
+    chunk_detections : int
+        Upper bound on the detections drawn per batch.
     """
     if pulses < 0:
         raise ParameterError(f"Argument 'pulses' must be >= 0, not {pulses}.")
+    if chunk_detections < 1:
+        raise ParameterError(f"Argument 'chunk_detections' must be >= 1, not {chunk_detections}.")
     n_classes = len(class_probs)
+    probs = np.asarray(class_probs, dtype=np.float64)
     yields = [1.0 - (1.0 - noise_prob) * (1.0 - c.signal_click_prob) for c in cases]
     q = np.array([float(np.dot(c.weight, y)) for c, y in zip(cases, yields, strict=True)])
     p_icpt_undet = np.array(
@@ -273,33 +285,43 @@ def detect(
     p_signal = [
         c.signal_click_prob / np.maximum(y, 1e-300) for c, y in zip(cases, yields, strict=True)
     ]
+    joint = probs * q
+    p_det = min(float(joint.sum()), 1.0)
+
+    # Detected pulse indices: geometric gaps of a Bernoulli(p_det) process.
+    batches: list[IndexArray] = []
+    last = -1
+    while p_det > 0.0 and last < pulses - 1:
+        expected = p_det * (pulses - 1 - last)
+        size = int(min(chunk_detections, expected + 6.0 * math.sqrt(expected) + 16))
+        positions = last + np.cumsum(rng.geometric(p_det, size=size))
+        if positions[-1] >= pulses:
+            positions = positions[: int(np.searchsorted(positions, pulses))]
+            batches.append(positions.astype(np.int64))
+            break
+        batches.append(positions.astype(np.int64))
+        last = int(positions[-1])
+    pulse_index = np.concatenate(batches) if batches else np.zeros(0, np.int64)
+    n_det = pulse_index.shape[0]
+    cdf = np.cumsum(joint) / max(float(joint.sum()), 1e-300)
+    cdf[-1] = 1.0
+    klass = np.searchsorted(cdf, np.asarray(rng.random(n_det)), side="right").astype(np.uint8)
+    alice_basis = (np.asarray(rng.random(n_det)) >= basis_prob_z).astype(np.uint8)
 
     sent = np.zeros((n_classes, 2), dtype=np.int64)
+    for k in range(n_classes):
+        sel = klass == k
+        sent[k, 0] += int(np.count_nonzero(sel & (alice_basis == 0)))
+        sent[k, 1] += int(np.count_nonzero(sel & (alice_basis == 1)))
+    undetected_total = pulses - n_det
     intercepted = 0
-    parts: list[tuple[IndexArray, BitArray, BitArray]] = []
-    probs = np.asarray(class_probs, dtype=np.float64)
-    for start in range(0, pulses, chunk_pulses):
-        length = min(chunk_pulses, pulses - start)
-        per_class = rng.multinomial(length, probs)
-        z = rng.binomial(per_class, basis_prob_z)
-        cell_sent = np.stack([z, per_class - z], axis=1)
-        sent += cell_sent
-        cell_det = rng.binomial(cell_sent, q[:, None])
-        undetected = per_class - cell_det.sum(axis=1)
+    if undetected_total > 0:
+        p_undet = probs * (1.0 - q)
+        undetected = rng.multinomial(undetected_total, p_undet / p_undet.sum())
+        z = rng.binomial(undetected, basis_prob_z)
+        sent += np.stack([z, undetected - z], axis=1)
         intercepted += int(rng.binomial(undetected, p_icpt_undet).sum())
-        total = int(cell_det.sum())
-        idx = np.sort(rng.choice(length, size=total, replace=False)).astype(np.int64) + start
-        labels = rng.permutation(np.repeat(np.arange(2 * n_classes), cell_det.ravel()))
-        parts.append((idx, (labels // 2).astype(np.uint8), (labels % 2).astype(np.uint8)))
-    if parts:
-        pulse_index = np.concatenate([p[0] for p in parts])
-        klass = np.concatenate([p[1] for p in parts])
-        alice_basis = np.concatenate([p[2] for p in parts])
-    else:
-        pulse_index = np.zeros(0, np.int64)
-        klass = np.zeros(0, np.uint8)
-        alice_basis = np.zeros(0, np.uint8)
-    n_det = pulse_index.shape[0]
+
     case = np.zeros(n_det, dtype=np.int64)
     signal = np.zeros(n_det, dtype=bool)
     for k in range(n_classes):
@@ -308,7 +330,7 @@ def detect(
             continue
         ck = rng.choice(p_case_det[k].shape[0], size=sel.size, p=p_case_det[k])
         case[sel] = ck
-        signal[sel] = rng.random(sel.size) < p_signal[k][ck]
+        signal[sel] = np.asarray(rng.random(sel.size)) < p_signal[k][ck]
         intercepted += int(np.count_nonzero(cases[k].intercepted[ck]))
     return Detections(pulse_index, klass, alice_basis, case, signal, sent, intercepted)
 
@@ -341,7 +363,7 @@ def run_attacked_link(
     rng: np.random.Generator,
     cases: Sequence[Cases],
     resolve: Resolver,
-    chunk_pulses: int = CHUNK_PULSES,
+    chunk_detections: int = CHUNK_DETECTIONS,
 ) -> LinkOutput:
     """Sample an attacked link and build Alice's, Bob's and Eve's records.
 
@@ -356,7 +378,7 @@ def run_attacked_link(
         cases,
         noise_click_prob(params.dark_count_prob),
         rng,
-        chunk_pulses,
+        chunk_detections,
     )
     n = det.pulse_index.shape[0]
     alice_bit = coin_flips(rng, n)
