@@ -100,3 +100,10 @@ def test_parameters_are_validated() -> None:
         InterceptResend(1.5)
     with pytest.raises(ParameterError, match=r"'basis'.*random, z, x, breidbart"):
         parse_attack("intercept-resend:basis=y")
+
+
+def test_laser_pulses_without_photons_cannot_be_intercepted() -> None:
+    mu, f, pulses = 0.3, 0.6, 2_000_000
+    params = LinkParams(source="laser", mu=mu)
+    out = InterceptResend(f).simulate("bb84", params, pulses, np.random.default_rng(6))
+    assert _within(out.eve.intercepted_pulses, pulses, f * (1 - math.exp(-mu)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from qkdstack.errors import ParameterError
@@ -76,3 +77,36 @@ def test_only_mitm_touches_the_classical_channel() -> None:
     assert classical_tamper(None) is None
     tamper = classical_tamper(parse_attack("mitm:mode=flip,sender=alice"), seed=1)
     assert isinstance(tamper, MitmTamper) and tamper.mode == "flip"
+
+
+def test_public_names_are_accurate() -> None:
+    import importlib
+
+    modules = [
+        "qkdstack.link.attacks",
+        "qkdstack.link.attacks.registry",
+        "qkdstack.link.attacks.sampler",
+        "qkdstack.link.attacks.eve_records",
+        "qkdstack.link.attacks.intercept_resend",
+        "qkdstack.link.attacks.beam_splitting",
+        "qkdstack.link.attacks.pns",
+        "qkdstack.link.attacks.cloner",
+        "qkdstack.link.attacks.man_in_the_middle",
+        "qkdstack.processing.eve",
+        "qkdstack.processing.mitm",
+    ]
+    for name in modules:
+        module = importlib.import_module(name)
+        for public in module.__all__:
+            assert hasattr(module, public), f"{name}.__all__ lists missing {public!r}"
+
+
+def test_link_simulate_delegates_to_the_attack() -> None:
+    from qkdstack.link import simulate
+    from qkdstack.link.attacks import EveRecords
+    from qkdstack.params import LinkParams
+
+    out = simulate("bb84", LinkParams(), 200_000, seed=3, attack=parse_attack("cloner"))
+    assert isinstance(out.eve, EveRecords)
+    assert out.eve.attack == "cloner"
+    assert np.array_equal(out.eve.pulse_index, out.bob.pulse_index)
