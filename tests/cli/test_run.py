@@ -31,7 +31,14 @@ def test_json_report_has_every_contract_field(capsys: pytest.CaptureFixture[str]
     assert not rep["aborted"] and rep["keys_match"] is True and rep["secret_bits"] > 0
     assert rep["rate_bits_per_pulse"] == rep["secret_bits"] / rep["pulses"]
     assert 1.0 < rep["ec_efficiency"] < 1.6
-    assert set(rep["timings_s"]) >= {"link", "sifting", "estimation", "reconciliation", "verification", "amplification"}
+    assert set(rep["timings_s"]) >= {
+        "link",
+        "sifting",
+        "estimation",
+        "reconciliation",
+        "verification",
+        "amplification",
+    }
 
 
 def test_seed_makes_runs_reproducible(capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,7 +75,9 @@ def test_table_output_never_shows_key_material(capsys: pytest.CaptureFixture[str
         (["--distance-km", "abc"], "--distance-km"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], args: list[str], needle: str) -> None:
+def test_bad_input_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+) -> None:
     rc = main(["run", "--pulses", "1e5", *args] if "--pulses" not in args else ["run", *args])
     err = capsys.readouterr().err
     assert rc == 2

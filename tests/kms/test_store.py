@@ -33,5 +33,8 @@ def test_bad_inputs(tmp_path: Path) -> None:
     bad.write_bytes(b"not a database at all" * 100)
     with pytest.raises(KeyStoreError):
         KeyStore(bad)
-    with KeyStore(tmp_path / "ok.db") as store, pytest.raises(ParameterError, match="key_size_bits"):
+    with (
+        KeyStore(tmp_path / "ok.db") as store,
+        pytest.raises(ParameterError, match="key_size_bits"),
+    ):
         store.deposit(np.zeros(100, np.uint8), key_size_bits=12)

@@ -12,7 +12,9 @@ from qkdstack.typing import Role
 def test_encode_decode_round_trip_copies_arrays() -> None:
     arr = np.arange(10, dtype=np.int64)
     bits = np.array([0, 1, 1, 0], dtype=np.uint8)
-    msg = Message("x", public={"a": arr, "n": 3, "s": "hi", "b": b"\x01\x02"}, disclosed={"p": bits})
+    msg = Message(
+        "x", public={"a": arr, "n": 3, "s": "hi", "b": b"\x01\x02"}, disclosed={"p": bits}
+    )
     back = decode_message(encode_message(msg))
     assert back.kind == "x"
     assert np.array_equal(back.public["a"], arr) and back.public["a"] is not arr

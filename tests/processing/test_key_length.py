@@ -23,14 +23,21 @@ def test_bb84_limit_is_root_of_one_minus_two_h() -> None:
 
 def test_shor_preskill_length_large_n_approaches_asymptotic_rate() -> None:
     n, k = 10**9, 10**8
-    res = shor_preskill_key_length(n, k, 0.02, leak_bits=int(1.1 * n * _h(0.02)), epsilon_sec=1e-10, epsilon_cor=1e-15)
+    res = shor_preskill_key_length(
+        n, k, 0.02, leak_bits=int(1.1 * n * _h(0.02)), epsilon_sec=1e-10, epsilon_cor=1e-15
+    )
     assert res.length_bits / n == pytest.approx(1 - 2.1 * _h(0.02), abs=2e-3)
     assert res.margin_bits == pytest.approx(math.log2(2 / (1e-20 * 1e-15)))
 
 
 def test_lengths_are_not_positive_when_hopeless() -> None:
     assert shor_preskill_key_length(1000, 100, 0.2, 0, 1e-10, 1e-15).length_bits <= 0
-    assert gllp_key_length(10_000, 1000, 0.01, 0, mu=0.5, gain=0.01, epsilon_sec=1e-10, epsilon_cor=1e-15).length_bits <= 0
+    assert (
+        gllp_key_length(
+            10_000, 1000, 0.01, 0, mu=0.5, gain=0.01, epsilon_sec=1e-10, epsilon_cor=1e-15
+        ).length_bits
+        <= 0
+    )
 
 
 def test_bad_epsilon() -> None:

@@ -58,7 +58,9 @@ class KeyStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise KeyStoreError(f"Key store {str(self.path)!r} is not a valid key store: {exc}") from exc
+            raise KeyStoreError(
+                f"Key store {str(self.path)!r} is not a valid key store: {exc}"
+            ) from exc
         for suffix in ("-wal", "-shm"):
             side = Path(str(self.path) + suffix)
             if side.exists():
@@ -100,7 +102,9 @@ class KeyStore:
     def take(self, key_id: str) -> bytes:
         """Return the key ``key_id`` and delete it (each key is delivered once)."""
         with self._transaction():
-            row = self._db.execute("SELECT material FROM keys WHERE key_id = ?", (key_id,)).fetchone()
+            row = self._db.execute(
+                "SELECT material FROM keys WHERE key_id = ?", (key_id,)
+            ).fetchone()
             if row is None:
                 raise KeyStoreError("no such key")
             self._db.execute("DELETE FROM keys WHERE key_id = ?", (key_id,))
