@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
 
 from qkdstack.errors import ParameterError, RecordError
@@ -25,8 +24,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def _root() -> None:
+    """qkdstack: simulate QKD links, post-process detection records, compute key rates."""
+
+
 # Each module registers its commands on ``app`` with a ``register(app)`` function.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("run", "rates")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"qkdstack.cli.{_name}").register(app)
@@ -36,23 +41,31 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    """Click's (or typer's vendored click's) UsageError, recognised by its shape."""
+    return callable(getattr(exc, "format_message", None)) and getattr(exc, "exit_code", None) == 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qkd`` console script; returns the exit status."""
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="qkd", standalone_mode=False)
-    except click.UsageError as exc:
-        hint = exc.ctx.command_path if exc.ctx is not None else "qkd"
-        print(f"{hint}: error: {_one_line(exc.format_message())}", file=sys.stderr)
-        return 2
     except (ParameterError, RecordError) as exc:
         print(f"qkd: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
         print("qkd: aborted", file=sys.stderr)
         return 130
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
+    except Exception as exc:
+        if not _is_usage_error(exc):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "qkd"
+        print(f"{where}: error: {_one_line(exc.format_message())}", file=sys.stderr)  # type: ignore[attr-defined]
+        return 2
     if isinstance(result, int):
         return result
     return 0

@@ -1,0 +1,7 @@
+"""Key delivery: the embedded key store (and, later, the ETSI GS QKD 014 service)."""
+
+from __future__ import annotations
+
+from qkdstack.kms.store import KeyStore
+
+__all__ = ["KeyStore"]

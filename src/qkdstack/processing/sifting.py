@@ -64,6 +64,10 @@ class SiftingRule:
         """Bob's key bits at his detections, before applying :meth:`keep`."""
         return bob.bit
 
+    def alice_bits(self, alice: Records) -> npt.NDArray[np.uint8]:
+        """Alice's key bits at Bob's detections (``alice`` is that subset), before :meth:`keep`."""
+        return alice.bit
+
 
 RULES: dict[str, SiftingRule] = {
     "bb84": SiftingRule("bb84"),

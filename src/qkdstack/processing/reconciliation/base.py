@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qkdstack.errors import ParameterError
-from qkdstack.processing.channel import ClassicalChannel, Message
+from qkdstack.errors import ParameterError, ProtocolAbort
+from qkdstack.processing.channel import ClassicalChannel, Message, Responder
 from qkdstack.typing import BitArray
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "BobReconciler",
     "Method",
     "ReconciliationOutcome",
+    "alice_responder",
     "get_method",
     "register_method",
 ]
@@ -112,3 +113,36 @@ def get_method(name: str) -> Method:
     except KeyError:
         known = ", ".join(sorted(METHODS))
         raise ParameterError(f"Argument 'method' must be one of {known}, not {name!r}.") from None
+
+
+def alice_responder(key: BitArray, fallback: Responder | None = None) -> Responder:
+    """Alice's side of error correction as a channel responder.
+
+    On ``ec.start`` it builds her half from the registry with the message's public fields
+    (``get_method(public["method"]).make_alice(key, public)``) and lets that half answer the start
+    message too; every later ``ec.*`` message goes to the same half. Other kinds go to ``fallback``
+    (an error when there is none).
+    """
+    state: dict[str, AliceReconciler] = {}
+
+    def respond(message: Message) -> Message:
+        if message.kind == "ec.start":
+            method = message.public.get("method")
+            if not isinstance(method, str):
+                raise ProtocolAbort("'ec.start' lacks a method name.", stage="reconciliation")
+            state["half"] = get_method(method).make_alice(key, message.public)
+            return state["half"].handle(message)
+        if message.kind.startswith("ec."):
+            if "half" not in state:
+                raise ProtocolAbort(
+                    f"{message.kind!r} arrived before 'ec.start'.", stage="reconciliation"
+                )
+            return state["half"].handle(message)
+        if fallback is None:
+            raise ProtocolAbort(
+                f"Unexpected message kind {message.kind!r} during error correction.",
+                stage="reconciliation",
+            )
+        return fallback(message)
+
+    return respond

@@ -1,0 +1,292 @@
+"""Detection-record files: one Parquet file per party, with a documented schema and metadata block.
+
+Schema (format ``qkdstack-records``, version 1); one row per detection event (or per pulse for
+hardware records that list every pulse), sorted by strictly increasing ``pulse_index``:
+
+=============== ======== ======== ===============================================================
+column          type     required meaning
+=============== ======== ======== ===============================================================
+``pulse_index`` int64    yes      pulse (time-slot) index, in ``[0, pulses)``
+``basis``       uint8    yes      basis / measurement-setting code (see the protocol's conventions)
+``bit``         uint8    yes      prepared bit (Alice) or measured outcome (Bob), 0 or 1
+``intensity``   uint8    no       intensity class, index into ``intensities`` (Alice)
+``time_tag_ps`` int64    no       detection time in picoseconds, when modelled or measured
+=============== ======== ======== ===============================================================
+
+No column may hold nulls. The Parquet key-value metadata holds one key, ``qkdstack``, whose value is
+a JSON object:
+
+``format`` ("qkdstack-records"), ``format_version`` (1), ``role`` ("alice" or "bob"),
+``protocol``, ``pulses`` (pulses sent), ``intensities`` (list of mean photon numbers),
+``sent_counts`` (Alice: list of lists, pulses sent per intensity class and basis; or null),
+``params`` (the link parameters), ``seed`` (int or null; null for hardware data), and
+``qkdstack_version``.
+
+:func:`read_records` and :func:`check_pair` raise :class:`~qkdstack.errors.RecordError` with a
+message naming the file, the field and the problem. See also ``docs/records.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from qkdstack import __version__
+from qkdstack.errors import RecordError
+from qkdstack.link.records import RecordMeta, Records
+from qkdstack.typing import Role
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "check_pair", "read_records", "write_records"]
+
+FORMAT_NAME = "qkdstack-records"
+FORMAT_VERSION = 1
+_META_KEY = b"qkdstack"
+_COLUMNS: dict[str, tuple[pa.DataType, bool]] = {
+    "pulse_index": (pa.int64(), True),
+    "basis": (pa.uint8(), True),
+    "bit": (pa.uint8(), True),
+    "intensity": (pa.uint8(), False),
+    "time_tag_ps": (pa.int64(), False),
+}
+
+
+def _meta_json(records: Records) -> bytes:
+    meta = records.meta
+    block: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "role": records.role.value,
+        "protocol": meta.protocol,
+        "pulses": int(meta.pulses),
+        "intensities": [float(x) for x in meta.intensities],
+        "sent_counts": None if meta.sent_counts is None else meta.sent_counts.tolist(),
+        "params": meta.params,
+        "seed": meta.seed,
+        "qkdstack_version": __version__,
+    }
+    return json.dumps(block, sort_keys=True).encode()
+
+
+def write_records(records: Records, path: str | os.PathLike[str]) -> None:
+    """Write one party's records to a Parquet file (written to a temporary name, then renamed).
+
+    Parameters
+    ----------
+    records : Records
+    path : path-like
+        Destination file; its directory must exist.
+    """
+    path = Path(path)
+    columns: dict[str, np.ndarray] = {
+        "pulse_index": records.pulse_index,
+        "basis": records.basis,
+        "bit": records.bit,
+    }
+    if records.intensity is not None:
+        columns["intensity"] = records.intensity
+    if records.time_tag_ps is not None:
+        columns["time_tag_ps"] = records.time_tag_ps
+    fields = [pa.field(name, _COLUMNS[name][0], nullable=False) for name in columns]
+    schema = pa.schema(fields, metadata={_META_KEY: _meta_json(records)})
+    table = pa.table(
+        [pa.array(columns[f.name], type=f.type) for f in fields],
+        schema=schema,
+    )
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _need(ok: bool, path: Path, message: str) -> None:
+    if not ok:
+        raise RecordError(f"Record file '{path}': {message}")
+
+
+def read_records(path: str | os.PathLike[str]) -> Records:
+    """Read and validate a record file written by :func:`write_records` (or by hardware tools).
+
+    Raises
+    ------
+    RecordError
+        When the file is missing, not Parquet, lacks the metadata block, has a wrong or missing
+        column, nulls, out-of-range values, or unsorted pulse indices.
+    """
+    path = Path(path)
+    _need(path.is_file(), path, "no such file.")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise RecordError(f"Record file '{path}': not a readable Parquet file ({exc}).") from None
+    raw = (table.schema.metadata or {}).get(_META_KEY)
+    _need(raw is not None, path, "missing the 'qkdstack' metadata block.")
+    try:
+        block = json.loads(raw)  # type: ignore[arg-type]
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RecordError(f"Record file '{path}': the 'qkdstack' metadata is not JSON.") from None
+    _need(isinstance(block, dict), path, "the 'qkdstack' metadata must be a JSON object.")
+    _need(
+        block.get("format") == FORMAT_NAME,
+        path,
+        f"metadata 'format' must be {FORMAT_NAME!r}, not {block.get('format')!r}.",
+    )
+    _need(
+        block.get("format_version") == FORMAT_VERSION,
+        path,
+        f"metadata 'format_version' must be {FORMAT_VERSION}, not {block.get('format_version')!r}.",
+    )
+    roles = [r.value for r in Role]
+    _need(
+        block.get("role") in roles,
+        path,
+        f"metadata 'role' must be one of {roles}, not {block.get('role')!r}.",
+    )
+    protocol = block.get("protocol")
+    _need(
+        isinstance(protocol, str) and bool(protocol),
+        path,
+        f"metadata 'protocol' must be a name, not {protocol!r}.",
+    )
+    pulses = block.get("pulses")
+    _need(
+        isinstance(pulses, int) and not isinstance(pulses, bool) and pulses >= 0,
+        path,
+        f"metadata 'pulses' must be an integer >= 0, not {pulses!r}.",
+    )
+    intensities = block.get("intensities", [])
+    _need(
+        isinstance(intensities, list) and all(isinstance(x, int | float) for x in intensities),
+        path,
+        f"metadata 'intensities' must be a list of numbers, not {intensities!r}.",
+    )
+    seed = block.get("seed")
+    _need(
+        seed is None or (isinstance(seed, int) and not isinstance(seed, bool)),
+        path,
+        f"metadata 'seed' must be an integer or null, not {seed!r}.",
+    )
+    params = block.get("params", {})
+    _need(isinstance(params, dict), path, "metadata 'params' must be an object.")
+    sent_counts = None
+    if block.get("sent_counts") is not None:
+        try:
+            sent_counts = np.asarray(block["sent_counts"], dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            sent_counts = None
+        _need(
+            sent_counts is not None and sent_counts.ndim == 2 and bool((sent_counts >= 0).all()),
+            path,
+            "metadata 'sent_counts' must be a 2-D list of counts >= 0.",
+        )
+        assert sent_counts is not None
+        _need(
+            int(sent_counts.sum()) == pulses,
+            path,
+            f"metadata 'sent_counts' must sum to 'pulses' = {pulses}, not {int(sent_counts.sum())}.",
+        )
+        _need(
+            not intensities or sent_counts.shape[0] == len(intensities),
+            path,
+            f"metadata 'sent_counts' must have one row per intensity ({len(intensities)}), "
+            f"not {sent_counts.shape[0]}.",
+        )
+
+    names = set(table.column_names)
+    unknown = sorted(names - set(_COLUMNS))
+    _need(not unknown, path, f"unknown column {unknown[0]!r}." if unknown else "")
+    arrays: dict[str, np.ndarray] = {}
+    for name, (dtype, required) in _COLUMNS.items():
+        if name not in names:
+            _need(not required, path, f"missing required column {name!r}.")
+            continue
+        column = table.column(name)
+        _need(
+            column.type == dtype,
+            path,
+            f"column {name!r} must have type {dtype}, not {column.type}.",
+        )
+        _need(column.null_count == 0, path, f"column {name!r} must not hold nulls.")
+        arrays[name] = column.to_numpy()
+    n = table.num_rows
+    if n:
+        _need(int(arrays["bit"].max()) <= 1, path, "column 'bit' must hold only 0 and 1.")
+        if "intensity" in arrays and intensities:
+            top = int(arrays["intensity"].max())
+            _need(
+                top < len(intensities),
+                path,
+                f"column 'intensity' must index 'intensities' (< {len(intensities)}), not {top}.",
+            )
+    meta = RecordMeta(
+        protocol=str(protocol),
+        pulses=int(pulses),
+        intensities=tuple(float(x) for x in intensities),
+        sent_counts=sent_counts,
+        params=params,
+        seed=seed,
+    )
+    try:
+        return Records(
+            role=Role(block["role"]),
+            pulse_index=np.ascontiguousarray(arrays["pulse_index"]),
+            basis=np.ascontiguousarray(arrays["basis"]),
+            bit=np.ascontiguousarray(arrays["bit"]),
+            meta=meta,
+            intensity=arrays.get("intensity"),
+            time_tag_ps=arrays.get("time_tag_ps"),
+        )
+    except RecordError as exc:
+        raise RecordError(f"Record file '{path}': {exc}") from None
+
+
+def check_pair(alice: Records, bob: Records) -> None:
+    """Check that two record sets are Alice's and Bob's records of the same run.
+
+    Bob's pulse indices must all appear in Alice's records (Alice lists at least her settings for
+    Bob's detections; hardware records may list every pulse).
+
+    Raises
+    ------
+    RecordError
+        Naming the first mismatch found.
+    """
+    if alice.role is not Role.ALICE:
+        raise RecordError(f"Records 'alice' must have role 'alice', not {alice.role.value!r}.")
+    if bob.role is not Role.BOB:
+        raise RecordError(f"Records 'bob' must have role 'bob', not {bob.role.value!r}.")
+    if alice.meta.protocol != bob.meta.protocol:
+        raise RecordError(
+            f"Records of Alice and Bob must have the same 'protocol', not "
+            f"{alice.meta.protocol!r} and {bob.meta.protocol!r}."
+        )
+    if alice.meta.pulses != bob.meta.pulses:
+        raise RecordError(
+            f"Records of Alice and Bob must have the same 'pulses', not "
+            f"{alice.meta.pulses} and {bob.meta.pulses}."
+        )
+    if alice.meta.seed != bob.meta.seed:
+        raise RecordError(
+            f"Records of Alice and Bob must come from the same run ('seed'), not "
+            f"{alice.meta.seed!r} and {bob.meta.seed!r}."
+        )
+    # Both index arrays are sorted: a binary search finds each of Bob's pulses in Alice's list.
+    pos = np.searchsorted(alice.pulse_index, bob.pulse_index)
+    pos_clipped = np.minimum(pos, max(len(alice) - 1, 0))
+    found = (pos < len(alice)) & (
+        alice.pulse_index[pos_clipped] == bob.pulse_index if len(alice) else False
+    )
+    if not found.all():
+        missing = int(bob.pulse_index[np.argmin(found)])
+        raise RecordError(
+            f"Records of Alice must list every pulse Bob detected; pulse {missing} "
+            f"({int((~found).sum())} in all) is missing."
+        )

@@ -1,0 +1,179 @@
+"""The link simulator: ``simulate(protocol, params, pulses)`` gives Alice's and Bob's records.
+
+The simulation draws the detection statistics in aggregate and makes bits only for detection events
+(:mod:`qkdstack.link.events`), in chunks of bounded size: :func:`stream` yields the events chunk by
+chunk for any number of pulses (10^12 and more) in bounded memory, and :func:`simulate` collects them
+into two :class:`~qkdstack.link.records.Records`.
+
+Alice's records list her settings for the pulses that produced a detection event only; her
+``meta.sent_counts[i, a]`` counts every pulse she sent with intensity class ``i`` and basis
+(setting) ``a``. ``LinkOutput.truth`` holds simulation-only facts: ``detection_prob`` (per pulse),
+``detections`` and ``event_probs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from qkdstack.errors import ParameterError
+from qkdstack.link.events import DetectionChunk, EventTable, stream_detections, undetected_settings
+from qkdstack.link.protocols import ENTANGLED, event_table
+from qkdstack.link.records import LinkOutput, RecordMeta, Records
+from qkdstack.params import LinkParams
+from qkdstack.randomness import as_generator
+from qkdstack.typing import Role, Seed
+
+if TYPE_CHECKING:
+    from qkdstack.link.attacks import Attack
+
+__all__ = ["DEFAULT_CHUNK_DETECTIONS", "LinkStream", "simulate", "stream"]
+
+DEFAULT_CHUNK_DETECTIONS: int = 1 << 20
+"""Detection events per chunk: bounds the working memory (about 40 bytes per event)."""
+
+
+def _check_pulses(pulses: int) -> int:
+    if isinstance(pulses, bool) or not isinstance(pulses, int | np.integer):
+        raise ParameterError(f"Argument 'pulses' must be an integer, not {pulses!r}.")
+    if pulses < 0:
+        raise ParameterError(f"Argument 'pulses' must be >= 0, not {pulses}.")
+    return int(pulses)
+
+
+@dataclass
+class LinkStream:
+    """Detection events of one link run, produced chunk by chunk.
+
+    Iterate over :meth:`chunks` once; afterwards :attr:`sent_counts` and :attr:`detections` are set.
+    """
+
+    protocol: str
+    params: LinkParams
+    pulses: int
+    table: EventTable
+    intensities: tuple[float, ...]
+    rng: np.random.Generator
+    chunk_detections: int = DEFAULT_CHUNK_DETECTIONS
+    detections: int = 0
+    sent_counts: npt.NDArray[np.int64] | None = None
+    type_counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def chunks(self) -> Iterator[DetectionChunk]:
+        """Yield :class:`~qkdstack.link.events.DetectionChunk` s in increasing pulse order."""
+        n_types = self.table.prob.shape[0]
+        type_counts = np.zeros(n_types, dtype=np.int64)
+        for chunk in stream_detections(self.table, self.pulses, self.rng, self.chunk_detections):
+            type_counts += np.bincount(chunk.event_type, minlength=n_types)
+            yield chunk
+        self.type_counts = type_counts
+        self.detections = int(type_counts.sum())
+        sent = undetected_settings(self.table, self.pulses - self.detections, self.rng)
+        np.add.at(sent, (self.table.intensity, self.table.alice_basis), type_counts)
+        self.sent_counts = sent
+
+
+def stream(
+    protocol: str,
+    params: LinkParams,
+    pulses: int,
+    *,
+    seed: Seed = None,
+    chunk_detections: int = DEFAULT_CHUNK_DETECTIONS,
+) -> LinkStream:
+    """A :class:`LinkStream` of ``pulses`` pulses of ``protocol``: bounded memory for any ``pulses``."""
+    pulses = _check_pulses(pulses)
+    if not isinstance(params, LinkParams):
+        raise ParameterError(
+            f"Argument 'params' must be a LinkParams, not {type(params).__name__}."
+        )
+    table, intensities = event_table(protocol, params)
+    return LinkStream(
+        protocol=protocol,
+        params=params,
+        pulses=pulses,
+        table=table,
+        intensities=intensities,
+        rng=as_generator(seed),
+        chunk_detections=chunk_detections,
+    )
+
+
+def _concat(chunks: list[DetectionChunk], name: str, dtype: type) -> np.ndarray:
+    if not chunks:
+        return np.zeros(0, dtype=dtype)
+    return np.concatenate([getattr(c, name) for c in chunks]).astype(dtype, copy=False)
+
+
+def simulate(
+    protocol: str,
+    params: LinkParams,
+    pulses: int,
+    *,
+    seed: int | None = None,
+    attack: Attack | None = None,
+) -> LinkOutput:
+    """Simulate ``pulses`` pulses of ``protocol`` over the link ``params``.
+
+    Parameters
+    ----------
+    protocol : str
+        ``"bb84"``, ``"decoy-bb84"``, ``"six-state"``, ``"b92"``, ``"bbm92"`` or ``"e91"``.
+    params : LinkParams
+        Physical parameters of the link.
+    pulses : int
+        Number of pulses (time slots) sent, >= 0.
+    seed : int or None
+        Seed of the simulation's random generator.
+    attack : Attack or None
+        When given, the attack simulates the link (``attack.simulate(protocol, params, pulses, rng)``).
+
+    Returns
+    -------
+    LinkOutput
+        Alice's and Bob's :class:`~qkdstack.link.records.Records` (sorted by pulse index) and
+        simulation-only ``truth``.
+    """
+    pulses = _check_pulses(pulses)
+    if attack is not None:
+        return attack.simulate(protocol, params, pulses, as_generator(seed))
+    link = stream(protocol, params, pulses, seed=seed)
+    chunks = list(link.chunks())
+    index = _concat(chunks, "pulse_index", np.int64)
+    intensity = _concat(chunks, "intensity", np.uint8)
+    params_dict: dict[str, Any] = params.to_dict()
+    alice_meta = RecordMeta(
+        protocol=protocol,
+        pulses=pulses,
+        intensities=link.intensities,
+        sent_counts=link.sent_counts,
+        params=params_dict,
+        seed=seed,
+    )
+    bob_meta = RecordMeta(protocol=protocol, pulses=pulses, params=params_dict, seed=seed)
+    alice = Records(
+        role=Role.ALICE,
+        pulse_index=index,
+        basis=_concat(chunks, "alice_basis", np.uint8),
+        bit=_concat(chunks, "alice_bit", np.uint8),
+        meta=alice_meta,
+        intensity=None if protocol in ENTANGLED else intensity,
+    )
+    bob = Records(
+        role=Role.BOB,
+        pulse_index=index.copy(),
+        basis=_concat(chunks, "bob_basis", np.uint8),
+        bit=_concat(chunks, "bob_bit", np.uint8),
+        meta=bob_meta,
+    )
+    truth: dict[str, Any] = {
+        "detection_prob": link.table.detection_prob,
+        "detections": link.detections,
+        "event_probs": link.table.prob,
+        "event_counts": link.type_counts,
+    }
+    return LinkOutput(alice=alice, bob=bob, truth=truth)

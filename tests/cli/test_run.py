@@ -1,0 +1,91 @@
+"""``qkd run``: the report contract and one-line usage errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qkdstack.cli.main import main
+
+REQUIRED = (
+    "protocol", "distance_km", "pulses", "seed", "detections", "sifted_bits", "sample_bits",
+    "qber", "qber_true", "leaked_ec_bits", "ec_efficiency", "secret_bits",
+    "rate_bits_per_pulse", "keys_match", "aborted", "abort_reason", "timings_s",
+)  # fmt: skip
+
+
+def _run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    rc = main(["run", "--json", *args])
+    out = capsys.readouterr().out
+    assert rc == 0
+    return json.loads(out)
+
+
+def test_json_report_has_every_contract_field(capsys: pytest.CaptureFixture[str]) -> None:
+    rep = _run_json(capsys, "--pulses", "2e6", "--seed", "5", "--distance-km", "10")
+    for name in REQUIRED:
+        assert name in rep, name
+    assert rep["protocol"] == "bb84" and rep["pulses"] == 2_000_000 and rep["seed"] == 5
+    assert rep["distance_km"] == 10
+    assert not rep["aborted"] and rep["keys_match"] is True and rep["secret_bits"] > 0
+    assert rep["rate_bits_per_pulse"] == rep["secret_bits"] / rep["pulses"]
+    assert 1.0 < rep["ec_efficiency"] < 1.6
+    assert set(rep["timings_s"]) >= {
+        "link",
+        "sifting",
+        "estimation",
+        "reconciliation",
+        "verification",
+        "amplification",
+    }
+
+
+def test_seed_makes_runs_reproducible(capsys: pytest.CaptureFixture[str]) -> None:
+    a = _run_json(capsys, "--pulses", "1e6", "--seed", "9")
+    b = _run_json(capsys, "--pulses", "1e6", "--seed", "9")
+    for rep in (a, b):
+        rep.pop("timings_s")
+        rep.pop("key_sha256", None)  # keys come from secrets unless --insecure-seeded-keys
+    assert a == b
+
+
+def test_insecure_seeded_keys_reproduce_the_key_hash(capsys: pytest.CaptureFixture[str]) -> None:
+    a = _run_json(capsys, "--pulses", "1e6", "--seed", "4", "--insecure-seeded-keys")
+    b = _run_json(capsys, "--pulses", "1e6", "--seed", "4", "--insecure-seeded-keys")
+    assert a["key_sha256"] == b["key_sha256"] and a["secure_randomness"] is False
+
+
+def test_table_output_never_shows_key_material(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--pulses", "1e6", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "secret key bits" in out and "QBER" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--distance-km", "-5"], "'--distance-km' must be >= 0, not -5.0"),
+        (["--pulses", "abc"], "'--pulses'"),
+        (["--pulses", "0"], "'--pulses'"),
+        (["--detector-efficiency", "1.5"], "'--detector-efficiency'"),
+        (["--set", "nonsense=1"], "nonsense"),
+        (["--sample-fraction", "1.5"], "'sample_fraction'"),
+        (["--ec-method", "magic"], "magic"),
+        (["--distance-km", "abc"], "--distance-km"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+) -> None:
+    rc = main(["run", "--pulses", "1e5", *args] if "--pulses" not in args else ["run", *args])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_qber_above_threshold_reports_abort(capsys: pytest.CaptureFixture[str]) -> None:
+    rep = _run_json(capsys, "--pulses", "1e6", "--seed", "2", "--misalignment-error", "0.2")
+    assert rep["aborted"] is True and rep["secret_bits"] == 0 and "QBER" in rep["abort_reason"]

@@ -1,0 +1,290 @@
+"""The link simulator against the analytic detection model of the papers.
+
+Reference formulas are written out here from the papers, independently of the library's kernels:
+Ma, Qi, Zhao, Lo, PRA 72, 012326 (2005), Eqs. (1)-(4): for a Poisson source of mean mu and overall
+transmittance eta, each of Bob's two detectors receives an independent Poisson number of photons
+(mean eta*mu*(1-e_d) for the "correct" one, eta*mu*e_d for the other when the bases match), so
+
+    P(correct clicks) = 1 - (1 - p_d) exp(-eta mu (1 - e_d)),
+    P(wrong clicks)   = 1 - (1 - p_d) exp(-eta mu e_d),
+    Q_mu = 1 - (1 - p_d)^2 exp(-eta mu)                       (Ma 2005 Eq. (3), Y_0 = 1-(1-p_d)^2)
+    E_mu Q_mu = P(wrong only) + P(both) / 2                    (double clicks squashed at random)
+              ~ e_0 Y_0 + e_d (1 - exp(-eta mu))              (Ma 2005 Eq. (4), first order in p_d)
+
+Tolerances are 5 standard deviations of the binomial counts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qkdstack.errors import ParameterError
+from qkdstack.link import LinkOutput, simulate, stream
+from qkdstack.params import LinkParams
+from qkdstack.typing import Role
+
+
+def _eta(p: LinkParams) -> float:
+    return 10 ** (-(p.attenuation_db_per_km * p.distance_km + p.insertion_loss_db) / 10) * (
+        p.detector_efficiency
+    )
+
+
+def _poisson_matched(p: LinkParams, mu: float) -> tuple[float, float]:
+    """Gain and error probability per pulse in the matched basis (independent reference)."""
+    eta, pd, ed = _eta(p), p.dark_count_prob, p.misalignment_error
+    pc = 1 - (1 - pd) * math.exp(-eta * mu * (1 - ed))
+    pw = 1 - (1 - pd) * math.exp(-eta * mu * ed)
+    gain = 1 - (1 - pd) ** 2 * math.exp(-eta * mu)
+    err = pw * (1 - pc) + pc * pw / 2
+    return gain, err
+
+
+def _within(observed: float, n: int, prob: float, sigmas: float = 5.0) -> None:
+    sd = math.sqrt(n * prob * (1 - prob))
+    assert abs(observed - n * prob) <= sigmas * sd + 1e-9, (observed, n * prob, sd)
+
+
+def _matched(out: LinkOutput, basis: int | None = None) -> np.ndarray:
+    m = out.alice.basis == out.bob.basis
+    if basis is not None:
+        m &= out.alice.basis == basis
+    return m
+
+
+@pytest.mark.parametrize("distance_km", [0.0, 25.0, 80.0])
+def test_bb84_laser_gain_and_error_match_ma2005(distance_km: float) -> None:
+    p = LinkParams(
+        distance_km=distance_km,
+        source="laser",
+        mu=0.5,
+        misalignment_error=0.02,
+        dark_count_prob=1e-5,
+        detector_efficiency=0.1,
+    )
+    n = 4_000_000
+    out = simulate("bb84", p, n, seed=11)
+    gain, err = _poisson_matched(p, 0.5)
+    sent = out.alice.meta.sent_counts
+    assert sent is not None and sent.sum() == n
+    # Matched-basis pulses: each pulse's basis pair is independent of its detection.
+    m = _matched(out)
+    _within(int(m.sum()), n, 0.5 * gain)
+    errors = int((out.alice.bit[m] != out.bob.bit[m]).sum())
+    _within(errors, n, 0.5 * err)
+    # Ma 2005 Eq. (4) with Y_0 = 2 p_d, e_0 = 1/2, to first order: same within the statistics.
+    eta = _eta(p)
+    ma_eq = 0.5 * 2 * p.dark_count_prob + p.misalignment_error * (1 - math.exp(-eta * 0.5))
+    assert abs(err - ma_eq) < 0.05 * err
+
+
+def test_bb84_single_photon_gain() -> None:
+    p = LinkParams(distance_km=25.0, source="single-photon", misalignment_error=0.01)
+    n = 2_000_000
+    out = simulate("bb84", p, n, seed=5)
+    eta, pd, ed = _eta(p), p.dark_count_prob, p.misalignment_error
+    gain = 1 - (1 - eta) * (1 - pd) ** 2
+    _within(len(out.bob), n, gain)
+    # Matched-basis errors: photon to wrong detector (and the correct one dark or not), or no photon
+    # and a dark count on the wrong detector; double clicks count half.
+    err = (
+        eta * ed * (1 - pd)
+        + eta * ed * pd / 2
+        + eta * (1 - ed) * pd / 2
+        + (1 - eta) * (pd * (1 - pd) + pd * pd / 2)
+    )
+    m = _matched(out)
+    _within(int((out.alice.bit[m] != out.bob.bit[m]).sum()), n, 0.5 * err)
+
+
+def test_biased_basis_choice_fractions() -> None:
+    p = LinkParams(basis_prob_z=0.9, source="laser", distance_km=10.0)
+    n = 1_000_000
+    out = simulate("bb84", p, n, seed=3)
+    sent = out.alice.meta.sent_counts
+    assert sent is not None and sent.shape == (1, 2)
+    _within(int(sent[0, 0]), n, 0.9)
+    d = len(out.bob)
+    _within(int((out.alice.basis == 0).sum()), d, 0.9)
+    _within(int((out.bob.basis == 0).sum()), d, 0.9)
+    _within(int(_matched(out).sum()), d, 0.9**2 + 0.1**2)
+
+
+def test_records_are_well_formed() -> None:
+    p = LinkParams(source="laser")
+    out = simulate("bb84", p, 300_000, seed=1)
+    a, b = out.alice, out.bob
+    assert a.role is Role.ALICE and b.role is Role.BOB
+    assert np.array_equal(a.pulse_index, b.pulse_index)
+    assert np.all(np.diff(a.pulse_index) > 0) and a.pulse_index[-1] < 300_000
+    for arr in (a.basis, a.bit, b.basis, b.bit):
+        assert arr.dtype == np.uint8 and set(np.unique(arr)) <= {0, 1}
+    assert a.intensity is not None and not a.intensity.any()
+    assert a.meta.intensities == (0.5,) and a.meta.seed == 1 and b.meta.sent_counts is None
+    # Alice's bits are uniform and independent of her basis.
+    _within(int(a.bit.sum()), len(a), 0.5)
+
+
+def test_same_seed_same_records_and_different_seed_differs() -> None:
+    p = LinkParams(source="laser")
+    x = simulate("bb84", p, 100_000, seed=7)
+    y = simulate("bb84", p, 100_000, seed=7)
+    z = simulate("bb84", p, 100_000, seed=8)
+    assert np.array_equal(x.bob.bit, y.bob.bit) and np.array_equal(
+        x.bob.pulse_index, y.bob.pulse_index
+    )
+    assert not np.array_equal(x.bob.pulse_index[:50], z.bob.pulse_index[:50])
+
+
+def test_chunks_are_bounded_and_cover_all_pulses() -> None:
+    p = LinkParams(source="laser", distance_km=0.0)
+    n = 500_000
+    link = stream("bb84", p, n, seed=2, chunk_detections=1000)
+    sizes = []
+    last = -1
+    for chunk in link.chunks():
+        sizes.append(len(chunk))
+        assert chunk.pulse_index[0] > last
+        last = int(chunk.pulse_index[-1])
+    assert max(sizes) <= 1000 and len(sizes) > 10
+    gain, _ = _poisson_matched(p, 0.5)
+    _within(sum(sizes), n, gain)
+    assert link.sent_counts is not None and link.sent_counts.sum() == n
+
+
+def test_huge_pulse_counts_need_no_memory_per_pulse() -> None:
+    # 10^15 pulses over 300 km: ~10^15 * 1e-7 detections would be too many; check a prefix of
+    # the stream only, which must be produced without allocating anything per pulse.
+    p = LinkParams(source="laser", distance_km=300.0, dark_count_prob=1e-9)
+    link = stream("bb84", p, 10**15, seed=1, chunk_detections=10_000)
+    first = next(iter(link.chunks()))
+    assert len(first) == 10_000 and first.pulse_index[-1] < 10**15
+
+
+def test_zero_pulses_and_bad_arguments() -> None:
+    out = simulate("bb84", LinkParams(), 0, seed=1)
+    assert len(out.alice) == 0 and out.alice.meta.sent_counts is not None
+    assert out.alice.meta.sent_counts.sum() == 0
+    with pytest.raises(ParameterError, match="'pulses' must be >= 0, not -1"):
+        simulate("bb84", LinkParams(), -1)
+    with pytest.raises(ParameterError, match="'protocol' must be one of"):
+        simulate("bb85", LinkParams(), 10)
+    with pytest.raises(ParameterError, match="'source'"):
+        simulate("bb84", LinkParams(source="spdc"), 10)
+    with pytest.raises(ParameterError, match="'pulses' must be an integer"):
+        simulate("bb84", LinkParams(), 1.5)  # type: ignore[arg-type]
+
+
+def test_attack_is_delegated() -> None:
+    class Recorder:
+        name = "recorder"
+
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, int]] = []
+
+        def simulate(
+            self, protocol: str, params: LinkParams, pulses: int, rng: np.random.Generator
+        ) -> LinkOutput:
+            self.calls.append((protocol, pulses))
+            return simulate(protocol, params, pulses, seed=int(rng.integers(1 << 30)))
+
+    from qkdstack.link.attacks import Attack
+
+    eve = Recorder()
+    assert isinstance(eve, Attack)
+    out = simulate("bb84", LinkParams(), 1000, seed=1, attack=eve)
+    assert eve.calls == [("bb84", 1000)] and isinstance(out, LinkOutput)
+
+
+@pytest.mark.parametrize("distance_km", [10.0, 50.0])
+def test_decoy_gains_and_errors_per_intensity(distance_km: float) -> None:
+    p = LinkParams(
+        distance_km=distance_km,
+        intensities=(0.6, 0.2, 0.0),
+        intensity_probs=(0.6, 0.3, 0.1),
+        dark_count_prob=1e-5,
+        misalignment_error=0.02,
+    )
+    n = 3_000_000
+    out = simulate("decoy-bb84", p, n, seed=21)
+    a, b = out.alice, out.bob
+    sent = a.meta.sent_counts
+    assert sent is not None and sent.shape == (3, 2) and sent.sum() == n
+    assert a.meta.intensities == (0.6, 0.2, 0.0)
+    assert a.intensity is not None
+    for i, (mu, pi) in enumerate(zip(p.intensities, p.intensity_probs, strict=True)):
+        _within(int(sent[i].sum()), n, pi)
+        gain, err = _poisson_matched(p, mu)
+        for basis in (0, 1):
+            m = (a.intensity == i) & (a.basis == basis) & (b.basis == basis)
+            # Given Alice sent (i, basis), Bob chooses the same basis w.p. 1/2 and detects w.p. gain.
+            k = int(sent[i, basis])
+            _within(int(m.sum()), k, 0.5 * gain)
+            _within(int((a.bit[m] != b.bit[m]).sum()), k, 0.5 * err)
+
+
+def _per_pulse_bb84(p: LinkParams, n: int, rng: np.random.Generator) -> dict[str, float]:
+    """A direct per-pulse simulation (photon by photon), independent of the library."""
+    eta = _eta(p)
+    pd, ed = p.dark_count_prob, p.misalignment_error
+    a_basis = rng.random(n) >= p.basis_prob_z
+    b_basis = rng.random(n) >= p.basis_prob_z
+    a_bit = rng.integers(0, 2, n)
+    photons = rng.poisson(p.mu, n)
+    arrived = rng.binomial(photons, eta)
+    q = np.where(a_basis == b_basis, 1 - ed, 0.5)
+    to_correct = rng.binomial(arrived, q)
+    to_wrong = arrived - to_correct
+    click_c = (to_correct > 0) | (rng.random(n) < pd)
+    click_w = (to_wrong > 0) | (rng.random(n) < pd)
+    det = click_c | click_w
+    both = click_c & click_w
+    flip = np.where(both, rng.integers(0, 2, n), click_w.astype(int))
+    b_bit = a_bit ^ flip
+    m = det & (a_basis == b_basis)
+    return {
+        "gain": det.mean(),
+        "matched": m.mean(),
+        "errors": (m & (a_bit != b_bit)).mean(),
+        "z_det": (det & ~a_basis).mean(),
+    }
+
+
+def test_aggregate_sampling_matches_per_pulse_simulation() -> None:
+    p = LinkParams(
+        source="laser",
+        mu=0.8,
+        distance_km=5.0,
+        detector_efficiency=0.3,
+        dark_count_prob=1e-3,
+        misalignment_error=0.05,
+        basis_prob_z=0.7,
+    )
+    n = 400_000
+    direct = _per_pulse_bb84(p, n, np.random.default_rng(99))
+    out = simulate("bb84", p, n, seed=98)
+    agg = {
+        "gain": len(out.bob) / n,
+        "matched": _matched(out).sum() / n,
+        "errors": (_matched(out) & (out.alice.bit != out.bob.bit)).sum() / n,
+        "z_det": (out.alice.basis == 0).sum() / n,
+    }
+    for key in direct:
+        # Two independent binomial estimates: sd of the difference is sqrt(2 p (1 - p) / n).
+        pr = (direct[key] + agg[key]) / 2
+        sd = math.sqrt(2 * pr * (1 - pr) / n)
+        assert abs(direct[key] - agg[key]) <= 5 * sd, (key, direct[key], agg[key])
+
+
+def test_default_run_is_fast() -> None:
+    import time
+
+    p = LinkParams()
+    start = time.perf_counter()
+    out = simulate("bb84", p, 10**8, seed=1)
+    elapsed = time.perf_counter() - start
+    assert len(out.bob) > 3_000_000
+    assert elapsed < 2.0

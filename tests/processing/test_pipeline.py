@@ -1,0 +1,130 @@
+"""End-to-end post-processing on synthetic records with a known error pattern."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qkdstack.errors import RecordError
+from qkdstack.link.records import RecordMeta, Records
+from qkdstack.processing.channel import Tamper
+from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
+from qkdstack.typing import Role
+
+from synthetic import make_bb84_records
+
+
+def _h(p: float) -> float:
+    return 0.0 if p in (0.0, 1.0) else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+
+
+def _expected_length(rep: dict, eps_sec: float, eps_cor: float) -> int:
+    """Shor-Preskill with the Serfling bound (Tomamichel et al. 2012, Eqs. 1-2), written out here."""
+    n, k = rep["key_bits_before_ec"], rep["sample_bits"]
+    e = rep["sample_errors"] / k
+    mu = math.sqrt((n + k) / (n * k) * (k + 1) / k * math.log(2 / eps_sec))
+    leak = rep["leaked_ec_bits"] + rep["verification_bits"]
+    return math.floor(n * (1 - _h(e + mu)) - leak - math.log2(2 / (eps_sec**2 * eps_cor)))
+
+
+def test_end_to_end_identical_keys_of_formula_length() -> None:
+    alice, bob = make_bb84_records(60_000, 0.02, seed=11)
+    opts = PipelineOptions(secure_randomness=False)
+    res = run_postprocessing(alice, bob, opts, seed=3)
+    rep = res.report
+    assert not rep["aborted"], rep["abort_reason"]
+    assert res.alice_key is not None and res.bob_key is not None
+    assert np.array_equal(res.alice_key, res.bob_key)
+    assert rep["keys_match"] is True
+    assert rep["secret_bits"] == _expected_length(rep, opts.epsilon_sec, opts.epsilon_cor) > 0
+    # Sifting keeps exactly the matching-basis events.
+    assert rep["sifted_bits"] == int(np.count_nonzero(alice.basis == bob.basis))
+    assert rep["key_bits_before_ec"] == rep["sifted_bits"] - rep["sample_bits"]
+    # The leakage counted at the channel is what error correction and verification disclosed.
+    assert rep["leaked_ec_bits"] > 0 and rep["verification_bits"] == 128
+
+
+def test_estimated_qber_within_binomial_bound_of_true() -> None:
+    alice, bob = make_bb84_records(80_000, 0.04, seed=5)
+    res = run_postprocessing(alice, bob, PipelineOptions(sample_fraction=0.2), seed=9)
+    b = res.bob
+    assert b.key_index is not None and b.raw_key is not None
+    pos = np.searchsorted(alice.pulse_index, b.key_index)
+    true_q = float(np.mean(alice.bit[pos] != b.raw_key))
+    k = res.report["sample_bits"]
+    sigma = math.sqrt(true_q * (1 - true_q) / k)
+    assert abs(res.report["qber"] - true_q) < 5 * sigma
+
+
+def test_qber_above_threshold_aborts_without_key() -> None:
+    alice, bob = make_bb84_records(20_000, 0.15, seed=2)
+    res = run_postprocessing(alice, bob, seed=1)
+    assert res.report["aborted"] and res.report["abort_stage"] == "estimation"
+    assert "QBERTooHigh" in res.report["abort_reason"]
+    assert res.alice_key is None and res.bob_key is None and res.report["secret_bits"] == 0
+    assert res.alice.final_key is None and res.alice.key is None
+
+
+def test_too_few_detections_give_no_key_rather_than_a_weak_one() -> None:
+    alice, bob = make_bb84_records(400, 0.03, seed=4)
+    res = run_postprocessing(alice, bob, seed=1)
+    assert res.report["aborted"] and "InsufficientKey" in res.report["abort_reason"]
+    assert res.alice_key is None and res.bob_key is None
+
+
+def test_gllp_rule_for_an_attenuated_laser() -> None:
+    # Gain 0.05 at mu = 0.1: multi-photon fraction (1 - 1.1 e^-0.1) / 0.05 = 0.093.
+    alice, bob = make_bb84_records(50_000, 0.01, seed=8, pulses=1_000_000, source="laser", mu=0.1)
+    res = run_postprocessing(alice, bob, seed=2)
+    rep = res.report
+    assert not rep["aborted"], rep["abort_reason"]
+    delta = (1 - (1 + 0.1) * math.exp(-0.1)) / (50_000 / 1_000_000)
+    assert rep["single_photon_fraction"] == pytest.approx(1 - delta)
+    assert "GLLP" in rep["key_length_formula"]
+    n, k = rep["key_bits_before_ec"], rep["sample_bits"]
+    e = rep["sample_errors"] / k + math.sqrt((n + k) / (n * k) * (k + 1) / k * math.log(2 / 1e-10))
+    expected = math.floor(
+        n * (1 - delta) * (1 - _h(e / (1 - delta)))
+        - rep["leaked_ec_bits"]
+        - rep["verification_bits"]
+        - math.log2(2 / (1e-20 * 1e-15))
+    )
+    assert rep["secret_bits"] == expected
+
+
+def test_mismatched_records_are_rejected() -> None:
+    alice, bob = make_bb84_records(1000, 0.02, seed=1)
+    meta = RecordMeta(protocol="bb84", pulses=alice.meta.pulses)
+    shifted = Records(Role.BOB, bob.pulse_index + 1, bob.basis, bob.bit, meta)
+    with pytest.raises(RecordError, match="no record"):
+        run_postprocessing(alice, shifted, seed=1)
+
+
+def test_tampered_classical_channel_aborts_and_outputs_no_key() -> None:
+    def flip_reply_bit(sender: Role, wire: bytes) -> bytes:
+        if sender is Role.ALICE and b"sample.reply" in wire:
+            data = bytearray(wire)
+            data[-20] ^= 0x01
+            return bytes(data)
+        return wire
+
+    tamper: Tamper = flip_reply_bit
+    alice, bob = make_bb84_records(20_000, 0.02, seed=1)
+    res = run_postprocessing(alice, bob, PipelineOptions(tamper=tamper), seed=1)
+    assert res.report["aborted"] and "AuthenticationError" in res.report["abort_reason"]
+    assert res.alice_key is None and res.bob_key is None
+
+
+def test_same_seed_same_report() -> None:
+    alice, bob = make_bb84_records(20_000, 0.03, seed=6)
+    opts = PipelineOptions(secure_randomness=False)
+    a = run_postprocessing(alice, bob, opts, seed=12)
+    b = run_postprocessing(alice, bob, opts, seed=12)
+    assert a.bob_key is not None and b.bob_key is not None
+    assert np.array_equal(a.bob_key, b.bob_key)
+    drop = ("timings_s",)
+    assert {k: v for k, v in a.report.items() if k not in drop} == {
+        k: v for k, v in b.report.items() if k not in drop
+    }
