@@ -50,14 +50,29 @@ def thresholds() -> dict[str, float]:
         return 1 - h2(q) - h2((1 + math.sqrt((s / 2) ** 2 - 1)) / 2)
 
     di_q = brentq(di, 0.001, 0.1, xtol=1e-14)
-    return {"shor_preskill_qber": sp, "six_state_qber": six_state, "di_qber": di_q, "bbm92_qber": sp}
+    return {
+        "shor_preskill_qber": sp,
+        "six_state_qber": six_state,
+        "di_qber": di_q,
+        "bbm92_qber": sp,
+    }
 
 
 def rate_samples() -> list[dict[str, float]]:
     rows = []
-    for e_bit, e_ph, f in [(0.01, 0.01, 1.0), (0.03, 0.05, 1.16), (0.05, 0.02, 1.22), (0.1, 0.1, 1.0)]:
+    for e_bit, e_ph, f in [
+        (0.01, 0.01, 1.0),
+        (0.03, 0.05, 1.16),
+        (0.05, 0.02, 1.22),
+        (0.1, 0.1, 1.0),
+    ]:
         rows.append(
-            {"qber_bit": e_bit, "qber_phase": e_ph, "f": f, "shor_preskill": 1 - f * h2(e_bit) - h2(e_ph)}
+            {
+                "qber_bit": e_bit,
+                "qber_phase": e_ph,
+                "f": f,
+                "shor_preskill": 1 - f * h2(e_bit) - h2(e_ph),
+            }
         )
     return rows
 
@@ -75,7 +90,9 @@ def six_state_samples() -> list[dict[str, float]]:
 def di_samples() -> list[dict[str, float]]:
     rows = []
     for s, q in [(2.8, 0.01), (2.6, 0.03), (2.5, 0.05), (2.2, 0.02)]:
-        rows.append({"chsh": s, "qber": q, "rate": 1 - h2(q) - h2((1 + math.sqrt((s / 2) ** 2 - 1)) / 2)})
+        rows.append(
+            {"chsh": s, "qber": q, "rate": 1 - h2(q) - h2((1 + math.sqrt((s / 2) ** 2 - 1)) / 2)}
+        )
     return rows
 
 
@@ -132,8 +149,10 @@ def r_vacuum_weak(mu: float, d: float, g: dict[str, float], nu: float) -> float:
     q_mu, e_mu, _, _ = channel(mu, eta, g)
     q_nu, e_nu, _, _ = channel(nu, eta, g)
     y0 = channel(0.0, eta, g)[0]  # the vacuum decoy's gain
-    y1l = mu / (mu * nu - nu**2) * (
-        q_nu * math.exp(nu) - q_mu * math.exp(mu) * nu**2 / mu**2 - (mu**2 - nu**2) / mu**2 * y0
+    y1l = (
+        mu
+        / (mu * nu - nu**2)
+        * (q_nu * math.exp(nu) - q_mu * math.exp(mu) * nu**2 / mu**2 - (mu**2 - nu**2) / mu**2 * y0)
     )
     if y1l <= 0:
         return -1.0
@@ -148,7 +167,9 @@ def best_mu(rate, d: float, lo: float = 1e-3, hi: float = 1.5) -> tuple[float, f
     vals = [rate(m, d) for m in grid]
     i = int(np.argmax(vals))
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    res = minimize_scalar(lambda m: -rate(m, d), bounds=(a, b), method="bounded", options={"xatol": 1e-8})
+    res = minimize_scalar(
+        lambda m: -rate(m, d), bounds=(a, b), method="bounded", options={"xatol": 1e-8}
+    )
     if -res.fun >= vals[i]:
         return float(res.x), float(-res.fun)
     return float(grid[i]), float(vals[i])
@@ -247,14 +268,14 @@ LIM = {"alpha": 0.2, "eta_bob": 0.1, "p_dc": 6e-7, "p_ap": 0.04, "e_mis": 0.005,
 def lim_terms(mus, ps, nx_k, nz_k, mz_k, leak, eps_sec, eps_cor):
     """Eqs. (1)-(5) written out term by term."""
     m1, m2, m3 = mus
-    tau0 = sum(p * math.exp(-m) for m, p in zip(mus, ps))
-    tau1 = sum(p * math.exp(-m) * m for m, p in zip(mus, ps))
+    tau0 = sum(p * math.exp(-m) for m, p in zip(mus, ps, strict=False))
+    tau1 = sum(p * math.exp(-m) * m for m, p in zip(mus, ps, strict=False))
     ln = math.log(21 / eps_sec)
 
     def s01(n_k):
         dn = math.sqrt(sum(n_k) / 2 * ln)
-        up = [math.exp(m) / p * (n + dn) for m, p, n in zip(mus, ps, n_k)]
-        dw = [math.exp(m) / p * (n - dn) for m, p, n in zip(mus, ps, n_k)]
+        up = [math.exp(m) / p * (n + dn) for m, p, n in zip(mus, ps, n_k, strict=False)]
+        dw = [math.exp(m) / p * (n - dn) for m, p, n in zip(mus, ps, n_k, strict=False)]
         s0 = max(0.0, tau0 * (m2 * dw[2] - m3 * up[1]) / (m2 - m3))
         num = dw[1] - up[2] - (m2**2 - m3**2) / m1**2 * (up[0] - s0 / tau0)
         s1 = max(0.0, tau1 * m1 * num / (m1 * (m2 - m3) - m2**2 + m3**2))
@@ -263,30 +284,47 @@ def lim_terms(mus, ps, nx_k, nz_k, mz_k, leak, eps_sec, eps_cor):
     sx0, sx1 = s01(nx_k)
     sz0, sz1 = s01(nz_k)
     dm = math.sqrt(sum(mz_k) / 2 * ln)
-    mup = [math.exp(m) / p * (e + dm) for m, p, e in zip(mus, ps, mz_k)]
-    mdw = [math.exp(m) / p * (e - dm) for m, p, e in zip(mus, ps, mz_k)]
+    mup = [math.exp(m) / p * (e + dm) for m, p, e in zip(mus, ps, mz_k, strict=False)]
+    mdw = [math.exp(m) / p * (e - dm) for m, p, e in zip(mus, ps, mz_k, strict=False)]
     vz1 = max(0.0, tau1 * (mup[1] - mdw[2]) / (m2 - m3))
     if sz1 <= 0 or sx1 <= 0:
         phi = 0.5
     else:
         b = min(max(vz1 / sz1, 1 / sz1), 0.5)  # the library's documented floor of one error
         c, d = sz1, sx1
-        gam = math.sqrt((c + d) * (1 - b) * b / (c * d * math.log(2)) * math.log2((c + d) / (c * d * (1 - b) * b) * 441 / eps_sec**2))
+        gam = math.sqrt(
+            (c + d)
+            * (1 - b)
+            * b
+            / (c * d * math.log(2))
+            * math.log2((c + d) / (c * d * (1 - b) * b) * 441 / eps_sec**2)
+        )
         phi = min(b + gam, 0.5)
     ell = sx0 + sx1 - sx1 * h2(phi) - leak - 6 * math.log2(21 / eps_sec) - math.log2(2 / eps_cor)
-    return {"length_real": ell, "s_x0": sx0, "s_x1": sx1, "phi_x": phi, "s_z0": sz0, "s_z1": sz1, "v_z1": vz1}
+    return {
+        "length_real": ell,
+        "s_x0": sx0,
+        "s_x1": sx1,
+        "phi_x": phi,
+        "s_z0": sz0,
+        "s_z1": sz1,
+        "v_z1": vz1,
+    }
 
 
 def lim_model(mus, ps, qx, d, nx):
     eta = LIM["eta_bob"] * 10 ** (-LIM["alpha"] * d / 10)
     det = [1 - (1 - 2 * LIM["p_dc"]) * math.exp(-eta * k) for k in mus]
     rk = [x * (1 + LIM["p_ap"]) for x in det]
-    ek = [LIM["p_dc"] + LIM["e_mis"] * (1 - math.exp(-eta * k)) + LIM["p_ap"] * x / 2 for k, x in zip(mus, det)]
-    n_pulses = nx / (qx**2 * sum(p * r for p, r in zip(ps, rk)))
-    nxk = [n_pulses * qx**2 * p * r for p, r in zip(ps, rk)]
-    mxk = [n_pulses * qx**2 * p * e for p, e in zip(ps, ek)]
-    nzk = [n_pulses * (1 - qx) ** 2 * p * r for p, r in zip(ps, rk)]
-    mzk = [n_pulses * (1 - qx) ** 2 * p * e for p, e in zip(ps, ek)]
+    ek = [
+        LIM["p_dc"] + LIM["e_mis"] * (1 - math.exp(-eta * k)) + LIM["p_ap"] * x / 2
+        for k, x in zip(mus, det, strict=False)
+    ]
+    n_pulses = nx / (qx**2 * sum(p * r for p, r in zip(ps, rk, strict=False)))
+    nxk = [n_pulses * qx**2 * p * r for p, r in zip(ps, rk, strict=False)]
+    mxk = [n_pulses * qx**2 * p * e for p, e in zip(ps, ek, strict=False)]
+    nzk = [n_pulses * (1 - qx) ** 2 * p * r for p, r in zip(ps, rk, strict=False)]
+    mzk = [n_pulses * (1 - qx) ** 2 * p * e for p, e in zip(ps, ek, strict=False)]
     leak = LIM["f"] * nx * h2(sum(mxk) / nx)
     return n_pulses, nxk, nzk, mzk, leak
 
@@ -299,7 +337,12 @@ def lim_rate(x, d, nx, eps_sec=1e-10, eps_cor=1e-15):
         return -1.0
     n_pulses, nxk, nzk, mzk, leak = lim_model((m1, m2, m3), (p1, p2, p3), qx, d, nx)
     try:
-        return lim_terms((m1, m2, m3), (p1, p2, p3), nxk, nzk, mzk, leak, eps_sec, eps_cor)["length_real"] / n_pulses
+        return (
+            lim_terms((m1, m2, m3), (p1, p2, p3), nxk, nzk, mzk, leak, eps_sec, eps_cor)[
+                "length_real"
+            ]
+            / n_pulses
+        )
     except (ValueError, ZeroDivisionError):
         return -1.0
 
@@ -319,7 +362,12 @@ def lim_optimum(d, nx, seed=7):
             best = (r, x)
     x = best[1]
     for _ in range(3):
-        res = minimize(lambda y: -lim_rate(y, d, nx) * 1e6, x, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000})
+        res = minimize(
+            lambda y: -lim_rate(y, d, nx) * 1e6,
+            x,
+            method="Nelder-Mead",
+            options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000},
+        )
         x = res.x
     return float(lim_rate(x, d, nx)), [float(v) for v in x]
 
@@ -377,10 +425,23 @@ def main() -> None:
             "shor_preskill_qber": {"value": 0.110, "source": "Shor & Preskill PRL 85, 441 (2000)"},
             "six_state_qber": {"value": 0.1262, "source": "Lo, QIC 1, 81 (2001)"},
             "di_qber": {"value": 0.0715, "source": "Acin et al. PRL 98, 230501 (2007)"},
-            "gys_infinite_decoy": {"max_distance_km": 142, "mu": 0.48, "source": "Ma, Qi, Zhao, Lo PRA 72, 012326 (2005)"},
-            "gys_gllp": {"max_distance_km": 40, "source": "Ma, Qi, Zhao, Lo PRA 72, 012326 (2005) (no decoy)"},
-            "lim2014_1e4_key_at_km": {"value": 135, "source": "Lim et al. PRA 89, 022307 (2014), Sec. IV"},
-            "lim2014_ratio_1e9_1e7_at_100km": {"value": 1.75, "source": "Lim et al. PRA 89, 022307 (2014), Sec. IV"},
+            "gys_infinite_decoy": {
+                "max_distance_km": 142,
+                "mu": 0.48,
+                "source": "Ma, Qi, Zhao, Lo PRA 72, 012326 (2005)",
+            },
+            "gys_gllp": {
+                "max_distance_km": 40,
+                "source": "Ma, Qi, Zhao, Lo PRA 72, 012326 (2005) (no decoy)",
+            },
+            "lim2014_1e4_key_at_km": {
+                "value": 135,
+                "source": "Lim et al. PRA 89, 022307 (2014), Sec. IV",
+            },
+            "lim2014_ratio_1e9_1e7_at_100km": {
+                "value": 1.75,
+                "source": "Lim et al. PRA 89, 022307 (2014), Sec. IV",
+            },
         },
         "thresholds": thresholds(),
         "shor_preskill": rate_samples(),

@@ -52,9 +52,7 @@ def test_key_length_matches_independent_vectors(row: dict) -> None:  # type: ign
 
 @pytest.mark.parametrize("row", VECTORS["lim2014"]["fixed"])
 def test_expected_counts_match_independent_model(row: dict) -> None:  # type: ignore[type-arg]
-    settings = Lim2014Settings(
-        tuple(row["intensities"]), tuple(row["intensity_probs"]), row["q_x"]
-    )
+    settings = Lim2014Settings(tuple(row["intensities"]), tuple(row["intensity_probs"]), row["q_x"])
     counts = lim2014_expected_counts(
         settings, system_transmittance=_eta_sys(row["distance_km"]), block_bits=row["n_x"], **LIM
     )

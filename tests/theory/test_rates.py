@@ -75,7 +75,9 @@ def test_six_state_values(row: dict[str, float]) -> None:
 
 @pytest.mark.parametrize("row", VECTORS["device_independent"])
 def test_device_independent_values(row: dict[str, float]) -> None:
-    assert device_independent_rate(row["chsh"], row["qber"]) == pytest.approx(row["rate"], rel=1e-12)
+    assert device_independent_rate(row["chsh"], row["qber"]) == pytest.approx(
+        row["rate"], rel=1e-12
+    )
 
 
 def test_no_bell_violation_gives_no_key() -> None:

@@ -96,7 +96,9 @@ def _block_sizes(values: list[str]) -> list[float]:
             except ValueError:
                 n = math.nan
             if not (n >= 1 and math.isfinite(n)):
-                raise ParameterError(f"Argument '--block-bits' must be a number >= 1, not {part!r}.")
+                raise ParameterError(
+                    f"Argument '--block-bits' must be a number >= 1, not {part!r}."
+                )
             out.append(n)
     return out
 
@@ -223,7 +225,10 @@ def register(app: typer.Typer) -> None:
             return {
                 "distance_km": p.distance_km,
                 "rate_bits_per_pulse": p.rate_bits_per_pulse,
-                "plob_bits_per_pulse": p.plob_bits_per_pulse,
+                # A lossless link (0 km, no insertion loss) has no finite bound: null in JSON.
+                "plob_bits_per_pulse": (
+                    p.plob_bits_per_pulse if math.isfinite(p.plob_bits_per_pulse) else None
+                ),
                 "mu": p.mu,
             }
 
@@ -255,7 +260,9 @@ def register(app: typer.Typer) -> None:
                 elif protocol == "decoy-bb84":
                     title += f", decoy {decoy}"
                 typer.echo(title)
-                typer.echo(f"{'distance_km':>12} {'rate_bits_per_pulse':>20} {'plob_bits_per_pulse':>20} {'mu':>8}")
+                typer.echo(
+                    f"{'distance_km':>12} {'rate_bits_per_pulse':>20} {'plob_bits_per_pulse':>20} {'mu':>8}"
+                )
                 for p in points:
                     mu_text = "-" if p.mu is None else f"{p.mu:.4f}"
                     typer.echo(

@@ -28,9 +28,10 @@ __all__ = ["plob_bound", "tgw_bound"]
 
 def _transmittance(eta: float | npt.ArrayLike) -> npt.NDArray[np.float64]:
     arr = np.asarray(eta, dtype=np.float64)
-    if not np.all((arr >= 0.0) & (arr < 1.0)):
-        bad = arr[~((arr >= 0.0) & (arr < 1.0))].ravel()[0]
-        raise ParameterError(f"Argument 'eta' must be in [0, 1), not {float(bad)!r}.")
+    ok = (arr >= 0.0) & (arr <= 1.0)
+    if not np.all(ok):
+        bad = arr[~ok].ravel()[0]
+        raise ParameterError(f"Argument 'eta' must be in [0, 1], not {float(bad)!r}.")
     return arr
 
 
@@ -44,19 +45,21 @@ def plob_bound(eta: float | npt.ArrayLike) -> float | npt.NDArray[np.float64]:
     Parameters
     ----------
     eta : float or array_like
-        Channel transmittance in [0, 1) (linear, not dB).
+        Channel transmittance in [0, 1] (linear, not dB).
 
     Returns
     -------
     float or ndarray of float64
-        The bound in bits per channel use (per pulse); a float for scalar input.
+        The bound in bits per channel use (per pulse), ``inf`` at ``eta = 1``; a float for
+        scalar input.
 
     References
     ----------
     Pirandola, Laurenza, Ottaviani, Banchi, Nat. Commun. 8, 15043 (2017), Eq. (19).
     """
     arr = _transmittance(eta)
-    return _out(-np.log1p(-arr) / np.log(2.0))
+    with np.errstate(divide="ignore"):
+        return _out(-np.log1p(-arr) / np.log(2.0))
 
 
 def tgw_bound(eta: float | npt.ArrayLike) -> float | npt.NDArray[np.float64]:
@@ -65,16 +68,17 @@ def tgw_bound(eta: float | npt.ArrayLike) -> float | npt.NDArray[np.float64]:
     Parameters
     ----------
     eta : float or array_like
-        Channel transmittance in [0, 1).
+        Channel transmittance in [0, 1].
 
     Returns
     -------
     float or ndarray of float64
-        The bound in bits per channel use; a float for scalar input.
+        The bound in bits per channel use, ``inf`` at ``eta = 1``; a float for scalar input.
 
     References
     ----------
     Takeoka, Guha, Wilde, Nat. Commun. 5, 5235 (2014), Eq. (4).
     """
     arr = _transmittance(eta)
-    return _out((np.log1p(arr) - np.log1p(-arr)) / np.log(2.0))
+    with np.errstate(divide="ignore"):
+        return _out((np.log1p(arr) - np.log1p(-arr)) / np.log(2.0))
