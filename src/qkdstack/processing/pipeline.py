@@ -160,7 +160,6 @@ def _unpack_bits(data: bytes, count: int) -> BitArray:
     return np.unpackbits(np.frombuffer(data, dtype=np.uint8))[:count].copy()
 
 
-
 def get_e91_rule() -> E91Rule:
     """The E91 sifting rule (which also selects the CHSH-test events)."""
     rule = get_rule("e91")
@@ -602,16 +601,17 @@ class BobNode:
                 n_classes = max(n_classes, self.sent_counts.shape[0])
             test_int = self.sifted_intensity[test]
             public["test_detected"] = np.bincount(test_int, minlength=n_classes)
-            public["test_errors"] = np.bincount(test_int, weights=wrong, minlength=n_classes).astype(
-                np.int64
-            )
+            public["test_errors"] = np.bincount(
+                test_int, weights=wrong, minlength=n_classes
+            ).astype(np.int64)
             key = key[~test]
             self._key_pos = self._key_pos[~test]
             k, errors = int(alice_test.shape[0]), int(wrong.sum())
             self.sample_bits, self.sample_errors = k, errors
             if k < 1 or key.shape[0] < 2:
                 self._abort(
-                    channel, InsufficientKey("too few detections in either basis", stage="estimation")
+                    channel,
+                    InsufficientKey("too few detections in either basis", stage="estimation"),
                 )
             self.qber = errors / k
             n = int(key.shape[0])
@@ -640,8 +640,14 @@ class BobNode:
             )
         limit = QBER_LIMITS.get(self._protocol, kl.BB84_QBER_LIMIT)
         if self.qber > limit:
-            reason = f"estimated QBER {self.qber:.4f} exceeds the {limit:.4f} limit of {self._protocol}"
-            channel.ask(Message("estimate", public={"errors": errors, "abort": True, "reason": reason, **public}))
+            reason = (
+                f"estimated QBER {self.qber:.4f} exceeds the {limit:.4f} limit of {self._protocol}"
+            )
+            channel.ask(
+                Message(
+                    "estimate", public={"errors": errors, "abort": True, "reason": reason, **public}
+                )
+            )
             raise QBERTooHigh(reason, stage="estimation")
         channel.ask(Message("estimate", public={"errors": errors, "abort": False, **public}))
         assert self.sifted_index is not None
@@ -664,7 +670,9 @@ class BobNode:
                 a_set, b_set, alice_out, mine, self._options.epsilon_sec / 2
             )
         except ParameterError as exc:
-            self._abort(channel, BellViolationTooSmall(f"CHSH test impossible: {exc}", stage="estimation"))
+            self._abort(
+                channel, BellViolationTooSmall(f"CHSH test impossible: {exc}", stage="estimation")
+            )
         assert self.chsh_s_lower is not None
         if self.chsh_s_lower <= 2.0:
             self._abort(
@@ -703,7 +711,9 @@ class BobNode:
     def _verify(self, channel: ClassicalChannel, key: BitArray) -> None:
         opts = self._options
         hash_key = (
-            secret_bytes(HASH_KEY_BYTES) if opts.secure_randomness else self._rng.bytes(HASH_KEY_BYTES)
+            secret_bytes(HASH_KEY_BYTES)
+            if opts.secure_randomness
+            else self._rng.bytes(HASH_KEY_BYTES)
         )
         tag = verification_tag(key, hash_key)
         reply = channel.ask(
