@@ -124,6 +124,9 @@ def test_records_are_well_formed() -> None:
         assert arr.dtype == np.uint8 and set(np.unique(arr)) <= {0, 1}
     assert a.intensity is not None and not a.intensity.any()
     assert a.meta.intensities == (0.5,) and a.meta.seed == 1 and b.meta.sent_counts is None
+    # Bob's detection times are the gate times at 1 GHz (1000 ps per pulse); Alice does not detect.
+    assert b.time_tag_ps is not None and np.array_equal(b.time_tag_ps, b.pulse_index * 1000)
+    assert a.time_tag_ps is None
     # Alice's bits are uniform and independent of her basis.
     _within(int(a.bit.sum()), len(a), 0.5)
 

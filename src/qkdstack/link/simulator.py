@@ -7,21 +7,34 @@ into two :class:`~qkdstack.link.records.Records`.
 
 Alice's records list her settings for the pulses that produced a detection event only; her
 ``meta.sent_counts[i, a]`` counts every pulse she sent with intensity class ``i`` and basis
-(setting) ``a``. ``LinkOutput.truth`` holds simulation-only facts: ``detection_prob`` (per pulse),
-``detections`` and ``event_probs``.
+(setting) ``a``. Bob's records (and Alice's, for entanglement-based protocols, where she detects too)
+carry ``time_tag_ps``: the gate time ``pulse_index / pulse_rate_hz``. ``LinkOutput.truth`` holds
+simulation-only facts: ``detection_prob`` (per pulse, before dead time and afterpulses),
+``detections``, ``event_probs``, ``event_counts``, ``dead_time_losses`` and ``afterpulses``.
+
+Dead time and afterpulsing (:class:`~qkdstack.link.detectors.DeadTimeAfterpulse`) are applied to
+Bob's detection unit in prepare-and-measure links; for entanglement-based links they are not
+modelled (the coincidence stream is reported as is).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
-from qkdstack.link.events import DetectionChunk, EventTable, stream_detections, undetected_settings
+from qkdstack.link.detectors import DeadTimeAfterpulse, dead_gates
+from qkdstack.link.events import (
+    DetectionChunk,
+    EventTable,
+    StreamTally,
+    stream_detections,
+    undetected_settings,
+)
 from qkdstack.link.protocols import ENTANGLED, event_table
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
 from qkdstack.params import LinkParams
@@ -61,20 +74,28 @@ class LinkStream:
     chunk_detections: int = DEFAULT_CHUNK_DETECTIONS
     detections: int = 0
     sent_counts: npt.NDArray[np.int64] | None = None
-    type_counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    tally: StreamTally | None = None
 
     def chunks(self) -> Iterator[DetectionChunk]:
         """Yield :class:`~qkdstack.link.events.DetectionChunk` s in increasing pulse order."""
-        n_types = self.table.prob.shape[0]
-        type_counts = np.zeros(n_types, dtype=np.int64)
-        for chunk in stream_detections(self.table, self.pulses, self.rng, self.chunk_detections):
-            type_counts += np.bincount(chunk.event_type, minlength=n_types)
+        tally = StreamTally.empty(self.table)
+        detector = None
+        if self.protocol not in ENTANGLED:
+            detector = DeadTimeAfterpulse(
+                dead_gates(self.params.dead_time_ns, self.params.pulse_rate_hz),
+                self.params.afterpulse_prob,
+            )
+        detections = 0
+        for chunk in stream_detections(
+            self.table, self.pulses, self.rng, self.chunk_detections, detector=detector, tally=tally
+        ):
+            detections += len(chunk)
             yield chunk
-        self.type_counts = type_counts
-        self.detections = int(type_counts.sum())
-        sent = undetected_settings(self.table, self.pulses - self.detections, self.rng)
-        np.add.at(sent, (self.table.intensity, self.table.alice_basis), type_counts)
-        self.sent_counts = sent
+        self.tally = tally
+        self.detections = detections
+        sent = undetected_settings(self.table, self.pulses - tally.pulses_drawn, self.rng)
+        np.add.at(sent, (self.table.intensity, self.table.alice_basis), tally.type_counts)
+        self.sent_counts = sent + tally.afterpulse_settings
 
 
 def stream(
@@ -143,6 +164,8 @@ def simulate(
         return attack.simulate(protocol, params, pulses, as_generator(seed))
     link = stream(protocol, params, pulses, seed=seed)
     chunks = list(link.chunks())
+    tally = link.tally
+    assert tally is not None
     index = _concat(chunks, "pulse_index", np.int64)
     intensity = _concat(chunks, "intensity", np.uint8)
     params_dict: dict[str, Any] = params.to_dict()
@@ -155,6 +178,8 @@ def simulate(
         seed=seed,
     )
     bob_meta = RecordMeta(protocol=protocol, pulses=pulses, params=params_dict, seed=seed)
+    # Detection time = gate time: pulse index / pulse rate (exact in float64 below 2**53 ps).
+    time_tag_ps = np.rint(index * (1e12 / params.pulse_rate_hz)).astype(np.int64)
     alice = Records(
         role=Role.ALICE,
         pulse_index=index,
@@ -162,6 +187,7 @@ def simulate(
         bit=_concat(chunks, "alice_bit", np.uint8),
         meta=alice_meta,
         intensity=None if protocol in ENTANGLED else intensity,
+        time_tag_ps=time_tag_ps.copy() if protocol in ENTANGLED else None,
     )
     bob = Records(
         role=Role.BOB,
@@ -169,11 +195,14 @@ def simulate(
         basis=_concat(chunks, "bob_basis", np.uint8),
         bit=_concat(chunks, "bob_bit", np.uint8),
         meta=bob_meta,
+        time_tag_ps=time_tag_ps,
     )
     truth: dict[str, Any] = {
         "detection_prob": link.table.detection_prob,
         "detections": link.detections,
         "event_probs": link.table.prob,
-        "event_counts": link.type_counts,
+        "event_counts": tally.type_counts,
+        "dead_time_losses": tally.dead_time_losses,
+        "afterpulses": int(tally.afterpulse_settings.sum()),
     }
     return LinkOutput(alice=alice, bob=bob, truth=truth)
