@@ -23,10 +23,13 @@ def test_bb84_limit_is_root_of_one_minus_two_h() -> None:
 
 def test_shor_preskill_length_large_n_approaches_asymptotic_rate() -> None:
     n, k = 10**9, 10**8
-    res = shor_preskill_key_length(
-        n, k, 0.02, leak_bits=int(1.1 * n * _h(0.02)), epsilon_sec=1e-10, epsilon_cor=1e-15
-    )
-    assert res.length_bits / n == pytest.approx(1 - 2.1 * _h(0.02), abs=2e-3)
+    leak = int(1.1 * n * _h(0.02))
+    res = shor_preskill_key_length(n, k, 0.02, leak_bits=leak, epsilon_sec=1e-10, epsilon_cor=1e-15)
+    mu = math.sqrt((n + k) / (n * k) * (k + 1) / k * math.log(2 / 1e-10))
+    margin = math.log2(2 / (1e-20 * 1e-15))
+    assert res.length_bits == math.floor(n * (1 - _h(0.02 + mu)) - leak - margin)
+    # and it approaches the asymptotic Shor-Preskill rate 1 - (1 + f) h(Q) as mu -> 0
+    assert res.length_bits / n == pytest.approx(1 - 2.1 * _h(0.02), abs=5e-3)
     assert res.margin_bits == pytest.approx(math.log2(2 / (1e-20 * 1e-15)))
 
 

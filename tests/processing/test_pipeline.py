@@ -7,12 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from conftest import make_bb84_records
 from qkdstack.errors import RecordError
 from qkdstack.link.records import RecordMeta, Records
 from qkdstack.processing.channel import Tamper
 from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 from qkdstack.typing import Role
+
+from synthetic import make_bb84_records
 
 
 def _h(p: float) -> float:

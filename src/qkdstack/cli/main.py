@@ -24,8 +24,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def _root() -> None:
+    """qkdstack: simulate QKD links, post-process detection records, compute key rates."""
+
+
 # Each module registers its commands on ``app`` with a ``register(app)`` function.
-_COMMAND_MODULES: tuple[str, ...] = ("run", "simulate")
+_COMMAND_MODULES: tuple[str, ...] = ("run", "process", "simulate")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"qkdstack.cli.{_name}").register(app)

@@ -258,7 +258,7 @@ class AliceNode:
         assert self._key is not None
         method = get_method(str(request.public["method"]))
         self._reconciler = method.make_alice(self._key, request.public)
-        return Message("ec.ready")
+        return self._reconciler.handle(request)
 
     def _on_verify(self, request: Message) -> Message:
         self._stage = "verification"
@@ -421,10 +421,7 @@ class BobNode:
 
         with self._timed(channel, "reconciliation"):
             method = get_method(opts.ec_method)
-            bob_ec = method.make_bob(seed=self._rng)
-            channel.ask(
-                Message("ec.start", public={"method": method.name, **bob_ec.start_params()})
-            )
+            bob_ec = method.make_bob(seed=self._rng)  # its reconcile() sends ``ec.start``
             # An error-free sample still leaves errors possible: never tell Cascade "zero".
             qber_for_ec = min(0.45, max(self.qber, 1.0 / (2 * k)))
             outcome = bob_ec.reconcile(key, qber_for_ec, channel)

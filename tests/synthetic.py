@@ -1,9 +1,8 @@
-"""Shared test helpers: synthetic detection records with a known error pattern."""
+"""Synthetic detection records with a known error pattern, for post-processing tests."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from qkdstack.link.records import RecordMeta, Records
 from qkdstack.typing import Role
@@ -33,8 +32,3 @@ def make_bb84_records(
     alice = Records(Role.ALICE, index, basis_a, bit_a, meta)
     bob = Records(Role.BOB, index.copy(), basis_b, bit_b, meta)
     return alice, bob
-
-
-@pytest.fixture
-def bb84_records() -> tuple[Records, Records]:
-    return make_bb84_records(40_000, 0.03, seed=7)
