@@ -37,8 +37,10 @@ def main() -> None:
     seed = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
     t_matrix = _median_s(lambda: toeplitz_matrix(seed, n, m) @ key % 2, repeats)
     t_fft = _median_s(lambda: toeplitz_hash(key, seed, m), repeats)
-    print(f"n = {n}: explicit product {t_matrix * 1e3:.1f} ms, FFT {t_fft * 1e3:.2f} ms, "
-          f"ratio {t_matrix / t_fft:.0f}x")
+    print(
+        f"n = {n}: explicit product {t_matrix * 1e3:.1f} ms, FFT {t_fft * 1e3:.2f} ms, "
+        f"ratio {t_matrix / t_fft:.0f}x"
+    )
 
     sizes = [1 << 16, 1 << 20] if args.quick else [1 << 16, 1 << 20, 1 << 22, 10**7]
     for n in sizes:

@@ -31,7 +31,9 @@ def main() -> None:
     print(f"bb84, single photons, 25 km, {pulses:.0e} pulses, {repeats} runs (medians):")
     for k, v in med.items():
         print(f"  {k:15s} {v:7.3f} s   ({v / med['link']:5.1f}x link)")
-    print(f"  {'total':15s} {total:7.3f} s;  {statistics.median(secret) / total:,.0f} secret bits/s")
+    print(
+        f"  {'total':15s} {total:7.3f} s;  {statistics.median(secret) / total:,.0f} secret bits/s"
+    )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ modelled (the coincidence stream is reported as is).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,7 +46,13 @@ from qkdstack.typing import Role, Seed
 if TYPE_CHECKING:
     from qkdstack.link.attacks import Attack
 
-__all__ = ["DEFAULT_CHUNK_DETECTIONS", "LinkStream", "simulate", "stream"]
+__all__ = [
+    "DEFAULT_CHUNK_DETECTIONS",
+    "LinkStream",
+    "simulate",
+    "simulate_to_files",
+    "stream",
+]
 
 DEFAULT_CHUNK_DETECTIONS: int = 1 << 20
 """Detection events per chunk: bounds the working memory (about 40 bytes per event)."""
@@ -137,6 +145,7 @@ def simulate(
     *,
     seed: int | None = None,
     attack: Attack | None = None,
+    chunk_detections: int = DEFAULT_CHUNK_DETECTIONS,
 ) -> LinkOutput:
     """Simulate ``pulses`` pulses of ``protocol`` over the link ``params``.
 
@@ -152,6 +161,8 @@ def simulate(
         Seed of the simulation's random generator.
     attack : Attack or None
         When given, the attack simulates the link (``attack.simulate(protocol, params, pulses, rng)``).
+    chunk_detections : int
+        Events drawn per chunk (the records do not depend on it in distribution).
 
     Returns
     -------
@@ -162,7 +173,7 @@ def simulate(
     pulses = _check_pulses(pulses)
     if attack is not None:
         return attack.simulate(protocol, params, pulses, as_generator(seed))
-    link = stream(protocol, params, pulses, seed=seed)
+    link = stream(protocol, params, pulses, seed=seed, chunk_detections=chunk_detections)
     chunks = list(link.chunks())
     tally = link.tally
     assert tally is not None
@@ -206,3 +217,83 @@ def simulate(
         "afterpulses": int(tally.afterpulse_settings.sum()),
     }
     return LinkOutput(alice=alice, bob=bob, truth=truth)
+
+
+def simulate_to_files(
+    protocol: str,
+    params: LinkParams,
+    pulses: int,
+    directory: str | os.PathLike[str],
+    *,
+    seed: int | None = None,
+    chunk_detections: int = DEFAULT_CHUNK_DETECTIONS,
+) -> dict[str, Any]:
+    """Simulate like :func:`simulate` and write ``alice.parquet`` and ``bob.parquet`` in ``directory``.
+
+    The events are streamed to the files chunk by chunk, so memory stays bounded for any number of
+    pulses; the records equal those of :func:`simulate` with the same arguments. The directory is
+    created if needed; on error no file is left behind.
+
+    Returns
+    -------
+    dict
+        ``protocol``, ``pulses``, ``seed``, ``detections`` and the two file paths.
+    """
+    from qkdstack.link.recordfile import RecordWriter
+
+    pulses = _check_pulses(pulses)
+    link = stream(protocol, params, pulses, seed=seed, chunk_detections=chunk_detections)
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    entangled = protocol in ENTANGLED
+    alice = RecordWriter(
+        out / "alice.parquet", Role.ALICE, intensity=not entangled, time_tags=entangled
+    )
+    bob = RecordWriter(out / "bob.parquet", Role.BOB, intensity=False, time_tags=True)
+    period_ps = 1e12 / params.pulse_rate_hz
+    try:
+        for chunk in link.chunks():
+            tags = np.rint(chunk.pulse_index * period_ps).astype(np.int64)
+            alice_cols = {
+                "pulse_index": chunk.pulse_index,
+                "basis": chunk.alice_basis,
+                "bit": chunk.alice_bit,
+                "intensity": chunk.intensity,
+                "time_tag_ps": tags,
+            }
+            alice.write(alice_cols)
+            bob.write(
+                {
+                    "pulse_index": chunk.pulse_index,
+                    "basis": chunk.bob_basis,
+                    "bit": chunk.bob_bit,
+                    "time_tag_ps": tags,
+                }
+            )
+        params_dict = params.to_dict()
+        alice.close(
+            RecordMeta(
+                protocol=protocol,
+                pulses=pulses,
+                intensities=link.intensities,
+                sent_counts=link.sent_counts,
+                params=params_dict,
+                seed=seed,
+            )
+        )
+        bob.close(RecordMeta(protocol=protocol, pulses=pulses, params=params_dict, seed=seed))
+    except BaseException:
+        alice.abort()
+        bob.abort()
+        for path in (alice.path, bob.path):
+            if path.exists():
+                path.unlink()
+        raise
+    return {
+        "protocol": protocol,
+        "pulses": pulses,
+        "seed": seed,
+        "detections": link.detections,
+        "alice": str(alice.path),
+        "bob": str(bob.path),
+    }
