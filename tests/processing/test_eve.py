@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qkdstack.errors import ParameterError, RecordError
 from qkdstack.link.attacks import EveBasis, EveRecords, parse_attack
@@ -160,7 +162,7 @@ def test_final_key_agreement_is_one_half_after_amplification(spec: str) -> None:
     secure = key.size - 1.1 * pre["eve_info_bits_before_pa"]
     idx, key, final, t_seed = _sift_and_amplify(out, 1, secure)
     report = eve_report(out.eve, idx, key, final, t_seed, seed=5)
-    assert report["sifted_bits"] == key.size
+    assert report["key_bits"] == key.size
     assert report["known_sifted_bits"] == int(
         np.count_nonzero(out.eve.certain[np.searchsorted(out.eve.pulse_index, idx)])
     )
@@ -228,7 +230,7 @@ def test_pipeline_full_intercept_resend_aborts_with_eve_report() -> None:
     assert report is not None and report["aborted"] is True
     assert report["eve_agreement_final"] is None
     # Eve holds about half of the key bits for sure (right basis half the time).
-    n = report["sifted_bits"]
+    n = report["key_bits"]
     assert abs(report["known_sifted_bits"] - n / 2) < SIGMAS * math.sqrt(n / 4)
 
 
@@ -253,3 +255,19 @@ def test_pipeline_without_attack_has_no_eve_block() -> None:
         link.alice, link.bob, PipelineOptions(secure_randomness=False), seed=1
     )
     assert eve_report_for_run(link, result) is None
+
+
+@given(
+    n=st.integers(min_value=1, max_value=80),
+    m=st.integers(min_value=1, max_value=80),
+    data=st.data(),
+)
+@settings(max_examples=60, deadline=None)
+def test_toeplitz_parities_property(n: int, m: int, data: st.DataObject) -> None:
+    seed = np.array(
+        data.draw(st.lists(st.integers(0, 1), min_size=m + n - 1, max_size=m + n - 1)),
+        dtype=np.uint8,
+    )
+    bits = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.uint8)
+    expected = (_toeplitz_matrix(seed, n, m) @ bits) % 2
+    assert np.array_equal(toeplitz_parities(seed, bits, m), expected)

@@ -193,7 +193,7 @@ def eve_report(
     Returns
     -------
     dict
-        JSON-ready: ``attack``, ``parameters``, ``intercepted_pulses``, ``sifted_bits``,
+        JSON-ready: ``attack``, ``parameters``, ``intercepted_pulses``, ``key_bits``,
         ``known_sifted_bits`` (key positions where Eve holds the correct bit for sure),
         ``eve_agreement_sifted``, ``eve_info_quantum_bits``, ``leaked_bits``,
         ``eve_info_bits_before_pa``, ``final_bits``, ``eve_agreement_final`` (None without a key)
@@ -218,7 +218,7 @@ def eve_report(
         "attack": eve.attack,
         "parameters": dict(eve.parameters),
         "intercepted_pulses": int(eve.intercepted_pulses),
-        "sifted_bits": n,
+        "key_bits": n,
         "known_sifted_bits": known,
         "eve_agreement_sifted": float(agree_sifted.mean()) if n else None,
         "eve_info_quantum_bits": info_quantum,
