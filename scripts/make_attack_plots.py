@@ -181,6 +181,54 @@ def plot_pns(pulses: int, out_dir: Path) -> None:
     plt.close(fig)
 
 
+def plot_mitm(pulses: int, out_dir: Path) -> None:
+    """Outcome of pipeline runs under a man in the middle, with and without authentication."""
+    from qkdstack.errors import AuthenticationError, QKDError
+    from qkdstack.link.attacks.registry import classical_tamper
+    from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
+
+    modes = ["flip", "basis", "replace", "bytes"]
+    runs = 3
+    outcomes = {"AuthenticationError": "C3", "other abort or error": "C1", "key": "C2"}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    params = LinkParams(distance_km=10.0)
+    for ax, authenticate in zip(axes, (True, False), strict=True):
+        counts = {o: np.zeros(len(modes)) for o in outcomes}
+        for i, mode in enumerate(modes):
+            attack = parse_attack(f"mitm:mode={mode}")
+            for r in range(runs):
+                link = attack.simulate("bb84", params, pulses * 5, np.random.default_rng(100 + r))
+                opts = PipelineOptions(
+                    secure_randomness=False,
+                    authenticate=authenticate,
+                    tamper=classical_tamper(attack, seed=r),
+                )
+                try:
+                    result = run_postprocessing(link.alice, link.bob, opts, seed=r)
+                except (QKDError, IndexError, ValueError):
+                    # Unauthenticated rewrites can make a party reject (or trip over) the exchange.
+                    counts["other abort or error"][i] += 1
+                    continue
+                if isinstance(result.error, AuthenticationError):
+                    counts["AuthenticationError"][i] += 1
+                elif result.error is not None:
+                    counts["other abort or error"][i] += 1
+                else:
+                    counts["key"][i] += 1
+        bottom = np.zeros(len(modes))
+        for outcome, colour in outcomes.items():
+            ax.bar(modes, counts[outcome], bottom=bottom, color=colour, label=outcome)
+            bottom += counts[outcome]
+        ax.set_title(f"authentication {'on' if authenticate else 'off'}")
+        ax.set_xlabel("tamper mode (every message)")
+    axes[0].set_ylabel(f"runs (of {runs})")
+    axes[1].legend(fontsize=7)
+    fig.suptitle("Man in the middle: every tampered round aborts when messages are authenticated")
+    fig.tight_layout()
+    fig.savefig(out_dir / "attack_mitm.png", dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pulses", type=int, default=400_000)
@@ -191,6 +239,7 @@ def main() -> None:
     plot_cloner(args.pulses, args.out)
     plot_beam_splitting(args.pulses, args.out)
     plot_pns(args.pulses, args.out)
+    plot_mitm(args.pulses, args.out)
 
 
 if __name__ == "__main__":
