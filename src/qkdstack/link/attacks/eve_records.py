@@ -61,6 +61,8 @@ class EveRecords:
         Eve's posterior probability that ``guess`` is wrong (0 when certain, 0.5 when ignorant).
     photons : ndarray of uint8
         Photons of the pulse that Eve kept (beam splitting, photon-number splitting), else 0.
+    notes : dict
+        Attack-specific facts, JSON-ready (for example the PNS forwarding shares).
     """
 
     attack: str
