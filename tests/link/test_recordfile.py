@@ -159,3 +159,24 @@ def test_mismatched_pairs_are_rejected() -> None:
     )
     with pytest.raises(RecordError, match=f"pulse {int(a.pulse_index[0])}"):
         check_pair(short, run1.bob)
+
+
+@pytest.mark.parametrize("protocol", ["decoy-bb84", "e91", "b92"])
+def test_streamed_files_equal_simulate(tmp_path: Path, protocol: str) -> None:
+    from qkdstack.link.simulator import simulate_to_files
+
+    p = LinkParams(
+        distance_km=5.0,
+        afterpulse_prob=0.05,
+        dead_time_ns=3.0,
+        mu_pair=0.2,
+        detector_efficiency=0.5,
+    )
+    summary = simulate_to_files(protocol, p, 300_000, tmp_path, seed=12, chunk_detections=997)
+    ref = simulate(protocol, p, 300_000, seed=12, chunk_detections=997)
+    a = read_records(tmp_path / "alice.parquet")
+    b = read_records(tmp_path / "bob.parquet")
+    _assert_same(ref.alice, a)
+    _assert_same(ref.bob, b)
+    assert summary["detections"] == len(b) > 997 * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alice.parquet", "bob.parquet"]

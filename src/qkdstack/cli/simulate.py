@@ -2,7 +2,8 @@
 
 ``qkd simulate --protocol P [--params NAME] [--set k=v ...] [--config F.toml] --pulses N --seed S
 --out DIR`` writes ``DIR/alice.parquet`` and ``DIR/bob.parquet`` (schema:
-:mod:`qkdstack.link.recordfile`). Every argument is checked before anything is written.
+:mod:`qkdstack.link.recordfile`). Every argument is checked before anything is written; the events are streamed to the files in
+chunks, so memory stays bounded for any ``--pulses``.
 """
 
 from __future__ import annotations
@@ -41,10 +42,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate the quantum phase of a link and write each party's detection records."""
         from qkdstack.cli.run import parse_count
-        from qkdstack.link import simulate
         from qkdstack.link.config import resolve_params
         from qkdstack.link.protocols import event_table
-        from qkdstack.link.recordfile import write_records
+        from qkdstack.link.simulator import simulate_to_files
 
         n_pulses = parse_count("--pulses", pulses, minimum=0)
         link_params = resolve_params(params, assignments, config)
@@ -53,23 +53,11 @@ def register(app: typer.Typer) -> None:
         event_table(protocol, link_params)  # rejects an unknown protocol or source before work
         if out.exists() and not out.is_dir():
             raise ParameterError(f"Argument '--out' must be a directory, not the file '{out}'.")
-        result = simulate(protocol, link_params, n_pulses, seed=seed)
-        out.mkdir(parents=True, exist_ok=True)
-        alice_path, bob_path = out / "alice.parquet", out / "bob.parquet"
-        write_records(result.alice, alice_path)
-        write_records(result.bob, bob_path)
-        summary = {
-            "protocol": protocol,
-            "pulses": n_pulses,
-            "seed": seed,
-            "detections": len(result.bob),
-            "alice": str(alice_path),
-            "bob": str(bob_path),
-        }
+        summary = simulate_to_files(protocol, link_params, n_pulses, out, seed=seed)
         if as_json:
             typer.echo(json.dumps(summary))
         else:
             typer.echo(
-                f"{protocol}: {n_pulses} pulses, {len(result.bob)} detection events; "
-                f"wrote {alice_path} and {bob_path}"
+                f"{protocol}: {n_pulses} pulses, {summary['detections']} detection events; "
+                f"wrote {summary['alice']} and {summary['bob']}"
             )
