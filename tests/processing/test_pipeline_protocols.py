@@ -39,6 +39,10 @@ def test_decoy_key_length_is_the_lim2014_formula_on_the_observed_counts() -> Non
     assert rep["secret_bits"] == expected.length_bits > 0
     assert rep["single_photon_events_lower"] == pytest.approx(expected.single_photon_events_lower)
     assert rep["phase_error_upper"] == pytest.approx(expected.phase_error_upper)
+    # The yield bound is a lower bound on the true single-photon yield, and not a loose one.
+    eta = 10 ** (-0.2 * 25 / 10) * 0.1
+    y1_true = 1 - (1 - eta) * (1 - 1e-6) ** 2
+    assert 0.5 * y1_true < rep["single_photon_yield_lower"] <= y1_true
     # Sent counts are Alice's, per intensity and basis, and add up to the pulses.
     assert sum(r["sent"] for r in rows) == rep["pulses"]
 
