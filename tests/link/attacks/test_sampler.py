@@ -111,3 +111,35 @@ def test_same_seed_same_records() -> None:
     b = attack.simulate("bb84", LinkParams(), 100_000, np.random.default_rng(9))
     assert np.array_equal(a.bob.bit, b.bob.bit)
     assert np.array_equal(a.eve.guess, b.eve.guess)
+
+
+def test_afterpulses_and_dead_time_follow_the_link_model() -> None:
+    """Lim et al. 2014, Sec. IV: afterpulses add ~p_ap of the clicks, each an error half the time."""
+    p_ap = 0.04
+    params = LinkParams(
+        distance_km=0.0, detector_efficiency=0.05, misalignment_error=0.0, dark_count_prob=0.0
+    )
+    pulses = 2_000_000
+    plain = parse_attack("mitm").simulate("bb84", params, pulses, np.random.default_rng(8))
+    with_ap = parse_attack("mitm").simulate(
+        "bb84", params.replace(afterpulse_prob=p_ap), pulses, np.random.default_rng(8)
+    )
+    d = len(plain.bob)
+    extra = int(with_ap.truth["afterpulses"])
+    assert abs(extra - d * p_ap) < SIGMAS * math.sqrt(d * p_ap)
+    assert len(with_ap.bob) == len(plain.bob) + extra
+    keep = with_ap.alice.basis == with_ap.bob.basis
+    errors = int(np.count_nonzero(with_ap.alice.bit[keep] != with_ap.bob.bit[keep]))
+    # No other error source: errors come from afterpulses only, half of them wrong.
+    p_err = (extra / len(with_ap.bob)) / 2
+    n = int(keep.sum())
+    assert abs(errors - n * p_err) < SIGMAS * math.sqrt(n * p_err)
+    assert int(with_ap.alice.meta.sent_counts.sum()) == pulses
+    # Dead time of 10 gates at detection probability p: registered share 1 / (1 + p d) (Müller 1973).
+    dead = params.replace(dead_time_ns=11.0)  # 1 GHz gates: 10 blind gates after a click
+    out = parse_attack("mitm").simulate("bb84", dead, pulses, np.random.default_rng(9))
+    p = d / pulses
+    expected = pulses * p / (1 + p * 10)
+    assert abs(len(out.bob) - expected) < SIGMAS * math.sqrt(expected)
+    assert out.truth["dead_time_losses"] > 0
+    assert np.all(np.diff(out.bob.pulse_index) > 10)

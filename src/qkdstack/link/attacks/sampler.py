@@ -12,7 +12,10 @@ with ``c_s`` the signal-click probability (Ma, Qi, Zhao, Lo 2005, Eq. 4, ``Y_n =
 eta_n``). A detected event is a signal click with probability ``c_s / Y_s`` and otherwise a pure
 noise click carrying a uniformly random bit; a signal click goes to the wrong detector with the
 misalignment probability ``e_d`` (Ma et al. 2005, Eq. 5). Double clicks of a signal with a dark count
-are counted as signal clicks (their probability is ``O(p_d)`` of the signal rate).
+are counted as signal clicks (their probability is ``O(p_d)`` of the signal rate). Dead time and
+afterpulsing are then applied to the stream of clicks with the honest link's detection unit
+(:class:`qkdstack.link.detectors.DeadTimeAfterpulse`): afterpulse clicks carry a random outcome and
+land on pulses Bob did not otherwise detect.
 
 Because every pulse is independent and the detection probability does not depend on the bases or
 bits, the sampler draws the detected pulse indices directly, as geometric gaps of a Bernoulli
@@ -47,6 +50,7 @@ import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
 from qkdstack.link.channels import link_transmittance
+from qkdstack.link.detectors import DeadTimeAfterpulse, dead_gates
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
 from qkdstack.link.sources import number_distribution
 from qkdstack.params import LinkParams
@@ -228,6 +232,8 @@ class Detections:
     signal: npt.NDArray[np.bool_]
     sent_counts: npt.NDArray[np.int64]
     intercepted_pulses: int
+    dead_time_losses: int = 0
+    afterpulses: int = 0
 
 
 def detect(
@@ -238,6 +244,9 @@ def detect(
     noise_prob: float,
     rng: np.random.Generator,
     chunk_detections: int = CHUNK_DETECTIONS,
+    *,
+    dead_gates_after_click: int = 0,
+    afterpulse_prob: float = 0.0,
 ) -> Detections:
     """Draw which pulses Bob detects, and for those the class, Alice's basis and the case.
 
@@ -263,6 +272,9 @@ def detect(
     rng : numpy.random.Generator
     chunk_detections : int
         Upper bound on the detections drawn per batch.
+    dead_gates_after_click, afterpulse_prob : int, float
+        Bob's detection unit: gates blind after a click, and the probability of an afterpulse
+        (:class:`qkdstack.link.detectors.DeadTimeAfterpulse`, the honest link's model).
     """
     if pulses < 0:
         raise ParameterError(f"Argument 'pulses' must be >= 0, not {pulses}.")
@@ -307,32 +319,92 @@ def detect(
     cdf[-1] = 1.0
     klass = np.searchsorted(cdf, np.asarray(rng.random(n_det)), side="right").astype(np.uint8)
     alice_basis = (np.asarray(rng.random(n_det)) >= basis_prob_z).astype(np.uint8)
+    case, signal, intercepted = _draw_cases(klass, cases, p_case_det, p_signal, rng)
 
-    sent = np.zeros((n_classes, 2), dtype=np.int64)
-    for k in range(n_classes):
-        sel = klass == k
-        sent[k, 0] += int(np.count_nonzero(sel & (alice_basis == 0)))
-        sent[k, 1] += int(np.count_nonzero(sel & (alice_basis == 1)))
-    undetected_total = pulses - n_det
-    intercepted = 0
+    p_undet = probs * (1.0 - q)
+    p_undet_class = p_undet / max(float(p_undet.sum()), 1e-300)
+    dead_time_losses = 0
+    n_afterpulses = 0
+    if dead_gates_after_click > 0 or afterpulse_prob > 0:
+        # The link's detection unit (qkdstack.link.detectors): dead time drops clicks, and
+        # afterpulses add clicks with a random outcome at pulses that were not detected.
+        unit = DeadTimeAfterpulse(dead_gates_after_click, afterpulse_prob)
+        keep, ap = unit.process(pulse_index, rng)
+        ap = np.concatenate([ap, unit.finish(pulses)])
+        dead_time_losses = int(n_det - np.count_nonzero(keep))
+        n_afterpulses = int(ap.shape[0])
+        ap_cdf = np.cumsum(p_undet_class)
+        ap_cdf[-1] = 1.0
+        ap_klass: BitArray = np.searchsorted(
+            ap_cdf, np.asarray(rng.random(n_afterpulses)), side="right"
+        ).astype(np.uint8)
+        ap_basis = (np.asarray(rng.random(n_afterpulses)) >= basis_prob_z).astype(np.uint8)
+        p_case_undet = [
+            c.weight * (1.0 - y) / max(float(np.dot(c.weight, 1.0 - y)), 1e-300)
+            for c, y in zip(cases, yields, strict=True)
+        ]
+        zero_signal = [np.zeros_like(ps) for ps in p_signal]
+        ap_case, ap_signal, ap_icpt = _draw_cases(ap_klass, cases, p_case_undet, zero_signal, rng)
+        sent_all = np.zeros((n_classes, 2), dtype=np.int64)
+        _tally(sent_all, klass, alice_basis)
+        _tally(sent_all, ap_klass, ap_basis)
+        intercepted += ap_icpt
+        order = np.argsort(np.concatenate([pulse_index[keep], ap]), kind="stable")
+        pulse_index = np.concatenate([pulse_index[keep], ap])[order]
+        klass = np.concatenate([klass[keep], ap_klass])[order]
+        alice_basis = np.concatenate([alice_basis[keep], ap_basis])[order]
+        case = np.concatenate([case[keep], ap_case])[order]
+        signal = np.concatenate([signal[keep], ap_signal])[order]
+        sent = sent_all
+    else:
+        sent = np.zeros((n_classes, 2), dtype=np.int64)
+        _tally(sent, klass, alice_basis)
+
+    undetected_total = pulses - n_det - n_afterpulses
     if undetected_total > 0:
-        p_undet = probs * (1.0 - q)
-        undetected = rng.multinomial(undetected_total, p_undet / p_undet.sum())
+        undetected = rng.multinomial(undetected_total, p_undet_class)
         z = rng.binomial(undetected, basis_prob_z)
         sent += np.stack([z, undetected - z], axis=1)
         intercepted += int(rng.binomial(undetected, p_icpt_undet).sum())
+    return Detections(
+        pulse_index,
+        klass,
+        alice_basis,
+        case,
+        signal,
+        sent,
+        intercepted,
+        dead_time_losses=dead_time_losses,
+        afterpulses=n_afterpulses,
+    )
 
-    case = np.zeros(n_det, dtype=np.int64)
-    signal = np.zeros(n_det, dtype=bool)
-    for k in range(n_classes):
+
+def _tally(sent: npt.NDArray[np.int64], klass: BitArray, basis: BitArray) -> None:
+    """Add the (class, basis) counts of events to ``sent``."""
+    np.add.at(sent, (klass.astype(np.int64), basis.astype(np.int64)), 1)
+
+
+def _draw_cases(
+    klass: BitArray,
+    cases: Sequence[Cases],
+    p_case: Sequence[FloatArray],
+    p_signal: Sequence[FloatArray],
+    rng: np.random.Generator,
+) -> tuple[IndexArray, npt.NDArray[np.bool_], int]:
+    """Each event's case (given its class), whether it is a signal click, and Eve's interceptions."""
+    n = klass.shape[0]
+    case = np.zeros(n, dtype=np.int64)
+    signal = np.zeros(n, dtype=bool)
+    intercepted = 0
+    for k in range(len(cases)):
         sel = np.flatnonzero(klass == k)
         if sel.size == 0:
             continue
-        ck = rng.choice(p_case_det[k].shape[0], size=sel.size, p=p_case_det[k])
+        ck = rng.choice(p_case[k].shape[0], size=sel.size, p=p_case[k])
         case[sel] = ck
         signal[sel] = np.asarray(rng.random(sel.size)) < p_signal[k][ck]
         intercepted += int(np.count_nonzero(cases[k].intercepted[ck]))
-    return Detections(pulse_index, klass, alice_basis, case, signal, sent, intercepted)
+    return case, signal, intercepted
 
 
 @dataclass(frozen=True)
@@ -379,6 +451,8 @@ def run_attacked_link(
         noise_click_prob(params.dark_count_prob),
         rng,
         chunk_detections,
+        dead_gates_after_click=dead_gates(params.dead_time_ns, params.pulse_rate_hz),
+        afterpulse_prob=params.afterpulse_prob,
     )
     n = det.pulse_index.shape[0]
     alice_bit = coin_flips(rng, n)
@@ -442,6 +516,8 @@ def run_attacked_link(
         "photon_number": photons_all,
         "signal_click": det.signal,
         "attack": name,
+        "dead_time_losses": det.dead_time_losses,
+        "afterpulses": det.afterpulses,
     }
     return LinkOutput(alice=alice, bob=bob, eve=eve, truth=truth)
 
