@@ -75,3 +75,21 @@ def test_unknown_protocol_is_named() -> None:
         key_rate("e91", 0.0, GYS)
     with pytest.raises(ParameterError, match="'block_bits'"):
         key_rate("bb84", 0.0, GYS, block_bits=1e6)
+
+
+def test_fixed_mu_never_beats_the_optimum() -> None:
+    lim = SystemModel(
+        detector_efficiency=0.1,
+        dark_count_prob=6e-7,
+        afterpulse_prob=0.04,
+        misalignment_error=0.005,
+        ec_efficiency=1.16,
+    )
+    best, mu_best, _ = key_rate("decoy-bb84", 100.0, lim, block_bits=1e7)
+    for mu in (0.2, 0.7):
+        rate, used, settings = key_rate("decoy-bb84", 100.0, lim, block_bits=1e7, mu=mu)
+        assert used == mu and settings is not None and settings.intensities[0] == mu
+        assert rate < best
+    for mu in (0.2, 0.8):
+        assert key_rate("decoy-bb84", 60.0, GYS, mu=mu)[0] < key_rate("decoy-bb84", 60.0, GYS)[0]
+    assert mu_best is not None

@@ -232,12 +232,14 @@ def decoy_key_length(
     epsilon_sec: float,
     epsilon_cor: float,
     key_basis_sent: list[int] | None = None,
+    bob_key_basis_prob: float = 0.5,
 ) -> DecoyKeyLength:
     """Decoy-state BB84 key length from the observed counts (Lim et al. 2014, Eqs. (1)-(5)).
 
     A thin adaptor over :func:`qkdstack.theory.finite_key.lim2014_key_length`; it adds the lower
-    bound on the single-photon yield ``Y_1 >= s_X,1 / sum_k N_k mu_k e^{-mu_k}`` when the number
-    ``N_k`` of key-basis pulses sent per intensity is known (Lo, Ma, Chen, PRL 94, 230504 (2005)).
+    bound on the single-photon yield ``Y_1 >= s_X,1 / (q_B sum_k N_k mu_k e^{-mu_k})`` when the number
+    ``N_k`` of key-basis pulses sent per intensity is known, ``q_B`` being the probability that Bob
+    measures in the key basis (Lo, Ma, Chen, PRL 94, 230504 (2005)).
     """
     from qkdstack.theory.finite_key import lim2014_key_length
 
@@ -261,7 +263,7 @@ def decoy_key_length(
             n * m * math.exp(-m) for n, m in zip(key_basis_sent, intensities, strict=True)
         )
         if single_pulses > 0:
-            yield_lower = res.single_photon_events_lower / single_pulses
+            yield_lower = res.single_photon_events_lower / (bob_key_basis_prob * single_pulses)
     return DecoyKeyLength(
         length_bits=res.length_bits,
         formula=res.formula,

@@ -455,6 +455,7 @@ class AliceNode:
             key_basis_sent=None
             if meta.sent_counts is None
             else [int(x) for x in np.asarray(meta.sent_counts)[:, DECOY_KEY_BASIS]],
+            bob_key_basis_prob=float(params.get("basis_prob_z", 0.5)),
         )
 
     @property

@@ -3,17 +3,20 @@
 A point-to-point link of transmittance ``eta`` (a pure-loss bosonic channel) cannot give more
 secret key per channel use than
 
-* the PLOB bound ``-log2(1 - eta)`` (Pirandola, Laurenza, Ottaviani, Banchi 2017, Eq. (19)),
-* the earlier TGW bound ``log2((1 + eta) / (1 - eta))`` (Takeoka, Guha, Wilde 2014, Eq. (4)),
+* the PLOB bound ``-log2(1 - eta)`` (Pirandola, Laurenza, Ottaviani, Banchi 2017: the two-way
+  assisted secret-key capacity of the pure-loss channel),
+* the earlier TGW bound ``log2((1 + eta) / (1 - eta))`` (Takeoka, Guha, Wilde 2014: the
+  squashed-entanglement bound of the pure-loss channel),
 
 both in bits per channel use (per pulse). PLOB is the tighter of the two for every ``eta``.
 
 References
 ----------
 S. Pirandola, R. Laurenza, C. Ottaviani, L. Banchi, "Fundamental limits of repeaterless quantum
-communications", Nat. Commun. 8, 15043 (2017), Eq. (19).
+communications", Nat. Commun. 8, 15043 (2017) (capacity of the pure-loss channel,
+``K = -log2(1 - eta)``).
 M. Takeoka, S. Guha, M. M. Wilde, "Fundamental rate-loss tradeoff for optical quantum key
-distribution", Nat. Commun. 5, 5235 (2014), Eq. (4).
+distribution", Nat. Commun. 5, 5235 (2014) (TGW bound ``log2((1 + eta)/(1 - eta))``).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def plob_bound(eta: float | npt.ArrayLike) -> float | npt.NDArray[np.float64]:
 
     References
     ----------
-    Pirandola, Laurenza, Ottaviani, Banchi, Nat. Commun. 8, 15043 (2017), Eq. (19).
+    Pirandola, Laurenza, Ottaviani, Banchi, Nat. Commun. 8, 15043 (2017): ``-log2(1 - eta)``.
     """
     arr = _transmittance(eta)
     with np.errstate(divide="ignore"):
@@ -77,7 +80,7 @@ def tgw_bound(eta: float | npt.ArrayLike) -> float | npt.NDArray[np.float64]:
 
     References
     ----------
-    Takeoka, Guha, Wilde, Nat. Commun. 5, 5235 (2014), Eq. (4).
+    Takeoka, Guha, Wilde, Nat. Commun. 5, 5235 (2014): ``log2((1 + eta) / (1 - eta))``.
     """
     arr = _transmittance(eta)
     with np.errstate(divide="ignore"):

@@ -279,7 +279,8 @@ def key_rate(
             epsilon_cor=model.epsilon_cor,
             secrecy_per_key_bit=model.secrecy_per_key_bit,
             weakest_intensity=model.weakest_intensity,
-            start=start,
+            signal_intensity=mu,
+            start=start if mu is None else None,
         )
         return rate, settings.intensities[0], settings
     if mu is not None:

@@ -23,7 +23,8 @@ expected detection rate ``D_k = 1 - (1 - 2 p_dc) exp(-eta_sys k)``, with after-p
 ``R_k = D_k (1 + p_ap)``, and error probability ``e_k = p_dc + e_mis (1 - exp(-eta_sys k))
 + p_ap D_k / 2``; ``lambda_EC = f_EC n_X h(e_obs)``. (The paper writes ``eta_ch`` in the
 misalignment term of ``e_k``; we use ``eta_sys = eta_ch eta_Bob``, which makes ``e_mis`` the optical
-error rate of detected photons as the text defines it; see ``benchmarks`` notes.)
+error rate of detected photons as the text defines it; with it the paper's Fig. 1 numbers are
+reproduced, see ``benchmarks/bench_lim2014.py``.)
 
 References
 ----------
@@ -464,28 +465,34 @@ def lim2014_rate(
     return length / counts.pulses
 
 
-def _decode(x: np.ndarray, mu3: float) -> Lim2014Settings:
-    q = 1.0 / (1.0 + math.exp(-min(max(x[0], -20.0), 20.0)))
+def _sigmoid(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-min(max(v, -20.0), 20.0)))
+
+
+def _decode(x: np.ndarray, mu3: float, mu1_fixed: float | None = None) -> Lim2014Settings:
+    """Unconstrained vector -> settings satisfying mu_1 > mu_2 + mu_3, mu_2 > mu_3, p_k > 0."""
+    q = _sigmoid(x[0])
     w = np.exp(np.clip([x[1], x[2], 0.0], -20.0, 20.0))
     probs = w / w.sum()
-    mu2 = mu3 + math.exp(min(max(x[3], -15.0), 3.0))
-    mu1 = mu2 + mu3 + math.exp(min(max(x[4], -15.0), 3.0))
+    if mu1_fixed is None:
+        mu2 = mu3 + math.exp(min(max(x[3], -15.0), 3.0))
+        mu1 = mu2 + mu3 + math.exp(min(max(x[4], -15.0), 3.0))
+    else:
+        mu1 = mu1_fixed
+        mu2 = mu3 + (mu1 - 2.0 * mu3) * _sigmoid(x[3])
     return Lim2014Settings((mu1, mu2, mu3), (float(probs[0]), float(probs[1]), float(probs[2])), q)
 
 
-def _encode(settings: Lim2014Settings) -> np.ndarray:
+def _encode(settings: Lim2014Settings, mu1_fixed: float | None = None) -> np.ndarray:
     mu1, mu2, mu3 = settings.intensities
     p1, p2, p3 = settings.intensity_probs
     q = settings.basis_prob_key
-    return np.array(
-        [
-            math.log(q / (1.0 - q)),
-            math.log(p1 / p3),
-            math.log(p2 / p3),
-            math.log(mu2 - mu3),
-            math.log(mu1 - mu2 - mu3),
-        ]
-    )
+    if mu1_fixed is None:
+        x3, x4 = math.log(mu2 - mu3), math.log(mu1 - mu2 - mu3)
+    else:
+        frac = min(max((mu2 - mu3) / (mu1_fixed - 2.0 * mu3), 1e-6), 1.0 - 1e-6)
+        x3, x4 = math.log(frac / (1.0 - frac)), 0.0
+    return np.array([math.log(q / (1.0 - q)), math.log(p1 / p3), math.log(p2 / p3), x3, x4])
 
 
 def optimise_lim2014(
@@ -500,12 +507,16 @@ def optimise_lim2014(
     epsilon_cor: float,
     secrecy_per_key_bit: float | None = None,
     weakest_intensity: float = 2e-4,
+    signal_intensity: float | None = None,
     start: Lim2014Settings | None = None,
 ) -> tuple[Lim2014Settings, float]:
     """Maximise the Lim 2014 rate over ``q_x, p_mu1, p_mu2, mu_1, mu_2`` (``mu_3`` fixed).
 
-    Nelder-Mead (scipy) on an unconstrained encoding of the settings, from ``start`` and from two
-    fixed starting points; the best of the runs is returned.
+    Nelder-Mead (scipy) on an unconstrained encoding of the settings, started from the best point
+    of a coarse grid, from ``start`` and from a fixed point, each simplex restarted twice from its
+    own result; the best of the runs is returned. ``signal_intensity`` fixes ``mu_1`` (then
+    ``mu_2`` ranges over ``(mu_3, mu_1 - mu_3)``). Other parameters are those of
+    :func:`lim2014_rate`.
 
     Returns
     -------
@@ -517,10 +528,17 @@ def optimise_lim2014(
     Lim, Curty, Walenta, Xu, Zbinden, PRA 89, 022307 (2014), Sec. IV (the optimised parameters).
     """
     mu3 = weakest_intensity
+    mu1_fixed = signal_intensity
+    if not mu3 >= 0.0:
+        raise ParameterError(f"Argument 'weakest_intensity' must be >= 0, not {mu3!r}.")
+    if mu1_fixed is not None and not mu1_fixed > 2.0 * mu3:
+        raise ParameterError(
+            f"Argument 'signal_intensity' must be > 2 * weakest_intensity, not {mu1_fixed!r}."
+        )
 
     def objective(x: np.ndarray) -> float:
         rate = lim2014_rate(
-            _decode(x, mu3),
+            _decode(x, mu3, mu1_fixed),
             system_transmittance=system_transmittance,
             block_bits=block_bits,
             dark_count_prob=dark_count_prob,
@@ -539,16 +557,16 @@ def optimise_lim2014(
     grid_best: tuple[float, Lim2014Settings] | None = None
     for q in (0.1, 0.3, 0.5, 0.7, 0.9):
         for p1, p2 in ((0.05, 0.5), (0.2, 0.4), (0.4, 0.3), (0.6, 0.2), (0.8, 0.1)):
-            for mu1 in (0.3, 0.5, 0.8):
-                for mu2 in (0.05, 0.15, 0.25):
-                    if mu1 <= mu2 + mu3:
-                        continue
+            for mu1 in (0.3, 0.5, 0.8) if mu1_fixed is None else (mu1_fixed,):
+                for frac in (0.1, 0.3, 0.5):
+                    mu2 = mu3 + frac * (mu1 - 2.0 * mu3)
                     cand = Lim2014Settings((mu1, mu2, mu3), (p1, p2, 1.0 - p1 - p2), q)
-                    value = objective(_encode(cand))
+                    value = objective(_encode(cand, mu1_fixed))
                     if grid_best is None or value < grid_best[0]:
                         grid_best = (value, cand)
     starts = [] if grid_best is None else [grid_best[1]]
-    starts.append(Lim2014Settings((0.5, 0.1, mu3), (0.7, 0.2, 0.1), 0.8))
+    if mu1_fixed is None:
+        starts.append(Lim2014Settings((0.5, 0.1, mu3), (0.7, 0.2, 0.1), 0.8))
     if start is not None:
         starts.insert(0, start)
     best_x: np.ndarray | None = None
@@ -556,7 +574,7 @@ def optimise_lim2014(
     for s in starts:
         try:
             mus = (s.intensities[0], s.intensities[1], mu3)
-            x0 = _encode(Lim2014Settings(mus, s.intensity_probs, s.basis_prob_key))
+            x0 = _encode(Lim2014Settings(mus, s.intensity_probs, s.basis_prob_key), mu1_fixed)
         except (ValueError, ZeroDivisionError):
             continue
         # Restarting the simplex from its own result escapes the stalls Nelder-Mead is prone to.
@@ -572,4 +590,4 @@ def optimise_lim2014(
             best_f, best_x = float(res.fun), res.x
     if best_x is None:
         raise ParameterError("Argument 'start' gave no feasible setting to optimise from.")
-    return _decode(best_x, mu3), -best_f / 1e6
+    return _decode(best_x, mu3, mu1_fixed), -best_f / 1e6

@@ -14,8 +14,9 @@ References
 ----------
 X. Ma, B. Qi, Y. Zhao, H.-K. Lo, Phys. Rev. A 72, 012326 (2005), Sec. II (channel model:
 ``Y_i``, ``e_i``, ``Q_mu``, ``E_mu``).
-X. Ma, C.-H. F. Fung, H.-K. Lo, Phys. Rev. A 76, 012307 (2007), Sec. III (thermal
-entangled-pair source: ``Q_lambda``, ``E_lambda``).
+X. Ma, C.-H. F. Fung, H.-K. Lo, Phys. Rev. A 76, 012307 (2007), Eq. (9) (thermal
+entangled-pair source: gain ``Q_lambda``) and the error-rate expression ``E_lambda Q_lambda`` that
+follows it.
 A. Acín et al., Phys. Rev. Lett. 98, 230501 (2007) (CHSH value of a Werner state).
 """
 
@@ -109,8 +110,8 @@ def thermal_pair_statistics(
 
     References
     ----------
-    Ma, Fung, Lo, PRA 76, 012307 (2007), Sec. III (gain and error rate of the parametric
-    down-conversion source, with background counts).
+    Ma, Fung, Lo, PRA 76, 012307 (2007), Eq. (9) (gain) and the ``E_lambda Q_lambda`` expression
+    after it; ``lambda`` is half the mean pair number.
     """
     lam = pair_mean / 2.0
     a = 1.0 + eta_alice * lam

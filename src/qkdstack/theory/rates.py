@@ -20,7 +20,7 @@ with imperfect devices", Quantum Inf. Comput. 4, 325 (2004).
 H.-K. Lo, X. Ma, K. Chen, "Decoy state quantum key distribution", Phys. Rev. Lett. 94, 230504
 (2005).
 X. Ma, B. Qi, Y. Zhao, H.-K. Lo, "Practical decoy state for quantum key distribution",
-Phys. Rev. A 72, 012326 (2005), Eq. (1) (GLLP rate), Eqs. (34)-(37) (vacuum + weak decoy).
+Phys. Rev. A 72, 012326 (2005), Eq. (1) (GLLP rate), Eqs. (34) and (37) (vacuum + weak decoy).
 X. Ma, C.-H. F. Fung, H.-K. Lo, "Quantum key distribution with entangled photon sources",
 Phys. Rev. A 76, 012307 (2007) (BBM92 key rate).
 A. Acín, N. Brunner, N. Gisin, S. Massar, S. Pironio, V. Scarani, "Device-independent security of
@@ -135,7 +135,8 @@ def six_state_rate(qber: float, ec_efficiency: float = 1.0) -> float:
 def multiphoton_probability(mu: float) -> float:
     """Probability that a Poisson pulse of mean ``mu`` holds two or more photons.
 
-    ``P_multi = 1 - (1 + mu) exp(-mu)`` (GLLP, Sec. 5; Lo, Ma, Chen 2005, Eq. (3)).
+    ``P_multi = 1 - (1 + mu) exp(-mu)``, the Poisson tail GLLP (QIC 4, 325, 2004) and Lo, Ma,
+    Chen (PRL 94, 230504, 2005) assume Eve may turn entirely into detections.
     """
     _check_positive("mu", mu)
     return float(-math.expm1(-mu) - mu * math.exp(-mu))
@@ -222,8 +223,9 @@ def gllp_rate(
 
     References
     ----------
-    GLLP, Quantum Inf. Comput. 4, 325 (2004), Sec. 5 (the key rate with ``Delta``); Lo, Ma, Chen,
-    PRL 94, 230504 (2005), Eqs. (1)-(3) (the worst-case multiphoton fraction).
+    GLLP, Quantum Inf. Comput. 4, 325 (2004) (the key rate with the multiphoton fraction
+    ``Delta``); Lo, Ma, Chen, PRL 94, 230504 (2005) (``Delta = P_multi / Q_mu``, worst case);
+    Ma, Qi, Zhao, Lo, PRA 72, 012326 (2005), Eq. (1).
     """
     _check_prob("gain", gain)
     _check_prob("qber", qber)
@@ -250,7 +252,7 @@ class DecoyEstimate:
     single_photon_yield_lower : float
         ``Y_1^L`` (MQZL Eq. (34)).
     single_photon_gain_lower : float
-        ``Q_1^L = Y_1^L mu exp(-mu)`` (MQZL Eq. (35)).
+        ``Q_1^L = Y_1^L mu exp(-mu)``.
     single_photon_error_upper : float
         ``e_1^U`` (MQZL Eq. (37)), clipped to [0, 1/2].
     rate_bits_per_pulse : float
@@ -279,7 +281,7 @@ def vacuum_weak_decoy(
     """Vacuum + weak decoy estimates of ``Y_1`` and ``e_1`` and the resulting key rate.
 
     ``Y_1^L = mu / (mu nu - nu^2) [Q_nu e^nu - Q_mu e^mu nu^2/mu^2 - (mu^2 - nu^2)/mu^2 Y_0]``
-    (Eq. (34)), ``Q_1^L = Y_1^L mu e^-mu`` (Eq. (35)), ``e_1^U = (E_nu Q_nu e^nu - e_0 Y_0) /
+    (Eq. (34)), ``Q_1^L = Y_1^L mu e^-mu``, ``e_1^U = (E_nu Q_nu e^nu - e_0 Y_0) /
     (Y_1^L nu)`` (Eq. (37)), with ``Y_0 = Q_vacuum``; valid for ``0 < nu < mu`` and
     ``mu nu - nu^2 > 0``.
 
@@ -304,7 +306,7 @@ def vacuum_weak_decoy(
 
     References
     ----------
-    Ma, Qi, Zhao, Lo, PRA 72, 012326 (2005), Eqs. (34), (35), (37) and (1).
+    Ma, Qi, Zhao, Lo, PRA 72, 012326 (2005), Eqs. (34) and (37) (the bounds) and Eq. (1) (rate).
     """
     for name, value in (
         ("gain_signal", gain_signal),
@@ -356,7 +358,7 @@ def bbm92_rate(qber: float, ec_efficiency: float = 1.0) -> float:
 
     References
     ----------
-    Ma, Fung, Lo, PRA 76, 012307 (2007), Sec. II (key rate ``R = q Q_lambda [1 - f h(E) - h(E)]``);
+    Ma, Fung, Lo, PRA 76, 012307 (2007) (key rate ``R = q Q_lambda [1 - f h(E) - h(E)]``);
     Bennett, Brassard, Mermin, PRL 68, 557 (1992).
     """
     return shor_preskill_rate(qber, qber, ec_efficiency)
