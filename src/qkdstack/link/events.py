@@ -20,6 +20,7 @@ References
 ----------
 W. Feller, *An Introduction to Probability Theory and Its Applications*, Vol. 1, 3rd ed. (1968),
 Ch. VI.8 (waiting times of Bernoulli trials are geometric) and Ch. VI.9 (multinomial distribution).
+L. Devroye, *Non-Uniform Random Variate Generation* (1986), Sec. X.2 (geometric by inversion).
 H.-C. Chen, Y. Asau, "On generating random variates from an empirical distribution", AIIE Trans. 6,
 163 (1974) (indexed search).
 """
@@ -113,6 +114,29 @@ def _guide_table(cdf: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """Indexed search (Chen and Asau 1974): ``guide[j]`` = first type with ``cdf > j / G``."""
     grid = np.arange(_GUIDE_SIZE, dtype=np.float64) / _GUIDE_SIZE
     return np.searchsorted(cdf, grid, side="right").astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _detection_positions(
+    uniform: npt.NDArray[np.float64], log_miss: float, last: int
+) -> npt.NDArray[np.int64]:  # pragma: no cover
+    """Pulse indices of successive detections after ``last``: geometric gaps by inversion.
+
+    A gap of ``g`` pulses has probability :math:`(1-p)^{g-1} p`; with ``U`` uniform on [0, 1),
+    :math:`g = 1 + \\lfloor \\ln(1 - U) / \\ln(1 - p) \\rfloor` (Devroye 1986, Sec. X.2).
+    """
+    n = uniform.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    cap = np.int64(1) << 62  # beyond any pulse count: saturate instead of overflowing
+    pos = np.int64(last)
+    for k in range(n):
+        gap = 1.0 + np.floor(np.log1p(-uniform[k]) / log_miss)
+        if gap >= cap - pos:
+            pos = cap
+        else:
+            pos += np.int64(gap)
+        out[k] = pos
+    return out
 
 
 @numba.njit(cache=True)
@@ -314,6 +338,7 @@ def stream_detections(
     cdf = np.cumsum(table.prob) / table.prob.sum()
     cdf[-1] = 1.0
     guide = _guide_table(cdf)
+    log_miss = float(np.log1p(-p_det)) if p_det < 1.0 else -np.inf
     last = -1
     while True:
         remaining = pulses - 1 - last
@@ -321,8 +346,7 @@ def stream_detections(
             break
         expected = p_det * remaining
         size = int(min(chunk_detections, expected + 6.0 * np.sqrt(expected) + 16))
-        gaps = rng.geometric(p_det, size=size)
-        positions = last + np.cumsum(gaps)
+        positions = _detection_positions(np.asarray(rng.random(size)), log_miss, last)
         done = bool(positions[-1] >= pulses)
         if done:
             positions = positions[: int(np.searchsorted(positions, pulses))]
