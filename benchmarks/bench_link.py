@@ -1,6 +1,7 @@
 """Link simulation throughput: aggregate sampling of detection events, in bounded memory.
 
-Prints, for each case, detection events per second, pulses per second and the peak of traced
+Prints, for each case, detection events and pulses per CPU-second of this process (wall time too;
+the CPU time is the fair figure on a shared machine), and the peak of traced
 memory (numpy buffers, via tracemalloc) and of the process (ru_maxrss, measured right after the streams,
 before the in-memory cases). The baseline is a direct
 per-pulse simulation (vectorised numpy, every pulse drawn) measured in the same process.
@@ -45,17 +46,20 @@ def _max_rss_mib() -> float:
 def _stream_case(name: str, protocol: str, params: LinkParams, pulses: int) -> None:
     tracemalloc.start()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     link = stream(protocol, params, pulses, seed=1)
     events = 0
     for chunk in link.chunks():
         events += len(chunk)
+    cpu = time.process_time() - c0
     elapsed = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(
-        f"{name:<34} N = {pulses:.0e}: {events:>12,} events in {elapsed:7.2f} s -> "
-        f"{events / elapsed / 1e6:6.1f} M events/s, {pulses / elapsed:.2e} pulses/s, "
-        f"traced peak {peak / 2**20:6.1f} MiB, max RSS {_max_rss_mib():6.0f} MiB",
+        f"{name:<30} N = {pulses:.0e}: {events:>12,} events, wall {elapsed:6.2f} s, "
+        f"CPU {cpu:6.2f} s -> {events / cpu / 1e6:5.1f} M events/CPU-s, "
+        f"{pulses / cpu:.2e} pulses/CPU-s; traced peak {peak / 2**20:5.1f} MiB, "
+        f"max RSS {_max_rss_mib():4.0f} MiB",
         flush=True,
     )
 
