@@ -82,3 +82,35 @@ def test_afterpulses_add_random_clicks_as_in_lim2014() -> None:
     assert abs(errors - expected) <= 5 * math.sqrt(expected)
     sent = out.alice.meta.sent_counts
     assert sent is not None and sent.sum() == n
+
+
+def test_no_photon_probability_against_series() -> None:
+    from qkdstack.link.sources import no_photon_probability
+
+    x = np.array([0.0, 0.01, 0.3, 1.0])
+    n = np.arange(120)
+    for mean in (0.1, 0.7):
+        poisson = np.array([math.exp(-mean) * mean**k / math.factorial(k) for k in n])
+        thermal = mean**n / (1 + mean) ** (n + 1)
+        for stats, pn in (("poisson", poisson), ("thermal", thermal)):
+            series = (pn[None, :] * (1 - x[:, None]) ** n[None, :]).sum(axis=1)
+            assert np.allclose(no_photon_probability(stats, mean, x), series, rtol=1e-12)  # type: ignore[arg-type]
+    assert np.allclose(no_photon_probability("single-photon", 0.0, x), 1 - x)
+
+
+def test_pair_click_probabilities_single_pair_by_hand() -> None:
+    from qkdstack.link.detectors import pair_click_probabilities
+
+    # Exactly one pair (Q(x) = 1 - x), no dark counts: Alice's photon detected w.p. ea, Bob's w.p.
+    # eb; both detected -> outcomes equal w.p. (1 + E) / 2.
+    ea, eb, corr = 0.6, 0.3, 0.5
+    table = pair_click_probabilities(lambda x: 1 - x, ea, eb, corr, 0.0)
+    assert table.sum() == pytest.approx(1.0, abs=1e-12)
+    assert table[0, 0] == pytest.approx(ea * eb * (1 + corr) / 4)
+    assert table[0, 1] == pytest.approx(ea * eb * (1 - corr) / 4)
+    assert table[1, 3] == pytest.approx(ea * (1 - eb) / 2)
+    assert table[3, 3] == pytest.approx((1 - ea) * (1 - eb))
+    assert table[2, :].sum() == pytest.approx(0.0, abs=1e-15)  # one photon cannot double-click
+    # With dark counts every pattern is possible and the total stays 1.
+    noisy = pair_click_probabilities(lambda x: 1 / (1 + 0.2 * x), ea, eb, corr, 0.01)
+    assert noisy.sum() == pytest.approx(1.0, abs=1e-12) and (noisy > 0).all()

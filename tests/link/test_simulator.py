@@ -325,3 +325,22 @@ def test_lim2014_detection_model_per_intensity(distance_km: float) -> None:
             _within(int(m.sum()), k, d[i] + ap)
             mm = m & (b.basis == basis)
             _within(int((a.bit[mm] != b.bit[mm]).sum()), k, 0.5 * err_real + 0.5 * ap / 2)
+
+
+def test_vanishing_detection_probability_gives_no_events() -> None:
+    # 2000 km of fibre and no dark counts: p_det ~ 1e-201; nothing may overflow or be detected.
+    p = LinkParams(distance_km=2000.0, dark_count_prob=0.0)
+    out = simulate("bb84", p, 10**15, seed=1)
+    assert len(out.bob) == 0
+    assert out.alice.meta.sent_counts is not None and out.alice.meta.sent_counts.sum() == 10**15
+
+
+def test_geometric_gaps_have_the_right_distribution() -> None:
+    from qkdstack.link.events import _detection_positions
+
+    p = 0.2
+    u = np.random.default_rng(5).random(200_000)
+    gaps = np.diff(_detection_positions(u, float(np.log1p(-p)), -1), prepend=-1)
+    for g in (1, 2, 5):
+        _within(int((gaps == g).sum()), gaps.size, (1 - p) ** (g - 1) * p)
+    assert gaps.min() == 1

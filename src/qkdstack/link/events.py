@@ -12,13 +12,17 @@ and identically distributed, so
 3. the settings of the ``N - D`` undetected pulses are never used except through their number per
    intensity and basis, which is one multinomial draw from the no-detection distribution.
 
-This is exactly the distribution of a per-pulse simulation (tests compare the two on small ``N``),
+Types are drawn by indexed search (Chen and Asau 1974) in one compiled pass per chunk. This is exactly
+the distribution of a per-pulse simulation (tests compare the two on small ``N``),
 produced in chunks of at most ``chunk_detections`` events so memory stays bounded for any ``N``.
 
 References
 ----------
 W. Feller, *An Introduction to Probability Theory and Its Applications*, Vol. 1, 3rd ed. (1968),
 Ch. VI.8 (waiting times of Bernoulli trials are geometric) and Ch. VI.9 (multinomial distribution).
+L. Devroye, *Non-Uniform Random Variate Generation* (1986), Sec. X.2 (geometric by inversion).
+H.-C. Chen, Y. Asau, "On generating random variates from an empirical distribution", AIIE Trans. 6,
+163 (1974) (indexed search).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -102,16 +107,92 @@ class DetectionChunk:
         return int(self.pulse_index.shape[0])
 
 
-def _apply_rule(rule: BitArray, value: BitArray, rng: np.random.Generator) -> BitArray:
-    """Bits from per-event rules (constant 0/1, RANDOM, USE_VALUE, USE_FLIPPED)."""
-    out = np.where(rule <= 1, rule, value).astype(np.uint8)
-    flip = rule == USE_FLIPPED
-    if flip.any():
-        out ^= flip.view(np.uint8)
-    rand = rule == RANDOM
-    if rand.any():
-        out[rand] = rng.integers(0, 2, size=int(rand.sum()), dtype=np.uint8)
+_GUIDE_SIZE = 4096
+
+
+def _guide_table(cdf: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Indexed search (Chen and Asau 1974): ``guide[j]`` = first type with ``cdf > j / G``."""
+    grid = np.arange(_GUIDE_SIZE, dtype=np.float64) / _GUIDE_SIZE
+    return np.searchsorted(cdf, grid, side="right").astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _detection_positions(
+    uniform: npt.NDArray[np.float64], log_miss: float, last: int
+) -> npt.NDArray[np.int64]:  # pragma: no cover
+    """Pulse indices of successive detections after ``last``: geometric gaps by inversion.
+
+    A gap of ``g`` pulses has probability :math:`(1-p)^{g-1} p`; with ``U`` uniform on [0, 1),
+    :math:`g = 1 + \\lfloor \\ln(1 - U) / \\ln(1 - p) \\rfloor` (Devroye 1986, Sec. X.2).
+    """
+    n = uniform.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    cap = np.int64(1) << 62  # beyond any pulse count: saturate instead of overflowing
+    pos = np.int64(last)
+    for k in range(n):
+        gap = 1.0 + np.floor(np.log1p(-uniform[k]) / log_miss)
+        if gap >= cap - pos:
+            pos = cap
+        else:
+            pos += np.int64(gap)
+        out[k] = pos
     return out
+
+
+@numba.njit(cache=True)
+def _rule_bit(rule: int, value: int, random_bit: int) -> int:  # pragma: no cover
+    if rule <= 1:
+        return rule
+    if rule == USE_VALUE:
+        return value
+    if rule == USE_FLIPPED:
+        return value ^ 1
+    return random_bit
+
+
+@numba.njit(cache=True)
+def _draw_events(
+    uniform: npt.NDArray[np.float64],
+    random_bits: npt.NDArray[np.uint8],
+    cdf: npt.NDArray[np.float64],
+    guide: npt.NDArray[np.int64],
+    intensity: BitArray,
+    alice_basis: BitArray,
+    bob_basis: BitArray,
+    alice_rule: BitArray,
+    bob_rule: BitArray,
+    counts: npt.NDArray[np.int64],
+) -> tuple[
+    npt.NDArray[np.intp], BitArray, BitArray, BitArray, BitArray, BitArray
+]:  # pragma: no cover
+    """Event type of each detection by indexed search, then its settings and bits, in one pass.
+
+    ``random_bits`` supplies three independent random bits per event: Alice's value (bit 0) and
+    the random outcomes of squashed double clicks for Alice (bit 1) and Bob (bit 2).
+    """
+    n = uniform.shape[0]
+    g_size = guide.shape[0]
+    kind = np.empty(n, dtype=np.intp)
+    out_i = np.empty(n, dtype=np.uint8)
+    out_ab = np.empty(n, dtype=np.uint8)
+    out_abit = np.empty(n, dtype=np.uint8)
+    out_bb = np.empty(n, dtype=np.uint8)
+    out_bbit = np.empty(n, dtype=np.uint8)
+    for k in range(n):
+        u = uniform[k]
+        t = guide[int(u * g_size)]
+        while cdf[t] <= u:
+            t += 1
+        kind[k] = t
+        counts[t] += 1
+        r = random_bits[k]
+        value = r & 1
+        out_i[k] = intensity[t]
+        out_ab[k] = alice_basis[t]
+        out_bb[k] = bob_basis[t]
+        out_abit[k] = _rule_bit(alice_rule[t], value, (r >> 1) & 1)
+        out_bbit[k] = _rule_bit(bob_rule[t], value, (r >> 2) & 1)
+    return kind, out_i, out_ab, out_abit, out_bb, out_bbit
 
 
 @dataclass
@@ -186,8 +267,8 @@ def _afterpulse_events(
 
 
 def _merge(a: DetectionChunk, b: DetectionChunk) -> DetectionChunk:
-    """Two chunks with disjoint pulse indices merged in pulse order."""
-    order = np.argsort(np.concatenate([a.pulse_index, b.pulse_index]), kind="stable")
+    """Insert the (few) events of ``b`` into ``a`` in pulse order (indices are disjoint)."""
+    where = np.searchsorted(a.pulse_index, b.pulse_index)
     fields = {}
     for name in (
         "pulse_index",
@@ -198,7 +279,7 @@ def _merge(a: DetectionChunk, b: DetectionChunk) -> DetectionChunk:
         "bob_basis",
         "bob_bit",
     ):
-        fields[name] = np.concatenate([getattr(a, name), getattr(b, name)])[order]
+        fields[name] = np.insert(getattr(a, name), where, getattr(b, name))
     return DetectionChunk(**fields)
 
 
@@ -256,7 +337,8 @@ def stream_detections(
     p_det = min(p_det, 1.0)
     cdf = np.cumsum(table.prob) / table.prob.sum()
     cdf[-1] = 1.0
-    n_types = table.prob.shape[0]
+    guide = _guide_table(cdf)
+    log_miss = float(np.log1p(-p_det)) if p_det < 1.0 else -np.inf
     last = -1
     while True:
         remaining = pulses - 1 - last
@@ -264,31 +346,40 @@ def stream_detections(
             break
         expected = p_det * remaining
         size = int(min(chunk_detections, expected + 6.0 * np.sqrt(expected) + 16))
-        gaps = rng.geometric(p_det, size=size)
-        positions = last + np.cumsum(gaps)
+        positions = _detection_positions(np.asarray(rng.random(size)), log_miss, last)
         done = bool(positions[-1] >= pulses)
         if done:
             positions = positions[: int(np.searchsorted(positions, pulses))]
         n = positions.shape[0]
         if n:
-            kind = np.asarray(np.searchsorted(cdf, rng.random(n), side="right"))
-            value = np.asarray(rng.integers(0, 2, size=n, dtype=np.uint8))
-            tally.type_counts += np.bincount(kind, minlength=n_types)
+            kind, inten, a_basis, a_bit, b_basis, b_bit = _draw_events(
+                np.asarray(rng.random(n)),
+                np.frombuffer(rng.bytes(n), dtype=np.uint8),
+                cdf,
+                guide,
+                table.intensity,
+                table.alice_basis,
+                table.bob_basis,
+                table.alice_bit,
+                table.bob_bit,
+                tally.type_counts,
+            )
             chunk = DetectionChunk(
                 pulse_index=positions.astype(np.int64, copy=False),
                 event_type=kind,
-                intensity=table.intensity[kind],
-                alice_basis=table.alice_basis[kind],
-                alice_bit=_apply_rule(table.alice_bit[kind], value, rng),
-                bob_basis=table.bob_basis[kind],
-                bob_bit=_apply_rule(table.bob_bit[kind], value, rng),
+                intensity=inten,
+                alice_basis=a_basis,
+                alice_bit=a_bit,
+                bob_basis=b_basis,
+                bob_bit=b_bit,
             )
             last = int(positions[-1])
             if use_detector:
                 assert detector is not None
                 keep, gates = detector.process(chunk.pulse_index, rng)
                 tally.dead_time_losses += int(n - np.count_nonzero(keep))
-                chunk = _select(chunk, keep)
+                if not keep.all():
+                    chunk = _select(chunk, keep)
                 if gates.shape[0]:
                     chunk = _merge(chunk, _afterpulse_events(table, gates, rng, tally))
             if len(chunk):
