@@ -81,7 +81,7 @@ def _decoy_key_rate(out, params: LinkParams) -> tuple[float, float]:  # type: ig
 
 
 def test_decoy_states_expose_pns() -> None:
-    params = PARAMS.replace(intensity_probs=(0.6, 0.3, 0.1))
+    params = PARAMS.replace(intensities=(0.5, 0.1, 0.0), intensity_probs=(0.6, 0.3, 0.1))
     pulses = 30_000_000
     honest = parse_attack("mitm").simulate("decoy-bb84", params, pulses, np.random.default_rng(32))
     attacked = parse_attack("pns").simulate("decoy-bb84", params, pulses, np.random.default_rng(33))
