@@ -271,3 +271,41 @@ def test_toeplitz_parities_property(n: int, m: int, data: st.DataObject) -> None
     bits = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.uint8)
     expected = (_toeplitz_matrix(seed, n, m) @ bits) % 2
     assert np.array_equal(toeplitz_parities(seed, bits, m), expected)
+
+
+def test_expected_final_agreement_piling_up() -> None:
+    """Matsui 1993, Lemma 2: a parity of guesses is right with probability (1 + prod(1-2p))/2."""
+    from qkdstack.processing.eve import expected_final_agreement
+
+    rng = np.random.default_rng(11)
+    n, m = 40, 30
+    seed = (rng.random(m + n - 1) < 0.08).astype(np.uint8)  # sparse rows: few bits per parity
+    p = rng.choice([0.0, 0.05, 0.2, 0.5], size=n)
+    t = _toeplitz_matrix(seed, n, m)
+    rows = []
+    for i in range(m):
+        prod = 1.0
+        for j in range(n):
+            if t[i, j]:
+                prod *= 1 - 2 * p[j]
+        rows.append((1 + prod) / 2)
+    assert expected_final_agreement(seed, p, m) == pytest.approx(float(np.mean(rows)), abs=1e-12)
+    assert expected_final_agreement(seed, np.zeros(n), m) == 1.0
+    assert expected_final_agreement(seed, np.full(n, 0.5), m) == 0.5
+
+
+def test_empirical_final_agreement_matches_the_prediction() -> None:
+    """Eve with error probability 0.05 on every bit, short parities: agreement well above 1/2."""
+    rng = np.random.default_rng(12)
+    n, m = 3000, 2000
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    p = 0.05
+    guess = key ^ (rng.random(n) < p).astype(np.uint8)
+    eve = _records(guess, np.full(n, p))
+    seed = (rng.random(m + n - 1) < 0.002).astype(np.uint8)
+    final = toeplitz_parities(seed, key, m)
+    report = eve_report(eve, eve.pulse_index, key, final, seed, seed=13)
+    expected = report["eve_agreement_final_expected"]
+    assert expected > 0.8
+    assert abs(report["eve_agreement_final"] - expected) < SIGMAS * math.sqrt(0.25 / m)
+    assert report["eve_agreement_final_consistent"] is False

@@ -51,6 +51,7 @@ __all__ = [
     "breidbart_information",
     "eve_report",
     "eve_report_for_run",
+    "expected_final_agreement",
     "fuchs_eve_error_prob",
     "fuchs_information",
     "intercept_resend_information",
@@ -128,17 +129,62 @@ def toeplitz_parities(toeplitz_seed: BitArray, bits: BitArray, m: int) -> BitArr
             f"Argument 'toeplitz_seed' must have m + n - 1 = {m + n - 1} bits, "
             f"not {toeplitz_seed.shape[0]}."
         )
+    acc = np.rint(_toeplitz_apply(toeplitz_seed, bits.astype(np.float64), m)).astype(np.int64)
+    return (acc & 1).astype(np.uint8)
+
+
+def _toeplitz_apply(toeplitz_seed: BitArray, values: FloatArray, m: int) -> FloatArray:
+    """``T @ values`` in float64 (no reduction), by FFT in blocks of ``2^20`` columns.
+
+    Integer inputs give sums exact after rounding, because each block's partial sums stay far
+    below float64's exact-integer range.
+    """
+    n = int(values.shape[0])
     seed_f = toeplitz_seed.astype(np.float64)
-    acc = np.zeros(m, dtype=np.int64)
+    acc = np.zeros(m, dtype=np.float64)
     for start in range(0, n, _FFT_BLOCK):
-        block = bits[start : start + _FFT_BLOCK].astype(np.float64)
-        # Entry i of the output needs seed[i + n - 1 - j] for j in this block.
-        lo = n - 1 - (start + block.shape[0] - 1)
+        block = values[start : start + _FFT_BLOCK]
+        width = block.shape[0]
+        # Entry i of the output needs seed[i + n - 1 - j] for j in this block: the full
+        # convolution of seed[lo:hi] with the block, read from index width - 1.
+        lo = n - 1 - (start + width - 1)
         hi = m + n - 1 - start
         part = signal.fftconvolve(seed_f[lo:hi], block)
-        offset = (start + block.shape[0] - 1) - start
-        acc += np.rint(part[offset : offset + m]).astype(np.int64)
-    return (acc & 1).astype(np.uint8)
+        if block.dtype == np.float64 and np.all(np.mod(block, 1.0) == 0):
+            part = np.rint(part)
+        acc += part[width - 1 : width - 1 + m]
+    return acc
+
+
+def expected_final_agreement(toeplitz_seed: BitArray, error_prob: FloatArray, m: int) -> float:
+    """Expected share of final bits Eve's parity guesses get right, from her error probabilities.
+
+    A parity of independent guesses with error probabilities ``p_j`` is right with probability
+    ``(1 + prod_j (1 - 2 p_j)) / 2`` (the piling-up lemma, Matsui 1993, Lemma 2); a row with one
+    ignorant guess (``p_j = 1/2``) gives exactly 1/2. The mean over the ``m`` rows of the Toeplitz
+    matrix is returned (NaN when ``m = 0``).
+
+    References
+    ----------
+    M. Matsui, "Linear cryptanalysis method for DES cipher", EUROCRYPT 1993, Lemma 2.
+    """
+    n = int(error_prob.shape[0])
+    if m == 0 or n == 0:
+        return float("nan")
+    if toeplitz_seed.shape[0] != m + n - 1:
+        raise ParameterError(
+            f"Argument 'toeplitz_seed' must have m + n - 1 = {m + n - 1} bits, "
+            f"not {toeplitz_seed.shape[0]}."
+        )
+    p = np.clip(np.asarray(error_prob, dtype=np.float64), 0.0, 0.5)
+    ignorant = p >= 0.5 - 1e-12
+    ignorant_per_row = np.rint(_toeplitz_apply(toeplitz_seed, ignorant.astype(np.float64), m))
+    log_bias = np.where(ignorant, 0.0, np.log(np.where(ignorant, 1.0, 1.0 - 2.0 * p)))
+    row_log_bias = _toeplitz_apply(toeplitz_seed, log_bias, m)
+    per_row = np.where(
+        ignorant_per_row > 0, 0.5, 0.5 * (1.0 + np.exp(np.minimum(row_log_bias, 0.0)))
+    )
+    return float(per_row.mean())
 
 
 def _agreement_stats(agree: int, total: int) -> dict[str, Any]:
@@ -148,6 +194,7 @@ def _agreement_stats(agree: int, total: int) -> dict[str, Any]:
             "eve_agreement_final_z": None,
             "eve_agreement_final_p_value": None,
             "eve_agreement_final_consistent": None,
+            "eve_agreement_final_expected": None,
         }
     z = (agree - total / 2.0) / math.sqrt(total / 4.0)
     p_value = float(stats.binomtest(agree, total, 0.5).pvalue)
@@ -197,7 +244,8 @@ def eve_report(
         ``known_sifted_bits`` (key positions where Eve holds the correct bit for sure),
         ``eve_agreement_sifted``, ``eve_info_quantum_bits``, ``leaked_bits``,
         ``eve_info_bits_before_pa``, ``final_bits``, ``eve_agreement_final`` (None without a key)
-        with its z-score, two-sided binomial p-value and ``eve_agreement_final_consistent``.
+        with its z-score, two-sided binomial p-value, ``eve_agreement_final_consistent`` and
+        ``eve_agreement_final_expected`` (the agreement her error probabilities predict).
     """
     n = int(corrected_key.shape[0])
     if sifted_pulse_index.shape != (n,):
@@ -237,6 +285,7 @@ def eve_report(
     guess[ignorant] = rng.integers(0, 2, size=int(ignorant.sum()), dtype=np.uint8)
     eve_final = toeplitz_parities(toeplitz_seed, guess, m)
     report.update(_agreement_stats(int(np.count_nonzero(eve_final == final_key)), m))
+    report["eve_agreement_final_expected"] = expected_final_agreement(toeplitz_seed, error_prob, m)
     return report
 
 
