@@ -105,3 +105,22 @@ def test_pns_cannot_hide_on_a_short_link() -> None:
         PhotonNumberSplitting().simulate(
             "bb84", PARAMS.replace(distance_km=0.0), 1000, np.random.default_rng(0)
         )
+
+
+@pytest.mark.slow
+def test_decoy_pipeline_yields_no_key_under_pns() -> None:
+    """End to end (Lim et al. 2014 finite-key decoy analysis of the pipeline): honest key, PNS none."""
+    from qkdstack.experiment import run_experiment
+    from qkdstack.params import get_param_set
+    from qkdstack.processing.pipeline import PipelineOptions
+
+    params = get_param_set("lim2014").replace(distance_km=50.0)
+    opts = PipelineOptions(secure_randomness=False)
+    honest = run_experiment("decoy-bb84", params, 10**10, seed=1, options=opts)
+    attacked = run_experiment(
+        "decoy-bb84", params, 10**10, seed=1, options=opts, attack=parse_attack("pns")
+    )
+    assert honest.report["secret_bits"] > 0
+    assert attacked.report["aborted"] and attacked.report["secret_bits"] == 0
+    # The QBER did not give Eve away; the decoy analysis did.
+    assert abs(attacked.report["qber"] - honest.report["qber"]) < 0.005
