@@ -75,7 +75,10 @@ def test_table_output_never_shows_key_material(capsys: pytest.CaptureFixture[str
         (["--set", "nonsense=1"], "nonsense"),
         (["--sample-fraction", "1.5"], "'sample_fraction'"),
         (["--ec-method", "magic"], "magic"),
-        (["--distance-km", "abc"], "--distance-km"),
+        (
+            ["--distance-km", "abc"],
+            "'--distance-km': Input should be a valid number, unable to parse string as a number, not 'abc'",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -108,3 +111,9 @@ def test_default_run_is_decoy_state_laser_with_finite_key(
     assert {(r["basis"], r["intensity"]) for r in rows} == {(b, i) for b in "ZX" for i in range(3)}
     assert sum(r["detected"] for r in rows) == rep["sifted_bits"]
     assert all(r["errors"] is not None and 0 <= r["errors"] <= r["detected"] for r in rows)
+
+
+def test_bare_qkd_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    assert "run" in out and "process" in out and "rates" in out
