@@ -151,6 +151,10 @@ def register(app: typer.Typer) -> None:
             raise ParameterError(
                 f"Argument '--store' must be an existing directory, not '{store}'."
             )
+        if not 0.0 < sample_fraction < 1.0:
+            raise ParameterError(
+                f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
+            )
         options = PipelineOptions(
             sample_fraction=sample_fraction,
             ec_method=ec_method,
