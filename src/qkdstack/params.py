@@ -46,8 +46,8 @@ class LinkParams:
     pulse_rate_hz: float = 1e9
     source: SourceKind = "single-photon"
     mu: float = 0.5
-    intensities: tuple[float, ...] = (0.5, 0.1, 0.0)
-    intensity_probs: tuple[float, ...] = (0.8, 0.1, 0.1)
+    intensities: tuple[float, ...] = (0.6, 0.2, 0.0)
+    intensity_probs: tuple[float, ...] = (0.6, 0.3, 0.1)
     basis_prob_z: float = 0.5
     mu_pair: float = 0.05
     pair_statistics: Literal["thermal", "poisson"] = "thermal"

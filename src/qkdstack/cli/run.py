@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
         protocol: str = typer.Option(
-            "bb84", help="Protocol: bb84, decoy-bb84, six-state, b92, bbm92, e91."
+            "decoy-bb84", help="Protocol: decoy-bb84, bb84, six-state, b92, bbm92, e91."
         ),
         distance_km: float | None = typer.Option(
             None, "--distance-km", help="Fibre length in km [default 25]."
@@ -139,6 +139,9 @@ def register(app: typer.Typer) -> None:
                 "attenuation_db_per_km": attenuation_db_per_km,
             },
         )
+        if protocol == "decoy-bb84" and link_params.source == "single-photon":
+            # Decoy states are intensities of an attenuated laser.
+            link_params = link_params.replace(source="laser")
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
         options = PipelineOptions(

@@ -24,12 +24,13 @@ Ch. VI.8 (waiting times of Bernoulli trials are geometric) and Ch. VI.9 (multino
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
+from qkdstack.link.detectors import DeadTimeAfterpulse
 from qkdstack.typing import BitArray, IndexArray
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "USE_VALUE",
     "DetectionChunk",
     "EventTable",
+    "StreamTally",
     "stream_detections",
     "undetected_settings",
 ]
@@ -62,6 +64,10 @@ class EventTable:
         :data:`USE_FLIPPED`.
     no_detection : ndarray of float64, shape (n_intensities, n_alice_bases)
         Per-pulse probability of sending (intensity, basis) and Bob detecting nothing.
+    bob_basis_probs : tuple of float
+        Bob's basis probabilities (independent of whether he detects: used for afterpulse gates).
+    alice_bit_is_basis : bool
+        Alice's bit equals her basis code (B92); otherwise it is a uniformly random value.
     """
 
     prob: npt.NDArray[np.float64]
@@ -71,7 +77,8 @@ class EventTable:
     alice_bit: BitArray
     bob_bit: BitArray
     no_detection: npt.NDArray[np.float64]
-    labels: dict[str, npt.NDArray[np.generic]] = field(default_factory=dict)
+    bob_basis_probs: tuple[float, ...] = ()
+    alice_bit_is_basis: bool = False
 
     @property
     def detection_prob(self) -> float:
@@ -107,11 +114,114 @@ def _apply_rule(rule: BitArray, value: BitArray, rng: np.random.Generator) -> Bi
     return out
 
 
+@dataclass
+class StreamTally:
+    """What a stream has drawn so far, for the settings of the pulses never shown.
+
+    Attributes
+    ----------
+    type_counts : ndarray of int64, shape (K,)
+        Detection events drawn per type, including those lost to dead time.
+    afterpulse_settings : ndarray of int64, shape (n_intensities, n_alice_bases)
+        Settings of the (otherwise undetected) pulses in whose gates an afterpulse clicked.
+    dead_time_losses : int
+        Clicks not registered because the detector was dead.
+    """
+
+    type_counts: npt.NDArray[np.int64]
+    afterpulse_settings: npt.NDArray[np.int64]
+    dead_time_losses: int = 0
+
+    @classmethod
+    def empty(cls, table: EventTable) -> StreamTally:
+        """A tally with nothing drawn."""
+        return cls(
+            type_counts=np.zeros(table.prob.shape[0], dtype=np.int64),
+            afterpulse_settings=np.zeros(table.no_detection.shape, dtype=np.int64),
+        )
+
+    @property
+    def pulses_drawn(self) -> int:
+        """Pulses whose settings have been drawn (original detections and afterpulse gates)."""
+        return int(self.type_counts.sum() + self.afterpulse_settings.sum())
+
+
+def _afterpulse_events(
+    table: EventTable, gates: IndexArray, rng: np.random.Generator, tally: StreamTally
+) -> DetectionChunk:
+    """Events for afterpulse clicks in gates where no photon or dark count clicked.
+
+    Alice's settings there follow the no-detection distribution; Bob's basis his basis choice;
+    Bob's outcome is uniformly random.
+    """
+    n = gates.shape[0]
+    nd = table.no_detection.ravel()
+    settings = np.searchsorted(np.cumsum(nd) / nd.sum(), rng.random(n), side="right")
+    settings = np.minimum(settings, nd.shape[0] - 1)
+    n_a = table.no_detection.shape[1]
+    intensity = (settings // n_a).astype(np.uint8)
+    alice_basis = (settings % n_a).astype(np.uint8)
+    tally.afterpulse_settings += np.bincount(settings, minlength=nd.shape[0]).reshape(
+        table.no_detection.shape
+    )
+    bob_p = np.asarray(table.bob_basis_probs, dtype=np.float64)
+    bob_basis = np.minimum(
+        np.searchsorted(np.cumsum(bob_p) / bob_p.sum(), rng.random(n), side="right"),
+        bob_p.shape[0] - 1,
+    ).astype(np.uint8)
+    alice_bit = (
+        alice_basis.copy()
+        if table.alice_bit_is_basis
+        else np.asarray(rng.integers(0, 2, size=n, dtype=np.uint8))
+    )
+    return DetectionChunk(
+        pulse_index=gates.astype(np.int64, copy=False),
+        event_type=np.full(n, table.prob.shape[0], dtype=np.intp),
+        intensity=intensity,
+        alice_basis=alice_basis,
+        alice_bit=alice_bit,
+        bob_basis=bob_basis,
+        bob_bit=np.asarray(rng.integers(0, 2, size=n, dtype=np.uint8)),
+    )
+
+
+def _merge(a: DetectionChunk, b: DetectionChunk) -> DetectionChunk:
+    """Two chunks with disjoint pulse indices merged in pulse order."""
+    order = np.argsort(np.concatenate([a.pulse_index, b.pulse_index]), kind="stable")
+    fields = {}
+    for name in (
+        "pulse_index",
+        "event_type",
+        "intensity",
+        "alice_basis",
+        "alice_bit",
+        "bob_basis",
+        "bob_bit",
+    ):
+        fields[name] = np.concatenate([getattr(a, name), getattr(b, name)])[order]
+    return DetectionChunk(**fields)
+
+
+def _select(chunk: DetectionChunk, mask: npt.NDArray[np.bool_]) -> DetectionChunk:
+    return DetectionChunk(
+        pulse_index=chunk.pulse_index[mask],
+        event_type=chunk.event_type[mask],
+        intensity=chunk.intensity[mask],
+        alice_basis=chunk.alice_basis[mask],
+        alice_bit=chunk.alice_bit[mask],
+        bob_basis=chunk.bob_basis[mask],
+        bob_bit=chunk.bob_bit[mask],
+    )
+
+
 def stream_detections(
     table: EventTable,
     pulses: int,
     rng: np.random.Generator,
     chunk_detections: int = 1 << 20,
+    *,
+    detector: DeadTimeAfterpulse | None = None,
+    tally: StreamTally | None = None,
 ) -> Iterator[DetectionChunk]:
     """Yield the detection events of ``pulses`` pulses, in chunks, in increasing pulse order.
 
@@ -123,7 +233,13 @@ def stream_detections(
         Number of pulses ``N`` (any size: cost and memory scale with detections per chunk).
     rng : numpy.random.Generator
     chunk_detections : int
-        Upper bound on the events per chunk.
+        Upper bound on the events drawn per chunk (afterpulses may add a few).
+    detector : DeadTimeAfterpulse or None
+        Dead time and afterpulsing of Bob's detection unit, applied to the clicks in order.
+    tally : StreamTally or None
+        Updated with what was drawn (see :class:`StreamTally`).
+
+    Events of afterpulse clicks have ``event_type == K`` (one past the table's types).
 
     References
     ----------
@@ -131,17 +247,21 @@ def stream_detections(
     """
     if chunk_detections < 1:
         raise ParameterError(f"Argument 'chunk_detections' must be >= 1, not {chunk_detections}.")
+    if tally is None:
+        tally = StreamTally.empty(table)
+    use_detector = detector is not None and detector.active
     p_det = table.detection_prob
     if pulses <= 0 or p_det <= 0.0:
         return
     p_det = min(p_det, 1.0)
     cdf = np.cumsum(table.prob) / table.prob.sum()
     cdf[-1] = 1.0
+    n_types = table.prob.shape[0]
     last = -1
     while True:
         remaining = pulses - 1 - last
         if remaining <= 0:
-            return
+            break
         expected = p_det * remaining
         size = int(min(chunk_detections, expected + 6.0 * np.sqrt(expected) + 16))
         gaps = rng.geometric(p_det, size=size)
@@ -153,7 +273,8 @@ def stream_detections(
         if n:
             kind = np.asarray(np.searchsorted(cdf, rng.random(n), side="right"))
             value = np.asarray(rng.integers(0, 2, size=n, dtype=np.uint8))
-            yield DetectionChunk(
+            tally.type_counts += np.bincount(kind, minlength=n_types)
+            chunk = DetectionChunk(
                 pulse_index=positions.astype(np.int64, copy=False),
                 event_type=kind,
                 intensity=table.intensity[kind],
@@ -163,8 +284,22 @@ def stream_detections(
                 bob_bit=_apply_rule(table.bob_bit[kind], value, rng),
             )
             last = int(positions[-1])
+            if use_detector:
+                assert detector is not None
+                keep, gates = detector.process(chunk.pulse_index, rng)
+                tally.dead_time_losses += int(n - np.count_nonzero(keep))
+                chunk = _select(chunk, keep)
+                if gates.shape[0]:
+                    chunk = _merge(chunk, _afterpulse_events(table, gates, rng, tally))
+            if len(chunk):
+                yield chunk
         if done:
-            return
+            break
+    if use_detector:
+        assert detector is not None
+        gates = detector.finish(pulses)
+        if gates.shape[0]:
+            yield _afterpulse_events(table, gates, rng, tally)
 
 
 def undetected_settings(
