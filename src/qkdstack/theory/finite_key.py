@@ -86,6 +86,10 @@ class FiniteKeyResult:
         ``n_X``, the raw key length (all intensities).
     leak_ec_bits, epsilon_sec, epsilon_cor : float
         The inputs the length was computed with.
+    length_bits_unfloored : float
+        ``l`` before the floor (may be negative); useful to optimisers.
+    single_photon_prob : float
+        ``tau_1``, the probability that Alice sends one photon (for the yield bound).
     formula : str
         Name and citation of the formula.
     """
@@ -101,7 +105,7 @@ class FiniteKeyResult:
     leak_ec_bits: float
     epsilon_sec: float
     epsilon_cor: float
-    length_real: float = field(repr=False)
+    length_bits_unfloored: float = field(repr=False)
     single_photon_prob: float = field(repr=False, default=0.0)
     formula: str = LIM2014_FORMULA
 
@@ -318,7 +322,7 @@ def lim2014_key_length(
         leak_ec_bits=float(leak_ec_bits),
         epsilon_sec=float(epsilon_sec),
         epsilon_cor=float(epsilon_cor),
-        length_real=length,
+        length_bits_unfloored=length,
         single_photon_prob=_tau(1, mus, probs),
     )
 
