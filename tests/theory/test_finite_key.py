@@ -222,3 +222,13 @@ def test_single_photon_yield_bound_is_below_and_near_the_truth() -> None:
     assert 0.8 * true_y1 < y1 <= true_y1
     with pytest.raises(ParameterError, match="'key_basis_pulses'"):
         res.single_photon_yield_lower(0)
+
+
+@pytest.mark.parametrize("row", VECTORS["lim2014"]["optimised"])
+def test_optimiser_matches_independent_optimum(row: dict) -> None:  # type: ignore[type-arg]
+    settings, rate = optimise_lim2014(
+        system_transmittance=_eta_sys(row["distance_km"]), block_bits=row["n_x"], **OPT
+    )
+    # Two different optimisers on the same objective: the same optimum within 1%.
+    assert rate == pytest.approx(row["rate"], rel=0.01)
+    assert settings.intensities[2] == 2e-4
