@@ -73,9 +73,10 @@ def test_table_output_never_shows_key_material(capsys: pytest.CaptureFixture[str
         (["--pulses", "0"], "'--pulses'"),
         (["--detector-efficiency", "1.5"], "'--detector-efficiency'"),
         (["--set", "nonsense=1"], "nonsense"),
-        (["--sample-fraction", "1.5"], "'sample_fraction'"),
-        (["--ec-method", "magic"], "magic"),
-        (["--distance-km", "abc"], "--distance-km"),
+        (["--sample-fraction", "1.5"], "'--sample-fraction'"),
+        (["--ec-method", "magic"], "'--ec-method' must be one of"),
+        (["--distance-km", "abc"], "not 'abc'"),
+        (["--seed", "x1"], "not 'x1'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -108,3 +109,9 @@ def test_default_run_is_decoy_state_laser_with_finite_key(
     assert {(r["basis"], r["intensity"]) for r in rows} == {(b, i) for b in "ZX" for i in range(3)}
     assert sum(r["detected"] for r in rows) == rep["sifted_bits"]
     assert all(r["errors"] is not None and 0 <= r["errors"] <= r["detected"] for r in rows)
+
+
+def test_bare_qkd_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    assert "run" in out and "process" in out and "rates" in out

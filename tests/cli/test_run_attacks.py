@@ -66,3 +66,34 @@ def test_unknown_attack_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["run", "--pulses", "1e6", "--attack", "teleport"]) == 2
     err = capsys.readouterr().err
     assert "teleport" in err and "intercept-resend" in err and len(err.strip().splitlines()) == 1
+
+
+def test_pns_on_decoy_state_run_collapses_the_yield_bound(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (
+        main(
+            [
+                "run",
+                "--json",
+                "--seed",
+                "5",
+                "--distance-km",
+                "50",
+                "--pulses",
+                "3e8",
+                "--attack",
+                "pns",
+            ]
+        )
+        == 0
+    )
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["protocol"] == "decoy-bb84" and rep["eve"]["attack"] == "pns"
+    # The QBER shows nothing: misalignment 1%, plus < 1e-3 from dark counts and the vacuum class ...
+    k = rep["sample_bits"]
+    assert abs(rep["qber"] - 0.01) < 5 * math.sqrt(0.01 * 0.99 / k) + 1e-3
+    # ... but the decoy analysis finds no single-photon yield, and no key is produced.
+    eta = 10 ** (-0.2 * 50 / 10) * 0.1
+    assert rep["single_photon_yield_lower"] < 0.1 * eta
+    assert rep["aborted"] and rep["secret_bits"] == 0
