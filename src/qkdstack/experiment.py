@@ -8,6 +8,7 @@ protocol has finished, and are labelled as such in the report (``qber_true``, ``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import time
@@ -155,6 +156,11 @@ def run_experiment(
         protocol, params, pulses, seed=int(link_seed.generate_state(1)[0]), attack=attack
     )
     link_s = time.perf_counter() - start
+    make_tamper = getattr(attack, "tamper", None)  # a man in the middle on the classical channel
+    tamper = None
+    if callable(make_tamper):
+        tamper = make_tamper(seed=int(post_seed.generate_state(2)[1]))
+        options = dataclasses.replace(options or PipelineOptions(), tamper=tamper)
     result = run_postprocessing(
         link.alice, link.bob, options, seed=np.random.default_rng(post_seed)
     )
@@ -168,4 +174,11 @@ def run_experiment(
     )
     report["source"] = params.source
     report["params"] = params.to_dict()
+    if attack is not None:
+        from qkdstack.processing.eve import eve_report_for_run
+
+        eve = eve_report_for_run(link, result, seed=np.random.default_rng(post_seed.spawn(1)[0]))
+        report["eve"] = eve if eve is not None else {"attack": getattr(attack, "name", str(attack))}
+        if tamper is not None:
+            report["eve"]["tampered_messages"] = int(getattr(tamper, "tampered", 0))
     return ExperimentResult(report=report, link=link, pipeline=result)

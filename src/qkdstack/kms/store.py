@@ -12,6 +12,7 @@ later layer on top of it.
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import time
 import uuid
@@ -23,6 +24,11 @@ from qkdstack.errors import KeyStoreError, ParameterError
 from qkdstack.typing import BitArray
 
 __all__ = ["KeyStore", "deposit_pair"]
+
+def _new_key_id() -> str:
+    """A random UUID (version 4) from :mod:`secrets`."""
+    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -96,7 +102,7 @@ class KeyStore:
         packed = np.packbits(key[: count * key_size_bits]).tobytes()
         step = key_size_bits // 8
         now = time.time()
-        ids = key_ids if key_ids is not None else [str(uuid.uuid4()) for _ in range(count)]
+        ids = key_ids if key_ids is not None else [_new_key_id() for _ in range(count)]
         if len(ids) != count:
             raise ParameterError(
                 f"Argument 'key_ids' must hold {count} IDs (one per key), not {len(ids)}."
@@ -150,7 +156,7 @@ def deposit_pair(
     if alice_key.shape != bob_key.shape:
         raise KeyStoreError("Alice's and Bob's keys differ in length; nothing was stored.")
     count = int(alice_key.shape[0]) // max(key_size_bits, 1)
-    ids = [str(uuid.uuid4()) for _ in range(count)]
+    ids = [_new_key_id() for _ in range(count)]
     directory = Path(store_dir)
     with KeyStore(directory / "alice.db") as a, KeyStore(directory / "bob.db") as b:
         a.deposit(alice_key, key_size_bits, source="qkd", key_ids=ids)

@@ -13,11 +13,17 @@ Variants (Martinez-Mateo et al. 2015, "Demystifying", Table 1 and Sec. 5) differ
 passes, the block sizes ``k_i``, and whether parities already known (of sub-blocks asked before, or
 inferred as parent XOR sibling) are reused instead of asked again:
 
-============== ====== ============================= ==================== =====================
-name           passes k_1                           k_2                  k_i, i >= 3
-============== ====== ============================= ==================== =====================
-original       4      ``0.73/Q``                    ``2 k_1``            ``2 k_{i-1}``
-============== ====== ============================= ==================== =====================
+================ ====== ===================== ====================== ================== =========
+name             passes k_1                   k_2                    k_i, i >= 3        reuse
+================ ====== ===================== ====================== ================== =========
+cascade-original 4      ``0.73/Q``            ``2 k_1``              ``2 k_{i-1}``      no
+cascade-biconf   2      ``0.92/Q``            ``3 k_1``              BICONF x 10 clean  no
+cascade-yan      10     ``0.80/Q``            ``5 k_1``              ``n/2``            no
+cascade-opt7     14     ``2^ceil(log2 1/Q)``  ``4 k_1``              ``n/2``            yes
+cascade-opt8     14     ``2^ceil(a)``         ``2^ceil((a+12)/2)``   4096, then ``n/2`` yes
+================ ====== ===================== ====================== ================== =========
+
+with ``a = log2(1/Q) - 1/2``. ``cascade`` (the default) is ``cascade-opt8``.
 
 Protocol over the channel (all batched: one message per round, never one per bit):
 
@@ -130,16 +136,76 @@ def _range_parities(
 
 
 @njit(cache=True)
-def _toggle_blocks(
-    parities: BitArray,
+def _node_ranges(
+    blocks: npt.NDArray[np.int64], nodes: npt.NDArray[np.int64], n: int, block_size: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
+    """Shuffled-key range ``[start, end)`` of heap node ``nodes[i]`` of block ``blocks[i]``.
+
+    Node 1 is the block; node ``h`` over ``[s, e)`` has children ``2h`` over ``[s, m)`` and
+    ``2h + 1`` over ``[m, e)`` with ``m = s + ceil((e - s) / 2)``.
+    """
+    starts = np.empty(blocks.shape[0], dtype=np.int64)
+    ends = np.empty(blocks.shape[0], dtype=np.int64)
+    for i in range(blocks.shape[0]):
+        s = blocks[i] * block_size
+        e = min(s + block_size, n)
+        h = nodes[i]
+        depth = 0
+        while (h >> depth) > 1:
+            depth += 1
+        for d in range(depth - 1, -1, -1):
+            m = s + (e - s + 1) // 2
+            if (h >> d) & 1:
+                s = m
+            else:
+                e = m
+        starts[i] = s
+        ends[i] = e
+    return starts, ends
+
+
+@njit(cache=True)
+def _walk_flips(
+    tree: npt.NDArray[np.int8],
     inverse: npt.NDArray[np.int32],
     flips: npt.NDArray[np.int64],
+    n: int,
     block_size: int,
-) -> None:  # pragma: no cover
-    """Flip the parity of the block (in one pass) that holds each flipped key position."""
+    width: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
+    """Toggle the mismatch of every known tree node that holds a flipped bit (one pass).
+
+    Returns the (block, node) pairs toggled to *odd*: the blocks the cascade effect reopens.
+    """
+    out_b = np.empty(flips.shape[0] * 64, dtype=np.int64)
+    out_h = np.empty(flips.shape[0] * 64, dtype=np.int64)
+    count = 0
     for i in range(flips.shape[0]):
-        b = inverse[flips[i]] // block_size
-        parities[b] ^= np.uint8(1)
+        pos = np.int64(inverse[flips[i]])
+        b = pos // block_size
+        s = b * block_size
+        e = s + block_size if s + block_size < n else np.int64(n)
+        h = np.int64(1)
+        base = b * width
+        while h < width:
+            code = tree[base + h]
+            if code >= 0:
+                code ^= 2
+                tree[base + h] = code
+                if code >= 2:
+                    out_b[count] = b
+                    out_h[count] = h
+                    count += 1
+            if e - s <= 1:
+                break
+            m = s + (e - s + 1) // 2
+            if pos < m:
+                e = m
+                h = 2 * h
+            else:
+                s = m
+                h = 2 * h + 1
+    return out_b[:count], out_h[:count]
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,13 +228,16 @@ class CascadeVariant:
         ``power_of_two``).
     second_factor : int
         ``k_2 = second_factor * k_1``.
-    later : {"double", "half-key"}
-        ``k_i`` for ``i >= 3``: ``2 k_{i-1}`` or ``n / 2``.
+    later : {"double", "half-key", "opt8"}
+        ``k_i`` for ``i >= 3``: ``2 k_{i-1}``, ``n / 2``, or the schedule of option (8).
     power_of_two : bool
         Round ``k_1`` up to a power of two.
     sub_block_reuse : bool
-        Reuse parities already disclosed (or inferable as parent XOR sibling) in later searches of
-        the same block instead of asking again.
+        Keep every parity disclosed or inferred (parent XOR sibling) during searches: later
+        searches of the same block do not ask again, and any known sub-block that a correction
+        makes odd is searched (the cascade effect at all block sizes).
+    biconf_rounds : int
+        After the passes, run BICONF rounds until this many in a row find no error (0: none).
     description : str
         One line with the reference.
     """
@@ -180,6 +249,7 @@ class CascadeVariant:
     later: str = "double"
     power_of_two: bool = False
     sub_block_reuse: bool = False
+    biconf_rounds: int = 0
     description: str = ""
 
 
@@ -194,6 +264,12 @@ def block_sizes(variant: CascadeVariant, n: int, qber: float) -> list[int]:
         raise ParameterError(f"Argument 'n' must be >= 1, not {n}.")
     if not 0.0 < qber < 0.5:
         raise ParameterError(f"Argument 'qber' must be in (0, 0.5), not {qber}.")
+    if variant.later == "opt8":
+        # Demystifying, Sec. 5, option (8): a = log2(1/Q) - 1/2.
+        a = math.log2(1.0 / qber) - 0.5
+        sizes = [2 ** math.ceil(a), 2 ** math.ceil((a + 12.0) / 2.0), 4096]
+        sizes += [math.ceil(n / 2)] * (variant.passes - 3)
+        return [int(min(max(k, 1), n)) for k in sizes]
     if variant.power_of_two:
         k1 = 2 ** math.ceil(math.log2(variant.alpha / qber))
     else:
@@ -225,6 +301,55 @@ _add(
         later="double",
         description="Original Cascade: 4 passes, k1 = 0.73/Q, k_i = 2 k_{i-1} "
         "(Brassard and Salvail 1993).",
+    )
+)
+_add(
+    CascadeVariant(
+        name="cascade-biconf",
+        passes=2,
+        alpha=0.92,
+        second_factor=3,
+        later="double",
+        biconf_rounds=10,
+        description="Cascade with BICONF: 2 passes, k1 = 0.92/Q, k2 = 3 k1, then BICONF until 10 "
+        "clean rounds (Sugimoto and Yamazaki 2000; Demystifying 'Cascade mod. (1)').",
+    )
+)
+_add(
+    CascadeVariant(
+        name="cascade-yan",
+        passes=10,
+        alpha=0.80,
+        second_factor=5,
+        later="half-key",
+        description="Yan et al. 2008: 10 passes, k1 = 0.80/Q, k2 = 5 k1, k_i = n/2 "
+        "(Demystifying 'Cascade opt. (2)').",
+    )
+)
+_add(
+    CascadeVariant(
+        name="cascade-opt7",
+        passes=14,
+        alpha=1.0,
+        second_factor=4,
+        later="half-key",
+        power_of_two=True,
+        sub_block_reuse=True,
+        description="Demystifying 'Cascade opt. (7)': 14 passes, k1 = 2^ceil(log2(1/Q)), "
+        "k2 = 4 k1, k_i = n/2, sub-block reuse (Martinez-Mateo et al. 2015).",
+    )
+)
+_add(
+    CascadeVariant(
+        name="cascade-opt8",
+        passes=14,
+        alpha=1.0,
+        later="opt8",
+        power_of_two=True,
+        sub_block_reuse=True,
+        description="Demystifying 'Cascade opt. (8)': 14 passes, k1 = 2^ceil(a), "
+        "k2 = 2^ceil((a+12)/2), k3 = 4096, k_i = n/2 with a = log2(1/Q) - 1/2, sub-block reuse "
+        "(Martinez-Mateo et al. 2015).",
     )
 )
 
@@ -290,6 +415,8 @@ class AliceCascade(AliceReconciler):
             k = _int_field(request.public, "block_size", 1, self._n + 1)
             prefix = self._pass_prefix(p)
             starts = np.arange(0, self._n, k, dtype=np.int64)
+            if "count" in request.public:
+                starts = starts[: _int_field(request.public, "count", 1, self._n + 1)]
             ends = np.minimum(starts + k, self._n)
             return Message("ec.parities", disclosed={"parity": prefix[ends] ^ prefix[starts]})
         if request.kind == "ec.parity":
@@ -317,30 +444,27 @@ class AliceCascade(AliceReconciler):
 
 
 class _Pass:
-    """Bob's bookkeeping for one pass: permutation, block size, both parities per block."""
+    """Bob's bookkeeping for one pass.
 
-    __slots__ = ("alice", "bob", "inverse", "known", "perm", "size", "tree")
+    ``tree`` holds, per block, a heap-indexed binary-search tree (node 1 is the block, node ``h``
+    has children ``2h`` and ``2h+1``, split as in :func:`_node_range`). Each entry is ``-1`` when
+    Alice's parity of that node is unknown, else ``alice + 2 * mismatch`` where ``mismatch`` is the
+    current parity difference between Bob's and Alice's bits in the node. Without sub-block reuse
+    only the roots are kept (``width = 2``).
+    """
 
-    def __init__(
-        self,
-        perm: npt.NDArray[np.int32],
-        size: int,
-        alice: BitArray,
-        bob: BitArray,
-        reuse: bool,
-    ) -> None:
+    __slots__ = ("inverse", "n_blocks", "perm", "size", "tree", "width")
+
+    def __init__(self, perm: npt.NDArray[np.int32], size: int, reuse: bool) -> None:
+        n = perm.shape[0]
         self.perm = perm
         self.size = size
+        self.n_blocks = (n + size - 1) // size
         inverse = np.empty_like(perm)
-        inverse[perm] = np.arange(perm.shape[0], dtype=np.int32)
+        inverse[perm] = np.arange(n, dtype=np.int32)
         self.inverse = inverse
-        self.alice = alice
-        self.bob = bob
-        # Heap-indexed binary-search tree per block: node 1 is the block, children 2i, 2i+1.
-        self.tree = 2 ** (math.ceil(math.log2(size)) + 1) if size > 1 else 2
-        self.known: npt.NDArray[np.int8] | None = (
-            np.full(alice.shape[0] * self.tree, -1, dtype=np.int8) if reuse else None
-        )
+        self.width = 2 ** (math.ceil(math.log2(size)) + 1) if (reuse and size > 1) else 2
+        self.tree = np.full(self.n_blocks * self.width, -1, dtype=np.int8)
 
 
 class BobCascade(BobReconciler):
@@ -383,60 +507,118 @@ class BobCascade(BobReconciler):
                 f"Argument 'key' must be a non-empty 1-D bit array, not shape {bits.shape}."
             )
         n = int(bits.shape[0])
-        sizes = block_sizes(self._variant, n, qber)
+        variant = self._variant
+        sizes = block_sizes(variant, n, qber)
         self._params = {"n": n, "shuffle_seed": int(self._rng.integers(0, 2**63))}
-        reply = channel.ask(
-            Message("ec.start", public={"method": self._variant.name, **self._params})
-        )
+        reply = channel.ask(Message("ec.start", public={"method": variant.name, **self._params}))
         if reply.kind != "ec.ready":
             raise ProtocolAbort(f"Cascade: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
-        passes: list[_Pass] = []
-        seed = self._params["shuffle_seed"]
-        for p, k in enumerate(sizes):
-            perm = identity_permutation(n) if p == 0 else pass_permutation(n, seed, p)
-            reply = channel.ask(Message("ec.blocks", public={"pass": p, "block_size": k}))
-            alice = _parity_reply(reply, (n + k - 1) // k)
-            bob = _block_parities(bits, perm, k)
-            passes.append(_Pass(perm, k, alice, bob, self._variant.sub_block_reuse))
-            self._settle(bits, passes, channel)
+        run = _Run(bits, self._params["shuffle_seed"], variant.sub_block_reuse, channel)
+        for k in sizes:
+            run.open_pass(k, count=None)
+            run.settle()
+        # BICONF (Brassard and Salvail 1993, Sec. 5): compare the parity of a random half of the
+        # key; a difference is searched and cascaded like any block. Stop after a streak of
+        # ``biconf_rounds`` rounds without a difference (Demystifying, Sec. 4).
+        streak = 0
+        while streak < variant.biconf_rounds and len(run.passes) < _MAX_PASSES:
+            odd = run.open_pass(math.ceil(n / 2), count=1)
+            run.settle()
+            streak = 0 if odd else streak + 1
         return ReconciliationOutcome(key=bits, frames=1, frames_failed=0)
 
-    # Cascade proper ------------------------------------------------------------------------
 
-    def _settle(self, bits: BitArray, passes: list[_Pass], channel: ClassicalChannel) -> None:
-        """Search mismatching blocks, lowest pass first, until every pass's parities agree."""
+class _Run:
+    """Bob's state during one Cascade run: his key, the passes, and blocks still to search."""
+
+    def __init__(self, bits: BitArray, seed: int, reuse: bool, channel: ClassicalChannel) -> None:
+        self.bits = bits
+        self.n = int(bits.shape[0])
+        self.seed = seed
+        self.reuse = reuse
+        self.channel = channel
+        self.passes: list[_Pass] = []
+        # Pending candidates: (pass, block, node) of tree nodes that were odd when recorded.
+        self._pending: list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+
+    def open_pass(self, k: int, count: int | None) -> int:
+        """Start a pass with blocks of ``k`` bits; ask Alice the parities of the first ``count``
+        blocks (all when None). Returns the number of mismatching blocks."""
+        p = len(self.passes)
+        perm = identity_permutation(self.n) if p == 0 else pass_permutation(self.n, self.seed, p)
+        ps = _Pass(perm, k, self.reuse)
+        self.passes.append(ps)
+        public: dict[str, Any] = {"pass": p, "block_size": k}
+        if count is not None:
+            public["count"] = count
+        asked = ps.n_blocks if count is None else min(count, ps.n_blocks)
+        alice = _parity_reply(self.channel.ask(Message("ec.blocks", public=public)), asked)
+        bob = _block_parities(self.bits, perm, k)[:asked]
+        mismatch = alice ^ bob
+        roots = np.arange(asked, dtype=np.int64) * ps.width + 1
+        ps.tree[roots] = (alice + 2 * mismatch).astype(np.int8)
+        odd = np.flatnonzero(mismatch).astype(np.int64)
+        if odd.size:
+            self._pending.append((p, odd, np.ones(odd.size, dtype=np.int64)))
+        return int(odd.size)
+
+    def _next_batch(self) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+        """The still-odd candidates of the lowest pass, one (deepest) node per block."""
+        by_pass: dict[int, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]] = {}
+        for p, blocks, nodes in self._pending:
+            ps = self.passes[p]
+            still = (ps.tree[blocks * ps.width + nodes] >> 1) == 1
+            if still.any():
+                by_pass.setdefault(p, []).append((blocks[still], nodes[still]))
+        self._pending = []
+        if not by_pass:
+            return None
+        q = min(by_pass)
+        for p, items in by_pass.items():
+            if p != q:
+                for blocks, nodes in items:
+                    self._pending.append((p, blocks, nodes))
+        blocks = np.concatenate([b for b, _ in by_pass[q]])
+        nodes = np.concatenate([h for _, h in by_pass[q]])
+        # One search per block (searches in one round must not share bits): the deepest node.
+        order = np.lexsort((-nodes, blocks))
+        blocks, nodes = blocks[order], nodes[order]
+        first = np.ones(blocks.size, dtype=bool)
+        first[1:] = blocks[1:] != blocks[:-1]
+        return q, blocks[first], nodes[first]
+
+    def settle(self) -> None:
+        """Search odd blocks (lowest pass first) until no known parity differs."""
         while True:
-            found = _lowest_mismatching_pass(passes)
-            if found is None:
+            batch = self._next_batch()
+            if batch is None:
                 return
-            q, odd = found
-            ps = passes[q]
-            flips = self._binary_search(bits, q, ps, odd, channel)
-            bits[flips] ^= 1
-            for other in passes:
-                _toggle_blocks(other.bob, other.inverse, flips, other.size)
+            q, blocks, nodes = batch
+            flips = self._binary_search(q, blocks, nodes)
+            self.bits[flips] ^= 1
+            for p, ps in enumerate(self.passes):
+                got_blocks, got_nodes = _walk_flips(
+                    ps.tree, ps.inverse, flips, self.n, ps.size, ps.width
+                )
+                if got_blocks.size:
+                    self._pending.append((p, got_blocks, got_nodes))
 
     def _binary_search(
-        self,
-        bits: BitArray,
-        q: int,
-        ps: _Pass,
-        blocks: npt.NDArray[np.intp],
-        channel: ClassicalChannel,
+        self, q: int, blocks: npt.NDArray[np.int64], nodes: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.int64]:
-        """BINARY on every block in ``blocks`` of pass ``q`` in lock step; return error positions.
+        """BINARY from each odd node of pass ``q`` in lock step; return the error positions.
 
-        Each block has odd parity difference, so it holds an odd number of errors; halving and
-        keeping the half whose parities differ ends on one erroneous bit after
-        ``ceil(log2 k)`` steps (Brassard and Salvail 1993, Sec. 3, BINARY).
+        Each node holds an odd number of errors; keeping the half whose parities differ ends on one
+        erroneous bit (Brassard and Salvail 1993, Sec. 3). One message per level carries every
+        question of the round; known parities (sub-block reuse) are not asked again, and the right
+        half's parity is inferred as parent XOR left.
         """
-        n = bits.shape[0]
-        k = ps.size
-        start = blocks.astype(np.int64) * k
-        end = np.minimum(start + k, n)
-        node = np.ones(blocks.shape[0], dtype=np.int64)
-        alice_par = ps.alice[blocks].copy()  # Alice's parity of the current range
-        base = blocks.astype(np.int64) * ps.tree
+        ps = self.passes[q]
+        start, end = _node_ranges(blocks, nodes, self.n, ps.size)
+        base = blocks * ps.width
+        node = nodes.copy()
+        alice_par = (ps.tree[base + node] & 1).astype(np.uint8)
+        reuse = ps.width > 2
         while True:
             active = np.flatnonzero(end - start > 1)
             if active.size == 0:
@@ -444,44 +626,33 @@ class BobCascade(BobReconciler):
             s = start[active]
             e = end[active]
             mid = s + (e - s + 1) // 2
-            left_node = 2 * node[active]
+            left = 2 * node[active]
             alice_left = np.empty(active.size, dtype=np.uint8)
-            if ps.known is not None:
-                cached = ps.known[base[active] + left_node]
+            if reuse:
+                cached = ps.tree[base[active] + left]
                 need = cached < 0
-                alice_left[~need] = cached[~need].astype(np.uint8)
+                alice_left[~need] = (cached[~need] & 1).astype(np.uint8)
             else:
                 need = np.ones(active.size, dtype=bool)
             if need.any():
-                reply = channel.ask(
-                    Message(
-                        "ec.parity",
-                        public={"pass": q, "start": s[need], "end": mid[need]},
-                    )
+                reply = self.channel.ask(
+                    Message("ec.parity", public={"pass": q, "start": s[need], "end": mid[need]})
                 )
                 alice_left[need] = _parity_reply(reply, int(need.sum()))
             cur = alice_par[active]
-            if ps.known is not None:
-                ps.known[base[active] + left_node] = alice_left.astype(np.int8)
-                ps.known[base[active] + left_node + 1] = (cur ^ alice_left).astype(np.int8)
-            bob_left = _range_parities(bits, ps.perm, s, mid)
-            go_left = bob_left != alice_left
+            bob_left = _range_parities(self.bits, ps.perm, s, mid)
+            mis_left = bob_left ^ alice_left
+            if reuse:
+                ps.tree[base[active] + left] = (alice_left + 2 * mis_left).astype(np.int8)
+                ps.tree[base[active] + left + 1] = ((cur ^ alice_left) + 2 * (1 - mis_left)).astype(
+                    np.int8
+                )
+            go_left = mis_left == 1
             end[active] = np.where(go_left, mid, e)
             start[active] = np.where(go_left, s, mid)
-            node[active] = np.where(go_left, left_node, left_node + 1)
+            node[active] = np.where(go_left, left, left + 1)
             alice_par[active] = np.where(go_left, alice_left, cur ^ alice_left)
         return ps.perm[start].astype(np.int64)
-
-
-def _lowest_mismatching_pass(
-    passes: list[_Pass],
-) -> tuple[int, npt.NDArray[np.intp]] | None:
-    """The first pass with blocks whose parities differ, and those blocks; None when all agree."""
-    for q, ps in enumerate(passes):
-        odd = np.flatnonzero(ps.alice != ps.bob)
-        if odd.size:
-            return q, odd
-    return None
 
 
 def _parity_reply(reply: Message, count: int) -> BitArray:
@@ -522,5 +693,5 @@ def _register(name: str, variant: CascadeVariant) -> None:
 for _name, _variant in VARIANTS.items():
     _register(_name, _variant)
 
-# The default: the best variant implemented (see BENCHMARKS.md).
-_register("cascade", VARIANTS["cascade-original"])
+# The default: the most efficient variant (see BENCHMARKS.md).
+_register("cascade", VARIANTS["cascade-opt8"])
