@@ -80,3 +80,11 @@ def test_bad_input_exits_2_with_one_line(
     assert rc == 2
     assert len(err.strip().splitlines()) == 1
     assert name in err
+
+
+def test_svg_plot_of_asymptotic_curve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "gys.svg"
+    rc = main(["rates", "--params", "gys", "--distance-km", "0:140:20", "--plot", str(target)])
+    assert rc == 0
+    assert "plot written" in capsys.readouterr().out
+    assert target.read_text().lstrip().startswith("<?xml")

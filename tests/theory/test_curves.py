@@ -93,3 +93,10 @@ def test_fixed_mu_never_beats_the_optimum() -> None:
     for mu in (0.2, 0.8):
         assert key_rate("decoy-bb84", 60.0, GYS, mu=mu)[0] < key_rate("decoy-bb84", 60.0, GYS)[0]
     assert mu_best is not None
+
+
+def test_system_model_rejects_bad_values() -> None:
+    with pytest.raises(ParameterError, match="'detector_efficiency'"):
+        SystemModel(detector_efficiency=0.0)
+    with pytest.raises(ParameterError, match="'ec_efficiency'"):
+        SystemModel(ec_efficiency=0.9)

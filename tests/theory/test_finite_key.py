@@ -200,3 +200,35 @@ def test_bad_inputs_are_named(change: dict, name: str) -> None:  # type: ignore[
     kwargs.update(change)
     with pytest.raises(ParameterError, match=f"'{name}'"):
         lim2014_key_length(**kwargs)  # type: ignore[arg-type]
+
+
+def test_single_photon_yield_bound_is_below_and_near_the_truth() -> None:
+    settings = Lim2014Settings((0.45, 0.17, 2e-4), (0.6, 0.2, 0.2), 0.5)
+    eta = _eta_sys(50.0)
+    c = lim2014_expected_counts(settings, system_transmittance=eta, block_bits=1e9, **LIM)
+    res = lim2014_key_length(
+        intensities=settings.intensities,
+        intensity_probs=settings.intensity_probs,
+        key_counts=c.key_counts,
+        test_counts=c.test_counts,
+        test_errors=c.test_errors,
+        leak_ec_bits=0.0,
+        epsilon_sec=1e-10,
+        epsilon_cor=1e-15,
+    )
+    # True single-photon yield of the model, after-pulses included: R_1 = D_1 (1 + p_ap).
+    true_y1 = (1 - (1 - 2 * LIM["dark_count_prob"]) * (1 - eta)) * (1 + LIM["afterpulse_prob"])
+    y1 = res.single_photon_yield_lower(c.pulses * 0.5**2)
+    assert 0.8 * true_y1 < y1 <= true_y1
+    with pytest.raises(ParameterError, match="'key_basis_pulses'"):
+        res.single_photon_yield_lower(0)
+
+
+@pytest.mark.parametrize("row", VECTORS["lim2014"]["optimised"])
+def test_optimiser_matches_independent_optimum(row: dict) -> None:  # type: ignore[type-arg]
+    settings, rate = optimise_lim2014(
+        system_transmittance=_eta_sys(row["distance_km"]), block_bits=row["n_x"], **OPT
+    )
+    # Two different optimisers on the same objective: the same optimum within 1%.
+    assert rate == pytest.approx(row["rate"], rel=0.01)
+    assert settings.intensities[2] == 2e-4

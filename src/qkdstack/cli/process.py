@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from qkdstack.cli.report import print_json, print_report
+from qkdstack.cli.run import _check_ec_method
 from qkdstack.errors import ParameterError
 
 __all__ = ["register"]
@@ -49,6 +50,7 @@ def register(app: typer.Typer) -> None:
         alice_records = read_records(alice)
         bob_records = read_records(bob)
         check_pair(alice_records, bob_records)
+        _check_ec_method(ec_method)
         options = PipelineOptions(
             sample_fraction=sample_fraction,
             ec_method=ec_method,

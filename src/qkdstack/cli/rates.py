@@ -115,10 +115,11 @@ def _plot(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    first = curves[0][1]
+    # PLOB is infinite on a lossless link (0 km): those points are left out of the log plot.
+    bound = [p for p in curves[0][1] if math.isfinite(p.plob_bits_per_pulse)]
     ax.semilogy(
-        [p.distance_km for p in first],
-        [p.plob_bits_per_pulse for p in first],
+        [p.distance_km for p in bound],
+        [p.plob_bits_per_pulse for p in bound],
         "k--",
         label="PLOB bound",
     )

@@ -64,6 +64,16 @@ def resolve_cli_params(
         raise ParameterError(message) from None
 
 
+def _check_ec_method(name: str) -> None:
+    """Fail before any simulation when the error-correction method is unknown."""
+    from qkdstack.processing.reconciliation import METHODS
+
+    if name not in METHODS:
+        raise ParameterError(
+            f"Argument '--ec-method' must be one of {', '.join(sorted(METHODS))}, not {name!r}."
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``qkd run`` to the application."""
 
@@ -151,6 +161,11 @@ def register(app: typer.Typer) -> None:
             raise ParameterError(
                 f"Argument '--store' must be an existing directory, not '{store}'."
             )
+        if not 0.0 < sample_fraction < 1.0:
+            raise ParameterError(
+                f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
+            )
+        _check_ec_method(ec_method)
         options = PipelineOptions(
             sample_fraction=sample_fraction,
             ec_method=ec_method,

@@ -25,6 +25,7 @@ from qkdstack.typing import BitArray
 
 __all__ = ["KeyStore", "deposit_pair"]
 
+
 def _new_key_id() -> str:
     """A random UUID (version 4) from :mod:`secrets`."""
     return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))

@@ -102,6 +102,28 @@ class SystemModel:
     epsilon_cor: float = 1e-15
     secrecy_per_key_bit: float | None = None
 
+    def __post_init__(self) -> None:
+        checks = (
+            ("attenuation_db_per_km", self.attenuation_db_per_km >= 0, ">= 0"),
+            ("insertion_loss_db", self.insertion_loss_db >= 0, ">= 0"),
+            ("detector_efficiency", 0 < self.detector_efficiency <= 1, "in (0, 1]"),
+            ("dark_count_prob", 0 <= self.dark_count_prob < 0.5, "in [0, 0.5)"),
+            ("afterpulse_prob", 0 <= self.afterpulse_prob < 1, "in [0, 1)"),
+            ("misalignment_error", 0 <= self.misalignment_error <= 0.5, "in [0, 0.5]"),
+            ("ec_efficiency", self.ec_efficiency >= 1, ">= 1"),
+            ("pair_mean", self.pair_mean > 0, "> 0"),
+            ("visibility", 0 <= self.visibility <= 1, "in [0, 1]"),
+            ("weak_decoy_mu", self.weak_decoy_mu > 0, "> 0"),
+            ("weakest_intensity", self.weakest_intensity >= 0, ">= 0"),
+            ("epsilon_sec", 0 < self.epsilon_sec < 1, "in (0, 1)"),
+            ("epsilon_cor", 0 < self.epsilon_cor < 1, "in (0, 1)"),
+        )
+        for name, ok, constraint in checks:
+            if not ok:
+                raise ParameterError(
+                    f"Argument '{name}' must be {constraint}, not {getattr(self, name)!r}."
+                )
+
     @property
     def background_yield(self) -> float:
         """``Y_0 = 2 p_dc`` (two detectors)."""

@@ -86,6 +86,10 @@ class FiniteKeyResult:
         ``n_X``, the raw key length (all intensities).
     leak_ec_bits, epsilon_sec, epsilon_cor : float
         The inputs the length was computed with.
+    length_bits_unfloored : float
+        ``l`` before the floor (may be negative); useful to optimisers.
+    single_photon_prob : float
+        ``tau_1``, the probability that Alice sends one photon (for the yield bound).
     formula : str
         Name and citation of the formula.
     """
@@ -101,13 +105,34 @@ class FiniteKeyResult:
     leak_ec_bits: float
     epsilon_sec: float
     epsilon_cor: float
-    length_real: float = field(repr=False)
+    length_bits_unfloored: float = field(repr=False)
+    single_photon_prob: float = field(repr=False, default=0.0)
     formula: str = LIM2014_FORMULA
 
     @property
     def single_photon_fraction(self) -> float:
         """``s_X,1 / n_X``: lower bound on the fraction of key bits from single photons."""
         return self.single_photon_events_lower / self.key_bits if self.key_bits else 0.0
+
+    def single_photon_yield_lower(self, key_basis_pulses: float) -> float:
+        """Lower bound on the single-photon yield ``Y_1 = s_X,1 / (tau_1 N_X)``.
+
+        Parameters
+        ----------
+        key_basis_pulses : float
+            ``N_X``: pulses in which both parties used the key basis (sent or expected, e.g.
+            Alice's key-basis pulses times Bob's key-basis probability).
+
+        References
+        ----------
+        Lim et al., PRA 89, 022307 (2014), Eq. (A3): ``tau_n`` is the probability that Alice sends
+        an n-photon state, so ``tau_1 N_X`` single photons gave ``s_X,1`` detections.
+        """
+        if not key_basis_pulses > 0:
+            raise ParameterError(
+                f"Argument 'key_basis_pulses' must be > 0, not {key_basis_pulses!r}."
+            )
+        return self.single_photon_events_lower / (self.single_photon_prob * key_basis_pulses)
 
 
 def _as_counts(name: str, values: Sequence[float], size: int) -> list[float]:
@@ -297,7 +322,8 @@ def lim2014_key_length(
         leak_ec_bits=float(leak_ec_bits),
         epsilon_sec=float(epsilon_sec),
         epsilon_cor=float(epsilon_cor),
-        length_real=length,
+        length_bits_unfloored=length,
+        single_photon_prob=_tau(1, mus, probs),
     )
 
 
