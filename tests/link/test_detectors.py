@@ -84,20 +84,6 @@ def test_afterpulses_add_random_clicks_as_in_lim2014() -> None:
     assert sent is not None and sent.sum() == n
 
 
-def test_no_photon_probability_against_series() -> None:
-    from qkdstack.link.sources import no_photon_probability
-
-    x = np.array([0.0, 0.01, 0.3, 1.0])
-    n = np.arange(120)
-    for mean in (0.1, 0.7):
-        poisson = np.array([math.exp(-mean) * mean**k / math.factorial(k) for k in n])
-        thermal = mean**n / (1 + mean) ** (n + 1)
-        for stats, pn in (("poisson", poisson), ("thermal", thermal)):
-            series = (pn[None, :] * (1 - x[:, None]) ** n[None, :]).sum(axis=1)
-            assert np.allclose(no_photon_probability(stats, mean, x), series, rtol=1e-12)  # type: ignore[arg-type]
-    assert np.allclose(no_photon_probability("single-photon", 0.0, x), 1 - x)
-
-
 def test_pair_click_probabilities_single_pair_by_hand() -> None:
     from qkdstack.link.detectors import pair_click_probabilities
 

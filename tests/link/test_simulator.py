@@ -202,21 +202,28 @@ def test_attack_is_delegated() -> None:
     assert eve.calls == [("bb84", 1000)] and isinstance(out, LinkOutput)
 
 
-@pytest.mark.parametrize("distance_km", [10.0, 50.0])
-def test_decoy_gains_and_errors_per_intensity(distance_km: float) -> None:
-    p = LinkParams(
-        distance_km=distance_km,
-        intensities=(0.6, 0.2, 0.0),
-        intensity_probs=(0.6, 0.3, 0.1),
-        dark_count_prob=1e-5,
-        misalignment_error=0.02,
-    )
+@pytest.mark.parametrize(
+    ("distance_km", "param_set"), [(10.0, None), (50.0, None), (20.0, "gys"), (60.0, "gys")]
+)
+def test_decoy_gains_and_errors_per_intensity(distance_km: float, param_set: str | None) -> None:
+    from qkdstack.params import get_param_set
+
+    if param_set is None:
+        p = LinkParams(
+            distance_km=distance_km,
+            intensities=(0.6, 0.2, 0.0),
+            intensity_probs=(0.6, 0.3, 0.1),
+            dark_count_prob=1e-5,
+            misalignment_error=0.02,
+        )
+    else:  # Ma et al. 2005 with the GYS parameters (Table I)
+        p = get_param_set(param_set).replace(distance_km=distance_km)
     n = 3_000_000
     out = simulate("decoy-bb84", p, n, seed=21)
     a, b = out.alice, out.bob
     sent = a.meta.sent_counts
     assert sent is not None and sent.shape == (3, 2) and sent.sum() == n
-    assert a.meta.intensities == (0.6, 0.2, 0.0)
+    assert a.meta.intensities == p.intensities
     assert a.intensity is not None
     for i, (mu, pi) in enumerate(zip(p.intensities, p.intensity_probs, strict=True)):
         _within(int(sent[i].sum()), n, pi)
