@@ -263,7 +263,15 @@ class AliceNode:
             handler = self._reconciler.handle
         else:
             raise ProtocolAbort(f"unexpected message {request.kind!r}", stage=self._stage)
-        reply = handler(request)
+        try:
+            reply = handler(request)
+        except (IndexError, KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, RecordError):
+                raise
+            self._abort(f"malformed {request.kind!r} message")
+            raise ProtocolAbort(
+                f"malformed {request.kind!r} message: {exc}", stage=self._stage
+            ) from exc
         self._tally.add(self._stage, request, reply)
         return reply
 
@@ -528,16 +536,31 @@ class BobNode:
         self.ec_frames = 0
         self.ec_frames_failed = 0
         self._key_pos: IndexArray | None = None  # key positions within the sifted arrays
+        self._stage = "setup"
 
     @contextmanager
     def _timed(self, channel: ClassicalChannel, stage: str) -> Iterator[None]:
         start = time.perf_counter()
+        self._stage = stage
         with channel.in_stage(stage):
             yield
         self.timings_s[stage] = time.perf_counter() - start
 
     def run(self, channel: ClassicalChannel) -> BitArray:
-        """Run every stage; return Bob's final key or raise :class:`ProtocolAbort`."""
+        """Run every stage; return Bob's final key or raise :class:`ProtocolAbort`.
+
+        A reply whose content does not fit (wrong field, wrong shape, out-of-range positions:
+        what a man in the middle on an unauthenticated channel produces) aborts the protocol.
+        """
+        try:
+            return self._run(channel)
+        except (IndexError, KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, RecordError):
+                raise
+            stage = self._stage
+            raise ProtocolAbort(f"malformed reply in {stage}: {exc}", stage=stage) from exc
+
+    def _run(self, channel: ClassicalChannel) -> BitArray:
         with self._timed(channel, "sifting"):
             key = self._sift(channel)
         with self._timed(channel, "estimation"):
