@@ -22,25 +22,21 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from qkdstack.link.records import LinkOutput
 from qkdstack.params import LinkParams
 from qkdstack.typing import FloatArray
 
 from .sampler import (
+    CaseAttack,
     Cases,
     bob_channel_transmittance,
     kept_photon_view,
-    link_classes,
-    run_attacked_link,
 )
 
 __all__ = ["BeamSplitting"]
 
 
 @dataclass
-class BeamSplitting:
+class BeamSplitting(CaseAttack):
     """Beam-splitting attack: Eve keeps the share of photons the fibre would have lost."""
 
     name: str = field(default="beam-splitting", init=False)
@@ -62,19 +58,4 @@ class BeamSplitting:
                 ev.append(n - m)
         return Cases.build(w, c, ph, ev, [0] * len(w), [e > 0 for e in ev])
 
-    def simulate(
-        self, protocol: str, params: LinkParams, pulses: int, rng: np.random.Generator
-    ) -> LinkOutput:
-        """Run the quantum phase of ``protocol`` under this attack."""
-        classes = link_classes(protocol, params)
-        cases = [self.cases(classes.pmf(k), params) for k in range(len(classes.means))]
-        return run_attacked_link(
-            name=self.name,
-            parameters=self.parameters(),
-            protocol=protocol,
-            params=params,
-            pulses=pulses,
-            rng=rng,
-            cases=cases,
-            resolve=kept_photon_view,
-        )
+    resolve = staticmethod(kept_photon_view)

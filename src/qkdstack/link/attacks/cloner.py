@@ -43,19 +43,17 @@ from typing import Any
 import numpy as np
 
 from qkdstack.errors import ParameterError
-from qkdstack.link.records import LinkOutput
 from qkdstack.params import LinkParams
 from qkdstack.typing import BitArray, FloatArray
 
 from .sampler import (
+    CaseAttack,
     Cases,
     Detections,
     EveView,
     bob_channel_transmittance,
     case_attr,
     ignorant_view,
-    link_classes,
-    run_attacked_link,
 )
 
 __all__ = ["Cloner", "fuchs_eve_error_prob", "fuchs_information"]
@@ -89,7 +87,7 @@ def fuchs_information(disturbance: float) -> float:
 
 
 @dataclass
-class Cloner:
+class Cloner(CaseAttack):
     """Fuchs et al.'s optimal individual attack at Bob's error rate ``disturbance``.
 
     Parameters
@@ -121,7 +119,7 @@ class Cloner:
             [k >= 1 for k in n],
         )
 
-    def _resolve(
+    def resolve(
         self,
         det: Detections,
         cases: Sequence[Cases],
@@ -148,21 +146,4 @@ class Cloner:
             view.guess,
             view.certain,
             view.error_prob,
-        )
-
-    def simulate(
-        self, protocol: str, params: LinkParams, pulses: int, rng: np.random.Generator
-    ) -> LinkOutput:
-        """Run the quantum phase of ``protocol`` under this attack."""
-        classes = link_classes(protocol, params)
-        cases = [self.cases(classes.pmf(k), params) for k in range(len(classes.means))]
-        return run_attacked_link(
-            name=self.name,
-            parameters=self.parameters(),
-            protocol=protocol,
-            params=params,
-            pulses=pulses,
-            rng=rng,
-            cases=cases,
-            resolve=self._resolve,
         )

@@ -29,12 +29,12 @@ from typing import Any, Literal
 import numpy as np
 
 from qkdstack.errors import ParameterError
-from qkdstack.link.records import LinkOutput
 from qkdstack.params import LinkParams
 from qkdstack.typing import BitArray, FloatArray
 
 from .eve_records import EveBasis
 from .sampler import (
+    CaseAttack,
     Cases,
     Detections,
     EveView,
@@ -42,9 +42,7 @@ from .sampler import (
     bob_channel_transmittance,
     case_attr,
     ignorant_view,
-    link_classes,
     measure,
-    run_attacked_link,
 )
 
 __all__ = ["BREIDBART_ERROR_PROB", "InterceptResend"]
@@ -57,7 +55,7 @@ BREIDBART_ERROR_PROB: float = math.sin(math.pi / 8) ** 2
 
 
 @dataclass
-class InterceptResend:
+class InterceptResend(CaseAttack):
     """Intercept-resend attack on a share ``fraction`` of the pulses, measuring in ``basis``.
 
     Parameters
@@ -98,7 +96,7 @@ class InterceptResend:
                 act.append(a)
         return Cases.build(w, c, ph, [0] * len(w), act, [bool(a) for a in act])
 
-    def _resolve(
+    def resolve(
         self,
         det: Detections,
         cases: Sequence[Cases],
@@ -135,21 +133,4 @@ class InterceptResend:
             view.guess,
             view.certain,
             view.error_prob,
-        )
-
-    def simulate(
-        self, protocol: str, params: LinkParams, pulses: int, rng: np.random.Generator
-    ) -> LinkOutput:
-        """Run the quantum phase of ``protocol`` under this attack."""
-        classes = link_classes(protocol, params)
-        cases = [self.cases(classes.pmf(k), params) for k in range(len(classes.means))]
-        return run_attacked_link(
-            name=self.name,
-            parameters=self.parameters(),
-            protocol=protocol,
-            params=params,
-            pulses=pulses,
-            rng=rng,
-            cases=cases,
-            resolve=self._resolve,
         )

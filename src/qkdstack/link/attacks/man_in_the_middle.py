@@ -14,19 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from qkdstack.link.records import LinkOutput
 from qkdstack.params import LinkParams
 from qkdstack.processing.mitm import MitmTamper, mitm_tamper
 from qkdstack.typing import BitArray, FloatArray
 
 from .sampler import (
+    CaseAttack,
     Cases,
     Detections,
     EveView,
     bob_channel_transmittance,
     ignorant_view,
-    link_classes,
-    run_attacked_link,
 )
 
 __all__ = ["ManInTheMiddle", "honest_cases"]
@@ -57,7 +55,7 @@ def _ignorant(
 
 
 @dataclass
-class ManInTheMiddle:
+class ManInTheMiddle(CaseAttack):
     """Classical-channel attack.
 
     Parameters
@@ -92,19 +90,8 @@ class ManInTheMiddle:
             seed=seed,
         )
 
-    def simulate(
-        self, protocol: str, params: LinkParams, pulses: int, rng: np.random.Generator
-    ) -> LinkOutput:
-        """The honest quantum phase; Eve's records say she learned nothing from it."""
-        classes = link_classes(protocol, params)
-        cases = [honest_cases(classes.pmf(k), params) for k in range(len(classes.means))]
-        return run_attacked_link(
-            name=self.name,
-            parameters=self.parameters(),
-            protocol=protocol,
-            params=params,
-            pulses=pulses,
-            rng=rng,
-            cases=cases,
-            resolve=_ignorant,
-        )
+    def cases(self, pmf: FloatArray, params: LinkParams) -> Cases:
+        """The honest link's cases: Eve leaves the quantum channel alone."""
+        return honest_cases(pmf, params)
+
+    resolve = staticmethod(_ignorant)

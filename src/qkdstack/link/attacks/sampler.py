@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +62,7 @@ from .eve_records import EveBasis, EveRecords
 __all__ = [
     "ATTACKED_PROTOCOLS",
     "CHUNK_DETECTIONS",
+    "CaseAttack",
     "Cases",
     "Detections",
     "EveView",
@@ -569,3 +571,49 @@ def case_attr(det: Detections, cases: Sequence[Cases], attr: str) -> npt.NDArray
         sel = det.klass == k
         out[sel] = getattr(c, attr)[det.case[sel]]
     return out
+
+
+class CaseAttack:
+    """Base of the attacks described by per-photon-number :class:`Cases` and a resolver.
+
+    Subclasses give :meth:`cases` (what happens to a pulse of each photon number) and
+    :meth:`resolve` (Eve's view of each detected event); :meth:`simulate` is shared.
+    """
+
+    name: str
+
+    def parameters(self) -> dict[str, Any]:
+        """The attack's parameters, JSON-ready."""
+        raise NotImplementedError
+
+    def cases(self, pmf: FloatArray, params: LinkParams) -> Cases:
+        """The cases of a pulse whose photon number has distribution ``pmf``."""
+        raise NotImplementedError
+
+    def resolve(
+        self,
+        det: Detections,
+        cases: Sequence[Cases],
+        alice_bit: BitArray,
+        alice_theta: FloatArray,
+        rng: np.random.Generator,
+    ) -> EveView:
+        """Eve's view of the detected events (see :func:`run_attacked_link`)."""
+        raise NotImplementedError
+
+    def simulate(
+        self, protocol: str, params: LinkParams, pulses: int, rng: np.random.Generator
+    ) -> LinkOutput:
+        """Run the quantum phase of ``protocol`` under this attack."""
+        classes = link_classes(protocol, params)
+        cases = [self.cases(classes.pmf(k), params) for k in range(len(classes.means))]
+        return run_attacked_link(
+            name=self.name,
+            parameters=self.parameters(),
+            protocol=protocol,
+            params=params,
+            pulses=pulses,
+            rng=rng,
+            cases=cases,
+            resolve=self.resolve,
+        )
