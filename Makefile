@@ -27,6 +27,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_DIRS)
+	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
