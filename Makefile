@@ -1,5 +1,6 @@
 # qkdstack: `make run` and `make test` set everything up in .venv on a fresh machine.
 PYTHON ?= python3
+LINT_DIRS := $(wildcard src tests benchmarks scripts)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -18,14 +19,15 @@ run: $(STAMP)
 	$(VENV)/bin/qkd run
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks scripts
-	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+	$(VENV)/bin/ruff check $(LINT_DIRS)
+	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff check $(LINT_DIRS)
+	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 

@@ -8,6 +8,8 @@ protocol has finished, and are labelled as such in the report (``qber_true``, ``
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from qkdstack.processing.sifting import get_rule
 from qkdstack.theory.entropy import binary_entropy
 from qkdstack.typing import IndexArray
 
-__all__ = ["ExperimentResult", "oracle_error_fraction", "run_experiment"]
+__all__ = ["ExperimentResult", "build_report", "oracle_error_fraction", "run_experiment"]
 
 MAX_PULSES = 10**15
 
@@ -56,6 +58,63 @@ def oracle_error_fraction(
         )
     )
     return float(np.count_nonzero(sub_bits != bob_bits)) / pulse_index.shape[0]
+
+
+def build_report(
+    alice: Records,
+    bob: Records,
+    result: PipelineResult,
+    *,
+    distance_km: float | None,
+    seed: int | None,
+    timings_s: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """The run report: the contract fields first, then the pipeline's details.
+
+    ``qber_true`` and ``ec_efficiency`` come from an oracle that compares both parties' records
+    after the protocol has ended (possible in a simulation, or offline with both record files).
+    """
+    protocol = alice.meta.protocol
+    node = result.bob
+    qber_true: float | None = None
+    if node.key_index is not None and node.raw_key is not None:
+        qber_true = oracle_error_fraction(alice, bob, node.key_index, node.raw_key)
+    elif node.sifted_index is not None:
+        pos = np.searchsorted(bob.pulse_index, node.sifted_index)
+        qber_true = oracle_error_fraction(
+            alice, bob, node.sifted_index, get_rule(protocol).bob_bits(bob)[pos]
+        )
+    rep = result.report
+    n_key = rep["key_bits_before_ec"]
+    ec_efficiency = None
+    if qber_true and n_key and node.corrected_key is not None:
+        ec_efficiency = rep["leaked_ec_bits"] / (n_key * float(binary_entropy(qber_true)))
+    pulses = alice.meta.pulses
+    report: dict[str, Any] = {
+        "protocol": protocol,
+        "distance_km": distance_km,
+        "pulses": pulses,
+        "seed": seed,
+        "detections": rep["detections"],
+        "sifted_bits": rep["sifted_bits"],
+        "sample_bits": rep["sample_bits"],
+        "qber": rep["qber"],
+        "qber_true": qber_true,
+        "leaked_ec_bits": rep["leaked_ec_bits"],
+        "ec_efficiency": ec_efficiency,
+        "secret_bits": rep["secret_bits"],
+        "rate_bits_per_pulse": rep["secret_bits"] / pulses,
+        "keys_match": rep["keys_match"],
+        "aborted": rep["aborted"],
+        "abort_reason": rep["abort_reason"],
+        "timings_s": {**(timings_s or {}), **rep["timings_s"]},
+    }
+    for key, value in rep.items():
+        report.setdefault(key, value)
+    report["version"] = qkdstack.__version__
+    if result.bob_key is not None:
+        report["key_sha256"] = hashlib.sha256(np.packbits(result.bob_key).tobytes()).hexdigest()
+    return report
 
 
 def run_experiment(
@@ -97,52 +156,29 @@ def run_experiment(
         protocol, params, pulses, seed=int(link_seed.generate_state(1)[0]), attack=attack
     )
     link_s = time.perf_counter() - start
+    make_tamper = getattr(attack, "tamper", None)  # a man in the middle on the classical channel
+    tamper = None
+    if callable(make_tamper):
+        tamper = make_tamper(seed=int(post_seed.generate_state(2)[1]))
+        options = dataclasses.replace(options or PipelineOptions(), tamper=tamper)
     result = run_postprocessing(
         link.alice, link.bob, options, seed=np.random.default_rng(post_seed)
     )
-    bob = result.bob
-
-    # -- oracle (simulation only) ---------------------------------------------------------------
-    qber_true: float | None = None
-    if bob.key_index is not None and bob.raw_key is not None:
-        qber_true = oracle_error_fraction(link.alice, link.bob, bob.key_index, bob.raw_key)
-    elif bob.sifted_index is not None:
-        pos = np.searchsorted(link.bob.pulse_index, bob.sifted_index)
-        qber_true = oracle_error_fraction(
-            link.alice, link.bob, bob.sifted_index, get_rule(protocol).bob_bits(link.bob)[pos]
-        )
-    rep = result.report
-    n_key = rep["key_bits_before_ec"]
-    ec_efficiency = None
-    if qber_true and n_key and bob.corrected_key is not None:
-        ec_efficiency = rep["leaked_ec_bits"] / (n_key * float(binary_entropy(qber_true)))
-
-    report: dict[str, Any] = {
-        "protocol": protocol,
-        "distance_km": params.distance_km,
-        "pulses": pulses,
-        "seed": seed,
-        "detections": rep["detections"],
-        "sifted_bits": rep["sifted_bits"],
-        "sample_bits": rep["sample_bits"],
-        "qber": rep["qber"],
-        "qber_true": qber_true,
-        "leaked_ec_bits": rep["leaked_ec_bits"],
-        "ec_efficiency": ec_efficiency,
-        "secret_bits": rep["secret_bits"],
-        "rate_bits_per_pulse": rep["secret_bits"] / pulses,
-        "keys_match": rep["keys_match"],
-        "aborted": rep["aborted"],
-        "abort_reason": rep["abort_reason"],
-        "timings_s": {"link": link_s, **rep["timings_s"]},
-    }
-    for key, value in rep.items():
-        report.setdefault(key, value)
+    report = build_report(
+        link.alice,
+        link.bob,
+        result,
+        distance_km=params.distance_km,
+        seed=seed,
+        timings_s={"link": link_s},
+    )
     report["source"] = params.source
     report["params"] = params.to_dict()
-    report["version"] = qkdstack.__version__
-    if result.bob_key is not None:
-        import hashlib
+    if attack is not None:
+        from qkdstack.processing.eve import eve_report_for_run
 
-        report["key_sha256"] = hashlib.sha256(np.packbits(result.bob_key).tobytes()).hexdigest()
+        eve = eve_report_for_run(link, result, seed=np.random.default_rng(post_seed.spawn(1)[0]))
+        report["eve"] = eve if eve is not None else {"attack": getattr(attack, "name", str(attack))}
+        if tamper is not None:
+            report["eve"]["tampered_messages"] = int(getattr(tamper, "tampered", 0))
     return ExperimentResult(report=report, link=link, pipeline=result)

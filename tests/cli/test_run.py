@@ -23,7 +23,9 @@ def _run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
 
 
 def test_json_report_has_every_contract_field(capsys: pytest.CaptureFixture[str]) -> None:
-    rep = _run_json(capsys, "--pulses", "2e6", "--seed", "5", "--distance-km", "10")
+    rep = _run_json(
+        capsys, "--protocol", "bb84", "--pulses", "2e6", "--seed", "5", "--distance-km", "10"
+    )
     for name in REQUIRED:
         assert name in rep, name
     assert rep["protocol"] == "bb84" and rep["pulses"] == 2_000_000 and rep["seed"] == 5
@@ -42,8 +44,8 @@ def test_json_report_has_every_contract_field(capsys: pytest.CaptureFixture[str]
 
 
 def test_seed_makes_runs_reproducible(capsys: pytest.CaptureFixture[str]) -> None:
-    a = _run_json(capsys, "--pulses", "1e6", "--seed", "9")
-    b = _run_json(capsys, "--pulses", "1e6", "--seed", "9")
+    a = _run_json(capsys, "--protocol", "bb84", "--pulses", "1e6", "--seed", "9")
+    b = _run_json(capsys, "--protocol", "bb84", "--pulses", "1e6", "--seed", "9")
     for rep in (a, b):
         rep.pop("timings_s")
         rep.pop("key_sha256", None)  # keys come from secrets unless --insecure-seeded-keys
@@ -51,13 +53,14 @@ def test_seed_makes_runs_reproducible(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_insecure_seeded_keys_reproduce_the_key_hash(capsys: pytest.CaptureFixture[str]) -> None:
-    a = _run_json(capsys, "--pulses", "1e6", "--seed", "4", "--insecure-seeded-keys")
-    b = _run_json(capsys, "--pulses", "1e6", "--seed", "4", "--insecure-seeded-keys")
+    args = ("--protocol", "bb84", "--pulses", "1e6", "--seed", "4", "--insecure-seeded-keys")
+    a = _run_json(capsys, *args)
+    b = _run_json(capsys, *args)
     assert a["key_sha256"] == b["key_sha256"] and a["secure_randomness"] is False
 
 
 def test_table_output_never_shows_key_material(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--pulses", "1e6", "--seed", "3"]) == 0
+    assert main(["run", "--protocol", "bb84", "--pulses", "1e6", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "secret key bits" in out and "QBER" in out
 
@@ -70,9 +73,10 @@ def test_table_output_never_shows_key_material(capsys: pytest.CaptureFixture[str
         (["--pulses", "0"], "'--pulses'"),
         (["--detector-efficiency", "1.5"], "'--detector-efficiency'"),
         (["--set", "nonsense=1"], "nonsense"),
-        (["--sample-fraction", "1.5"], "'sample_fraction'"),
-        (["--ec-method", "magic"], "magic"),
-        (["--distance-km", "abc"], "--distance-km"),
+        (["--sample-fraction", "1.5"], "'--sample-fraction'"),
+        (["--ec-method", "magic"], "'--ec-method' must be one of"),
+        (["--distance-km", "abc"], "not 'abc'"),
+        (["--seed", "x1"], "not 'x1'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -89,3 +93,25 @@ def test_bad_input_exits_2_with_one_line(
 def test_qber_above_threshold_reports_abort(capsys: pytest.CaptureFixture[str]) -> None:
     rep = _run_json(capsys, "--pulses", "1e6", "--seed", "2", "--misalignment-error", "0.2")
     assert rep["aborted"] is True and rep["secret_bits"] == 0 and "QBER" in rep["abort_reason"]
+
+
+def test_default_run_is_decoy_state_laser_with_finite_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rep = _run_json(capsys, "--seed", "3")
+    assert rep["protocol"] == "decoy-bb84" and rep["source"] == "laser"
+    assert rep["pulses"] == 10**8 and rep["distance_km"] == 25
+    assert not rep["aborted"] and rep["keys_match"] and rep["secret_bits"] > 0
+    assert "Lim" in rep["key_length_formula"]
+    assert rep["epsilon_sec"] == 1e-10 and rep["epsilon_cor"] == 1e-15
+    assert 0 < rep["single_photon_yield_lower"] < 1 and 0 < rep["phase_error_upper"] < 0.5
+    rows = rep["counts"]
+    assert {(r["basis"], r["intensity"]) for r in rows} == {(b, i) for b in "ZX" for i in range(3)}
+    assert sum(r["detected"] for r in rows) == rep["sifted_bits"]
+    assert all(r["errors"] is not None and 0 <= r["errors"] <= r["detected"] for r in rows)
+
+
+def test_bare_qkd_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    assert "run" in out and "process" in out and "rates" in out

@@ -128,3 +128,27 @@ def test_same_seed_same_report() -> None:
     assert {k: v for k, v in a.report.items() if k not in drop} == {
         k: v for k, v in b.report.items() if k not in drop
     }
+
+
+@pytest.mark.parametrize("kind", ["sample.reply", "sift.reply"])
+def test_garbled_replies_on_an_unauthenticated_channel_abort_cleanly(kind: str) -> None:
+    """Without authentication a man in the middle can garble replies: the run must abort, not crash."""
+    from qkdstack.processing.channel import decode_message, encode_message
+
+    def garble(sender: Role, wire: bytes) -> bytes:
+        if sender is not Role.ALICE:
+            return wire
+        msg = decode_message(wire)
+        if msg.kind != kind:
+            return wire
+        public = dict(msg.public)
+        if "positions" in public:
+            public["positions"] = public["positions"] + 10**9  # out of range
+        if "basis" in public:
+            public["basis"] = public["basis"][:-5]  # wrong length
+        return encode_message(type(msg)(msg.kind, public, msg.disclosed))
+
+    alice, bob = make_bb84_records(20_000, 0.02, seed=1)
+    res = run_postprocessing(alice, bob, PipelineOptions(authenticate=False, tamper=garble), seed=1)
+    assert res.report["aborted"] and "ProtocolAbort" in res.report["abort_reason"]
+    assert res.alice_key is None and res.bob_key is None

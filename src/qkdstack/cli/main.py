@@ -8,6 +8,7 @@ protocol abort is not a usage error: the command reports it (exit status 0 with 
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 
 import typer
@@ -31,7 +32,7 @@ def _root() -> None:
 
 
 # Each module registers its commands on ``app`` with a ``register(app)`` function.
-_COMMAND_MODULES: tuple[str, ...] = ("run", "reconcile")
+_COMMAND_MODULES: tuple[str, ...] = ("run", "process", "simulate", "rates", "reconcile")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"qkdstack.cli.{_name}").register(app)
@@ -39,6 +40,27 @@ for _name in _COMMAND_MODULES:
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
+
+
+def _given_value(option: str, argv: list[str]) -> str | None:
+    """The value given to ``option`` on the command line (``--opt v`` or ``--opt=v``)."""
+    for i, arg in enumerate(argv):
+        if arg == option and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(option + "="):
+            return arg[len(option) + 1 :]
+    return None
+
+
+def _usage_message(message: str, argv: list[str]) -> str:
+    """Make sure a conversion error names the value it refused."""
+    match = re.match(r"Invalid value for '([^']+)'", message)
+    if match:
+        for option in match.group(1).split(" / "):
+            value = _given_value(option, argv)
+            if value is not None and repr(value) not in message:
+                return f"{message.rstrip('.')}, not {value!r}."
+    return message
 
 
 def _is_usage_error(exc: BaseException) -> bool:
@@ -49,8 +71,9 @@ def _is_usage_error(exc: BaseException) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qkd`` console script; returns the exit status."""
     command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = command.main(args=argv, prog_name="qkd", standalone_mode=False)
+        result = command.main(args=args, prog_name="qkd", standalone_mode=False)
     except (ParameterError, RecordError) as exc:
         print(f"qkd: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
@@ -62,9 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not _is_usage_error(exc):
             raise
+        message = _one_line(exc.format_message())  # type: ignore[attr-defined]
+        if not message:  # a bare ``qkd``: the help was printed
+            return 2
         ctx = getattr(exc, "ctx", None)
         where = ctx.command_path if ctx is not None else "qkd"
-        print(f"{where}: error: {_one_line(exc.format_message())}", file=sys.stderr)  # type: ignore[attr-defined]
+        print(f"{where}: error: {_usage_message(message, args)}", file=sys.stderr)
         return 2
     if isinstance(result, int):
         return result

@@ -64,13 +64,23 @@ def resolve_cli_params(
         raise ParameterError(message) from None
 
 
+def _check_ec_method(name: str) -> None:
+    """Fail before any simulation when the error-correction method is unknown."""
+    from qkdstack.processing.reconciliation import METHODS
+
+    if name not in METHODS:
+        raise ParameterError(
+            f"Argument '--ec-method' must be one of {', '.join(sorted(METHODS))}, not {name!r}."
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``qkd run`` to the application."""
 
     @app.command("run")
     def run(
         protocol: str = typer.Option(
-            "bb84", help="Protocol: bb84, decoy-bb84, six-state, b92, bbm92, e91."
+            "decoy-bb84", help="Protocol: decoy-bb84, bb84, six-state, b92, bbm92, e91."
         ),
         distance_km: float | None = typer.Option(
             None, "--distance-km", help="Fibre length in km [default 25]."
@@ -115,6 +125,9 @@ def register(app: typer.Typer) -> None:
             "--insecure-seeded-keys",
             help="Draw hash and PA seeds from --seed: reproducible keys, NOT SECURE.",
         ),
+        store: Path | None = typer.Option(
+            None, "--store", help="Directory: deposit the final keys in alice.db and bob.db (0600)."
+        ),
         as_json: bool = typer.Option(
             False, "--json", help="Print one JSON object instead of a table."
         ),
@@ -139,8 +152,20 @@ def register(app: typer.Typer) -> None:
                 "attenuation_db_per_km": attenuation_db_per_km,
             },
         )
+        if protocol == "decoy-bb84" and link_params.source == "single-photon":
+            # Decoy states are intensities of an attenuated laser.
+            link_params = link_params.replace(source="laser")
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
+        if store is not None and not store.is_dir():
+            raise ParameterError(
+                f"Argument '--store' must be an existing directory, not '{store}'."
+            )
+        if not 0.0 < sample_fraction < 1.0:
+            raise ParameterError(
+                f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
+            )
+        _check_ec_method(ec_method)
         options = PipelineOptions(
             sample_fraction=sample_fraction,
             ec_method=ec_method,
@@ -157,6 +182,13 @@ def register(app: typer.Typer) -> None:
         result = run_experiment(
             protocol, link_params, n_pulses, seed=seed, options=options, attack=attack_obj
         )
+        pipeline = result.pipeline
+        if store is not None and pipeline.alice_key is not None and pipeline.bob_key is not None:
+            from qkdstack.kms.store import deposit_pair
+
+            result.report["stored_keys"] = len(
+                deposit_pair(store, pipeline.alice_key, pipeline.bob_key)
+            )
         if as_json:
             print_json(result.report)
         else:

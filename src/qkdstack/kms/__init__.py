@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from qkdstack.kms.store import KeyStore
+from qkdstack.kms.store import KeyStore, deposit_pair
 
-__all__ = ["KeyStore"]
+__all__ = ["KeyStore", "deposit_pair"]

@@ -12,6 +12,7 @@ later layer on top of it.
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import time
 import uuid
@@ -22,7 +23,13 @@ import numpy as np
 from qkdstack.errors import KeyStoreError, ParameterError
 from qkdstack.typing import BitArray
 
-__all__ = ["KeyStore"]
+__all__ = ["KeyStore", "deposit_pair"]
+
+
+def _new_key_id() -> str:
+    """A random UUID (version 4) from :mod:`secrets`."""
+    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -76,9 +83,18 @@ class KeyStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def deposit(self, key: BitArray, key_size_bits: int = 256, source: str = "qkd") -> list[str]:
+    def deposit(
+        self,
+        key: BitArray,
+        key_size_bits: int = 256,
+        source: str = "qkd",
+        key_ids: list[str] | None = None,
+    ) -> list[str]:
         """Cut ``key`` into keys of ``key_size_bits`` (a multiple of 8; the remainder is dropped),
-        store them in one transaction, and return their IDs."""
+        store them in one transaction, and return their IDs.
+
+        ``key_ids`` gives the IDs to use (the peer's store holds the same keys under the same IDs);
+        by default fresh random UUIDs are drawn."""
         if key_size_bits <= 0 or key_size_bits % 8:
             raise ParameterError(
                 f"Argument 'key_size_bits' must be a positive multiple of 8, not {key_size_bits}."
@@ -87,8 +103,13 @@ class KeyStore:
         packed = np.packbits(key[: count * key_size_bits]).tobytes()
         step = key_size_bits // 8
         now = time.time()
+        ids = key_ids if key_ids is not None else [_new_key_id() for _ in range(count)]
+        if len(ids) != count:
+            raise ParameterError(
+                f"Argument 'key_ids' must hold {count} IDs (one per key), not {len(ids)}."
+            )
         rows = [
-            (str(uuid.uuid4()), key_size_bits, packed[i * step : (i + 1) * step], now, source)
+            (ids[i], key_size_bits, packed[i * step : (i + 1) * step], now, source)
             for i in range(count)
         ]
         with self._transaction():
@@ -123,3 +144,22 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def deposit_pair(
+    store_dir: str | os.PathLike[str],
+    alice_key: BitArray,
+    bob_key: BitArray,
+    key_size_bits: int = 256,
+) -> list[str]:
+    """Deposit Alice's and Bob's copies of a finished key into ``store_dir/alice.db`` and
+    ``store_dir/bob.db`` under the same key IDs (as two key management systems would)."""
+    if alice_key.shape != bob_key.shape:
+        raise KeyStoreError("Alice's and Bob's keys differ in length; nothing was stored.")
+    count = int(alice_key.shape[0]) // max(key_size_bits, 1)
+    ids = [_new_key_id() for _ in range(count)]
+    directory = Path(store_dir)
+    with KeyStore(directory / "alice.db") as a, KeyStore(directory / "bob.db") as b:
+        a.deposit(alice_key, key_size_bits, source="qkd", key_ids=ids)
+        b.deposit(bob_key, key_size_bits, source="qkd", key_ids=ids)
+    return ids

@@ -7,6 +7,14 @@ Public entry point: :func:`simulate`. Kernels for reuse (attacks, tests): :mod:`
 from __future__ import annotations
 
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
-from qkdstack.link.simulator import LinkStream, simulate, stream
+from qkdstack.link.simulator import LinkStream, simulate, simulate_to_files, stream
 
-__all__ = ["LinkOutput", "LinkStream", "RecordMeta", "Records", "simulate", "stream"]
+__all__ = [
+    "LinkOutput",
+    "LinkStream",
+    "RecordMeta",
+    "Records",
+    "simulate",
+    "simulate_to_files",
+    "stream",
+]

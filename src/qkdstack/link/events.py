@@ -12,24 +12,30 @@ and identically distributed, so
 3. the settings of the ``N - D`` undetected pulses are never used except through their number per
    intensity and basis, which is one multinomial draw from the no-detection distribution.
 
-This is exactly the distribution of a per-pulse simulation (tests compare the two on small ``N``),
+Types are drawn by indexed search (Chen and Asau 1974) in one compiled pass per chunk. This is exactly
+the distribution of a per-pulse simulation (tests compare the two on small ``N``),
 produced in chunks of at most ``chunk_detections`` events so memory stays bounded for any ``N``.
 
 References
 ----------
 W. Feller, *An Introduction to Probability Theory and Its Applications*, Vol. 1, 3rd ed. (1968),
 Ch. VI.8 (waiting times of Bernoulli trials are geometric) and Ch. VI.9 (multinomial distribution).
+L. Devroye, *Non-Uniform Random Variate Generation* (1986), Sec. X.2 (geometric by inversion).
+H.-C. Chen, Y. Asau, "On generating random variates from an empirical distribution", AIIE Trans. 6,
+163 (1974) (indexed search).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
+from qkdstack.link.detectors import DeadTimeAfterpulse
 from qkdstack.typing import BitArray, IndexArray
 
 __all__ = [
@@ -38,6 +44,7 @@ __all__ = [
     "USE_VALUE",
     "DetectionChunk",
     "EventTable",
+    "StreamTally",
     "stream_detections",
     "undetected_settings",
 ]
@@ -62,6 +69,10 @@ class EventTable:
         :data:`USE_FLIPPED`.
     no_detection : ndarray of float64, shape (n_intensities, n_alice_bases)
         Per-pulse probability of sending (intensity, basis) and Bob detecting nothing.
+    bob_basis_probs : tuple of float
+        Bob's basis probabilities (independent of whether he detects: used for afterpulse gates).
+    alice_bit_is_basis : bool
+        Alice's bit equals her basis code (B92); otherwise it is a uniformly random value.
     """
 
     prob: npt.NDArray[np.float64]
@@ -71,7 +82,8 @@ class EventTable:
     alice_bit: BitArray
     bob_bit: BitArray
     no_detection: npt.NDArray[np.float64]
-    labels: dict[str, npt.NDArray[np.generic]] = field(default_factory=dict)
+    bob_basis_probs: tuple[float, ...] = ()
+    alice_bit_is_basis: bool = False
 
     @property
     def detection_prob(self) -> float:
@@ -95,16 +107,192 @@ class DetectionChunk:
         return int(self.pulse_index.shape[0])
 
 
-def _apply_rule(rule: BitArray, value: BitArray, rng: np.random.Generator) -> BitArray:
-    """Bits from per-event rules (constant 0/1, RANDOM, USE_VALUE, USE_FLIPPED)."""
-    out = np.where(rule <= 1, rule, value).astype(np.uint8)
-    flip = rule == USE_FLIPPED
-    if flip.any():
-        out ^= flip.view(np.uint8)
-    rand = rule == RANDOM
-    if rand.any():
-        out[rand] = rng.integers(0, 2, size=int(rand.sum()), dtype=np.uint8)
+_GUIDE_SIZE = 4096
+
+
+def _guide_table(cdf: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Indexed search (Chen and Asau 1974): ``guide[j]`` = first type with ``cdf > j / G``."""
+    grid = np.arange(_GUIDE_SIZE, dtype=np.float64) / _GUIDE_SIZE
+    return np.searchsorted(cdf, grid, side="right").astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _detection_positions(
+    uniform: npt.NDArray[np.float64], log_miss: float, last: int
+) -> npt.NDArray[np.int64]:  # pragma: no cover
+    """Pulse indices of successive detections after ``last``: geometric gaps by inversion.
+
+    A gap of ``g`` pulses has probability :math:`(1-p)^{g-1} p`; with ``U`` uniform on [0, 1),
+    :math:`g = 1 + \\lfloor \\ln(1 - U) / \\ln(1 - p) \\rfloor` (Devroye 1986, Sec. X.2).
+    """
+    n = uniform.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    cap = np.int64(1) << 62  # beyond any pulse count: saturate instead of overflowing
+    pos = np.int64(last)
+    for k in range(n):
+        gap = 1.0 + np.floor(np.log1p(-uniform[k]) / log_miss)
+        if gap >= cap - pos:
+            pos = cap
+        else:
+            pos += np.int64(gap)
+        out[k] = pos
     return out
+
+
+@numba.njit(cache=True)
+def _rule_bit(rule: int, value: int, random_bit: int) -> int:  # pragma: no cover
+    if rule <= 1:
+        return rule
+    if rule == USE_VALUE:
+        return value
+    if rule == USE_FLIPPED:
+        return value ^ 1
+    return random_bit
+
+
+@numba.njit(cache=True)
+def _draw_events(
+    uniform: npt.NDArray[np.float64],
+    random_bits: npt.NDArray[np.uint8],
+    cdf: npt.NDArray[np.float64],
+    guide: npt.NDArray[np.int64],
+    intensity: BitArray,
+    alice_basis: BitArray,
+    bob_basis: BitArray,
+    alice_rule: BitArray,
+    bob_rule: BitArray,
+    counts: npt.NDArray[np.int64],
+) -> tuple[
+    npt.NDArray[np.intp], BitArray, BitArray, BitArray, BitArray, BitArray
+]:  # pragma: no cover
+    """Event type of each detection by indexed search, then its settings and bits, in one pass.
+
+    ``random_bits`` supplies three independent random bits per event: Alice's value (bit 0) and
+    the random outcomes of squashed double clicks for Alice (bit 1) and Bob (bit 2).
+    """
+    n = uniform.shape[0]
+    g_size = guide.shape[0]
+    kind = np.empty(n, dtype=np.intp)
+    out_i = np.empty(n, dtype=np.uint8)
+    out_ab = np.empty(n, dtype=np.uint8)
+    out_abit = np.empty(n, dtype=np.uint8)
+    out_bb = np.empty(n, dtype=np.uint8)
+    out_bbit = np.empty(n, dtype=np.uint8)
+    for k in range(n):
+        u = uniform[k]
+        t = guide[int(u * g_size)]
+        while cdf[t] <= u:
+            t += 1
+        kind[k] = t
+        counts[t] += 1
+        r = random_bits[k]
+        value = r & 1
+        out_i[k] = intensity[t]
+        out_ab[k] = alice_basis[t]
+        out_bb[k] = bob_basis[t]
+        out_abit[k] = _rule_bit(alice_rule[t], value, (r >> 1) & 1)
+        out_bbit[k] = _rule_bit(bob_rule[t], value, (r >> 2) & 1)
+    return kind, out_i, out_ab, out_abit, out_bb, out_bbit
+
+
+@dataclass
+class StreamTally:
+    """What a stream has drawn so far, for the settings of the pulses never shown.
+
+    Attributes
+    ----------
+    type_counts : ndarray of int64, shape (K,)
+        Detection events drawn per type, including those lost to dead time.
+    afterpulse_settings : ndarray of int64, shape (n_intensities, n_alice_bases)
+        Settings of the (otherwise undetected) pulses in whose gates an afterpulse clicked.
+    dead_time_losses : int
+        Clicks not registered because the detector was dead.
+    """
+
+    type_counts: npt.NDArray[np.int64]
+    afterpulse_settings: npt.NDArray[np.int64]
+    dead_time_losses: int = 0
+
+    @classmethod
+    def empty(cls, table: EventTable) -> StreamTally:
+        """A tally with nothing drawn."""
+        return cls(
+            type_counts=np.zeros(table.prob.shape[0], dtype=np.int64),
+            afterpulse_settings=np.zeros(table.no_detection.shape, dtype=np.int64),
+        )
+
+    @property
+    def pulses_drawn(self) -> int:
+        """Pulses whose settings have been drawn (original detections and afterpulse gates)."""
+        return int(self.type_counts.sum() + self.afterpulse_settings.sum())
+
+
+def _afterpulse_events(
+    table: EventTable, gates: IndexArray, rng: np.random.Generator, tally: StreamTally
+) -> DetectionChunk:
+    """Events for afterpulse clicks in gates where no photon or dark count clicked.
+
+    Alice's settings there follow the no-detection distribution; Bob's basis his basis choice;
+    Bob's outcome is uniformly random.
+    """
+    n = gates.shape[0]
+    nd = table.no_detection.ravel()
+    settings = np.searchsorted(np.cumsum(nd) / nd.sum(), rng.random(n), side="right")
+    settings = np.minimum(settings, nd.shape[0] - 1)
+    n_a = table.no_detection.shape[1]
+    intensity = (settings // n_a).astype(np.uint8)
+    alice_basis = (settings % n_a).astype(np.uint8)
+    tally.afterpulse_settings += np.bincount(settings, minlength=nd.shape[0]).reshape(
+        table.no_detection.shape
+    )
+    bob_p = np.asarray(table.bob_basis_probs, dtype=np.float64)
+    bob_basis = np.minimum(
+        np.searchsorted(np.cumsum(bob_p) / bob_p.sum(), rng.random(n), side="right"),
+        bob_p.shape[0] - 1,
+    ).astype(np.uint8)
+    alice_bit = (
+        alice_basis.copy()
+        if table.alice_bit_is_basis
+        else np.asarray(rng.integers(0, 2, size=n, dtype=np.uint8))
+    )
+    return DetectionChunk(
+        pulse_index=gates.astype(np.int64, copy=False),
+        event_type=np.full(n, table.prob.shape[0], dtype=np.intp),
+        intensity=intensity,
+        alice_basis=alice_basis,
+        alice_bit=alice_bit,
+        bob_basis=bob_basis,
+        bob_bit=np.asarray(rng.integers(0, 2, size=n, dtype=np.uint8)),
+    )
+
+
+def _merge(a: DetectionChunk, b: DetectionChunk) -> DetectionChunk:
+    """Insert the (few) events of ``b`` into ``a`` in pulse order (indices are disjoint)."""
+    where = np.searchsorted(a.pulse_index, b.pulse_index)
+    fields = {}
+    for name in (
+        "pulse_index",
+        "event_type",
+        "intensity",
+        "alice_basis",
+        "alice_bit",
+        "bob_basis",
+        "bob_bit",
+    ):
+        fields[name] = np.insert(getattr(a, name), where, getattr(b, name))
+    return DetectionChunk(**fields)
+
+
+def _select(chunk: DetectionChunk, mask: npt.NDArray[np.bool_]) -> DetectionChunk:
+    return DetectionChunk(
+        pulse_index=chunk.pulse_index[mask],
+        event_type=chunk.event_type[mask],
+        intensity=chunk.intensity[mask],
+        alice_basis=chunk.alice_basis[mask],
+        alice_bit=chunk.alice_bit[mask],
+        bob_basis=chunk.bob_basis[mask],
+        bob_bit=chunk.bob_bit[mask],
+    )
 
 
 def stream_detections(
@@ -112,6 +300,9 @@ def stream_detections(
     pulses: int,
     rng: np.random.Generator,
     chunk_detections: int = 1 << 20,
+    *,
+    detector: DeadTimeAfterpulse | None = None,
+    tally: StreamTally | None = None,
 ) -> Iterator[DetectionChunk]:
     """Yield the detection events of ``pulses`` pulses, in chunks, in increasing pulse order.
 
@@ -123,7 +314,13 @@ def stream_detections(
         Number of pulses ``N`` (any size: cost and memory scale with detections per chunk).
     rng : numpy.random.Generator
     chunk_detections : int
-        Upper bound on the events per chunk.
+        Upper bound on the events drawn per chunk (afterpulses may add a few).
+    detector : DeadTimeAfterpulse or None
+        Dead time and afterpulsing of Bob's detection unit, applied to the clicks in order.
+    tally : StreamTally or None
+        Updated with what was drawn (see :class:`StreamTally`).
+
+    Events of afterpulse clicks have ``event_type == K`` (one past the table's types).
 
     References
     ----------
@@ -131,40 +328,69 @@ def stream_detections(
     """
     if chunk_detections < 1:
         raise ParameterError(f"Argument 'chunk_detections' must be >= 1, not {chunk_detections}.")
+    if tally is None:
+        tally = StreamTally.empty(table)
+    use_detector = detector is not None and detector.active
     p_det = table.detection_prob
     if pulses <= 0 or p_det <= 0.0:
         return
     p_det = min(p_det, 1.0)
     cdf = np.cumsum(table.prob) / table.prob.sum()
     cdf[-1] = 1.0
+    guide = _guide_table(cdf)
+    log_miss = float(np.log1p(-p_det)) if p_det < 1.0 else -np.inf
     last = -1
     while True:
         remaining = pulses - 1 - last
         if remaining <= 0:
-            return
+            break
         expected = p_det * remaining
         size = int(min(chunk_detections, expected + 6.0 * np.sqrt(expected) + 16))
-        gaps = rng.geometric(p_det, size=size)
-        positions = last + np.cumsum(gaps)
+        positions = _detection_positions(np.asarray(rng.random(size)), log_miss, last)
         done = bool(positions[-1] >= pulses)
         if done:
             positions = positions[: int(np.searchsorted(positions, pulses))]
         n = positions.shape[0]
         if n:
-            kind = np.asarray(np.searchsorted(cdf, rng.random(n), side="right"))
-            value = np.asarray(rng.integers(0, 2, size=n, dtype=np.uint8))
-            yield DetectionChunk(
+            kind, inten, a_basis, a_bit, b_basis, b_bit = _draw_events(
+                np.asarray(rng.random(n)),
+                np.frombuffer(rng.bytes(n), dtype=np.uint8),
+                cdf,
+                guide,
+                table.intensity,
+                table.alice_basis,
+                table.bob_basis,
+                table.alice_bit,
+                table.bob_bit,
+                tally.type_counts,
+            )
+            chunk = DetectionChunk(
                 pulse_index=positions.astype(np.int64, copy=False),
                 event_type=kind,
-                intensity=table.intensity[kind],
-                alice_basis=table.alice_basis[kind],
-                alice_bit=_apply_rule(table.alice_bit[kind], value, rng),
-                bob_basis=table.bob_basis[kind],
-                bob_bit=_apply_rule(table.bob_bit[kind], value, rng),
+                intensity=inten,
+                alice_basis=a_basis,
+                alice_bit=a_bit,
+                bob_basis=b_basis,
+                bob_bit=b_bit,
             )
             last = int(positions[-1])
+            if use_detector:
+                assert detector is not None
+                keep, gates = detector.process(chunk.pulse_index, rng)
+                tally.dead_time_losses += int(n - np.count_nonzero(keep))
+                if not keep.all():
+                    chunk = _select(chunk, keep)
+                if gates.shape[0]:
+                    chunk = _merge(chunk, _afterpulse_events(table, gates, rng, tally))
+            if len(chunk):
+                yield chunk
         if done:
-            return
+            break
+    if use_detector:
+        assert detector is not None
+        gates = detector.finish(pulses)
+        if gates.shape[0]:
+            yield _afterpulse_events(table, gates, rng, tally)
 
 
 def undetected_settings(

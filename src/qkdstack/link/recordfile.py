@@ -42,7 +42,14 @@ from qkdstack.errors import RecordError
 from qkdstack.link.records import RecordMeta, Records
 from qkdstack.typing import Role
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "check_pair", "read_records", "write_records"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "RecordWriter",
+    "check_pair",
+    "read_records",
+    "write_records",
+]
 
 FORMAT_NAME = "qkdstack-records"
 FORMAT_VERSION = 1
@@ -57,11 +64,14 @@ _COLUMNS: dict[str, tuple[pa.DataType, bool]] = {
 
 
 def _meta_json(records: Records) -> bytes:
-    meta = records.meta
+    return _meta_block(records.meta, records.role)
+
+
+def _meta_block(meta: RecordMeta, role: Role) -> bytes:
     block: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "role": records.role.value,
+        "role": role.value,
         "protocol": meta.protocol,
         "pulses": int(meta.pulses),
         "intensities": [float(x) for x in meta.intensities],
@@ -107,6 +117,68 @@ def write_records(records: Records, path: str | os.PathLike[str]) -> None:
             tmp.unlink()
 
 
+class RecordWriter:
+    """Write one party's records chunk by chunk (bounded memory); the metadata is added on close.
+
+    The file is written under a temporary name and renamed by :meth:`close`; :meth:`abort`
+    removes it. Chunks must continue the strictly increasing pulse order.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination file.
+    role : Role
+    intensity, time_tags : bool
+        Whether the optional ``intensity`` and ``time_tag_ps`` columns are written.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], role: Role, *, intensity: bool, time_tags: bool
+    ) -> None:
+        self.path = Path(path)
+        self.role = role
+        names = ["pulse_index", "basis", "bit"]
+        if intensity:
+            names.append("intensity")
+        if time_tags:
+            names.append("time_tag_ps")
+        self._fields = [pa.field(n, _COLUMNS[n][0], nullable=False) for n in names]
+        self._schema = pa.schema(self._fields)
+        self._tmp = self.path.with_name(self.path.name + ".partial")
+        self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
+        self._last = -1
+        self.rows = 0
+
+    def write(self, columns: dict[str, np.ndarray]) -> None:
+        """Append rows; ``columns`` maps each column name of this file to a 1-D array."""
+        index = columns["pulse_index"]
+        if index.shape[0] == 0:
+            return
+        if int(index[0]) <= self._last:
+            raise RecordError(
+                f"Record field 'pulse_index' must be strictly increasing across chunks, "
+                f"not {int(index[0])} after {self._last}."
+            )
+        arrays = [pa.array(columns[f.name], type=f.type) for f in self._fields]
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
+        self._last = int(index[-1])
+        self.rows += int(index.shape[0])
+
+    def close(self, meta: RecordMeta) -> None:
+        """Add the metadata block, finish the file and move it to its final name."""
+        self._writer.add_key_value_metadata({_META_KEY: _meta_block(meta, self.role)})
+        self._writer.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        """Close and delete the unfinished file."""
+        try:
+            self._writer.close()
+        finally:
+            if self._tmp.exists():
+                self._tmp.unlink()
+
+
 def _need(ok: bool, path: Path, message: str) -> None:
     if not ok:
         raise RecordError(f"Record file '{path}': {message}")
@@ -124,10 +196,13 @@ def read_records(path: str | os.PathLike[str]) -> Records:
     path = Path(path)
     _need(path.is_file(), path, "no such file.")
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
+        table = parquet.read()
+        # The file-level key-value metadata (written by write_table and by RecordWriter.close).
+        file_meta = parquet.metadata.metadata or {}
     except (pa.ArrowException, OSError) as exc:
         raise RecordError(f"Record file '{path}': not a readable Parquet file ({exc}).") from None
-    raw = (table.schema.metadata or {}).get(_META_KEY)
+    raw = file_meta.get(_META_KEY)
     _need(raw is not None, path, "missing the 'qkdstack' metadata block.")
     try:
         block = json.loads(raw)  # type: ignore[arg-type]

@@ -7,21 +7,36 @@ into two :class:`~qkdstack.link.records.Records`.
 
 Alice's records list her settings for the pulses that produced a detection event only; her
 ``meta.sent_counts[i, a]`` counts every pulse she sent with intensity class ``i`` and basis
-(setting) ``a``. ``LinkOutput.truth`` holds simulation-only facts: ``detection_prob`` (per pulse),
-``detections`` and ``event_probs``.
+(setting) ``a``. Bob's records (and Alice's, for entanglement-based protocols, where she detects too)
+carry ``time_tag_ps``: the gate time ``pulse_index / pulse_rate_hz``. ``LinkOutput.truth`` holds
+simulation-only facts: ``detection_prob`` (per pulse, before dead time and afterpulses),
+``detections``, ``event_probs``, ``event_counts``, ``dead_time_losses`` and ``afterpulses``.
+
+Dead time and afterpulsing (:class:`~qkdstack.link.detectors.DeadTimeAfterpulse`) are applied to
+Bob's detection unit in prepare-and-measure links; for entanglement-based links they are not
+modelled (the coincidence stream is reported as is).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
-from qkdstack.link.events import DetectionChunk, EventTable, stream_detections, undetected_settings
+from qkdstack.link.detectors import DeadTimeAfterpulse, dead_gates
+from qkdstack.link.events import (
+    DetectionChunk,
+    EventTable,
+    StreamTally,
+    stream_detections,
+    undetected_settings,
+)
 from qkdstack.link.protocols import ENTANGLED, event_table
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
 from qkdstack.params import LinkParams
@@ -31,7 +46,13 @@ from qkdstack.typing import Role, Seed
 if TYPE_CHECKING:
     from qkdstack.link.attacks import Attack
 
-__all__ = ["DEFAULT_CHUNK_DETECTIONS", "LinkStream", "simulate", "stream"]
+__all__ = [
+    "DEFAULT_CHUNK_DETECTIONS",
+    "LinkStream",
+    "simulate",
+    "simulate_to_files",
+    "stream",
+]
 
 DEFAULT_CHUNK_DETECTIONS: int = 1 << 20
 """Detection events per chunk: bounds the working memory (about 40 bytes per event)."""
@@ -61,20 +82,28 @@ class LinkStream:
     chunk_detections: int = DEFAULT_CHUNK_DETECTIONS
     detections: int = 0
     sent_counts: npt.NDArray[np.int64] | None = None
-    type_counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    tally: StreamTally | None = None
 
     def chunks(self) -> Iterator[DetectionChunk]:
         """Yield :class:`~qkdstack.link.events.DetectionChunk` s in increasing pulse order."""
-        n_types = self.table.prob.shape[0]
-        type_counts = np.zeros(n_types, dtype=np.int64)
-        for chunk in stream_detections(self.table, self.pulses, self.rng, self.chunk_detections):
-            type_counts += np.bincount(chunk.event_type, minlength=n_types)
+        tally = StreamTally.empty(self.table)
+        detector = None
+        if self.protocol not in ENTANGLED:
+            detector = DeadTimeAfterpulse(
+                dead_gates(self.params.dead_time_ns, self.params.pulse_rate_hz),
+                self.params.afterpulse_prob,
+            )
+        detections = 0
+        for chunk in stream_detections(
+            self.table, self.pulses, self.rng, self.chunk_detections, detector=detector, tally=tally
+        ):
+            detections += len(chunk)
             yield chunk
-        self.type_counts = type_counts
-        self.detections = int(type_counts.sum())
-        sent = undetected_settings(self.table, self.pulses - self.detections, self.rng)
-        np.add.at(sent, (self.table.intensity, self.table.alice_basis), type_counts)
-        self.sent_counts = sent
+        self.tally = tally
+        self.detections = detections
+        sent = undetected_settings(self.table, self.pulses - tally.pulses_drawn, self.rng)
+        np.add.at(sent, (self.table.intensity, self.table.alice_basis), tally.type_counts)
+        self.sent_counts = sent + tally.afterpulse_settings
 
 
 def stream(
@@ -116,6 +145,7 @@ def simulate(
     *,
     seed: int | None = None,
     attack: Attack | None = None,
+    chunk_detections: int = DEFAULT_CHUNK_DETECTIONS,
 ) -> LinkOutput:
     """Simulate ``pulses`` pulses of ``protocol`` over the link ``params``.
 
@@ -131,6 +161,8 @@ def simulate(
         Seed of the simulation's random generator.
     attack : Attack or None
         When given, the attack simulates the link (``attack.simulate(protocol, params, pulses, rng)``).
+    chunk_detections : int
+        Events drawn per chunk (the records do not depend on it in distribution).
 
     Returns
     -------
@@ -141,8 +173,10 @@ def simulate(
     pulses = _check_pulses(pulses)
     if attack is not None:
         return attack.simulate(protocol, params, pulses, as_generator(seed))
-    link = stream(protocol, params, pulses, seed=seed)
+    link = stream(protocol, params, pulses, seed=seed, chunk_detections=chunk_detections)
     chunks = list(link.chunks())
+    tally = link.tally
+    assert tally is not None
     index = _concat(chunks, "pulse_index", np.int64)
     intensity = _concat(chunks, "intensity", np.uint8)
     params_dict: dict[str, Any] = params.to_dict()
@@ -155,6 +189,8 @@ def simulate(
         seed=seed,
     )
     bob_meta = RecordMeta(protocol=protocol, pulses=pulses, params=params_dict, seed=seed)
+    # Detection time = gate time: pulse index / pulse rate (exact in float64 below 2**53 ps).
+    time_tag_ps = np.rint(index * (1e12 / params.pulse_rate_hz)).astype(np.int64)
     alice = Records(
         role=Role.ALICE,
         pulse_index=index,
@@ -162,6 +198,7 @@ def simulate(
         bit=_concat(chunks, "alice_bit", np.uint8),
         meta=alice_meta,
         intensity=None if protocol in ENTANGLED else intensity,
+        time_tag_ps=time_tag_ps.copy() if protocol in ENTANGLED else None,
     )
     bob = Records(
         role=Role.BOB,
@@ -169,11 +206,94 @@ def simulate(
         basis=_concat(chunks, "bob_basis", np.uint8),
         bit=_concat(chunks, "bob_bit", np.uint8),
         meta=bob_meta,
+        time_tag_ps=time_tag_ps,
     )
     truth: dict[str, Any] = {
         "detection_prob": link.table.detection_prob,
         "detections": link.detections,
         "event_probs": link.table.prob,
-        "event_counts": link.type_counts,
+        "event_counts": tally.type_counts,
+        "dead_time_losses": tally.dead_time_losses,
+        "afterpulses": int(tally.afterpulse_settings.sum()),
     }
     return LinkOutput(alice=alice, bob=bob, truth=truth)
+
+
+def simulate_to_files(
+    protocol: str,
+    params: LinkParams,
+    pulses: int,
+    directory: str | os.PathLike[str],
+    *,
+    seed: int | None = None,
+    chunk_detections: int = DEFAULT_CHUNK_DETECTIONS,
+) -> dict[str, Any]:
+    """Simulate like :func:`simulate` and write ``alice.parquet`` and ``bob.parquet`` in ``directory``.
+
+    The events are streamed to the files chunk by chunk, so memory stays bounded for any number of
+    pulses; the records equal those of :func:`simulate` with the same arguments. The directory is
+    created if needed; on error no file is left behind.
+
+    Returns
+    -------
+    dict
+        ``protocol``, ``pulses``, ``seed``, ``detections`` and the two file paths.
+    """
+    from qkdstack.link.recordfile import RecordWriter
+
+    pulses = _check_pulses(pulses)
+    link = stream(protocol, params, pulses, seed=seed, chunk_detections=chunk_detections)
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    entangled = protocol in ENTANGLED
+    alice = RecordWriter(
+        out / "alice.parquet", Role.ALICE, intensity=not entangled, time_tags=entangled
+    )
+    bob = RecordWriter(out / "bob.parquet", Role.BOB, intensity=False, time_tags=True)
+    period_ps = 1e12 / params.pulse_rate_hz
+    try:
+        for chunk in link.chunks():
+            tags = np.rint(chunk.pulse_index * period_ps).astype(np.int64)
+            alice_cols = {
+                "pulse_index": chunk.pulse_index,
+                "basis": chunk.alice_basis,
+                "bit": chunk.alice_bit,
+                "intensity": chunk.intensity,
+                "time_tag_ps": tags,
+            }
+            alice.write(alice_cols)
+            bob.write(
+                {
+                    "pulse_index": chunk.pulse_index,
+                    "basis": chunk.bob_basis,
+                    "bit": chunk.bob_bit,
+                    "time_tag_ps": tags,
+                }
+            )
+        params_dict = params.to_dict()
+        alice.close(
+            RecordMeta(
+                protocol=protocol,
+                pulses=pulses,
+                intensities=link.intensities,
+                sent_counts=link.sent_counts,
+                params=params_dict,
+                seed=seed,
+            )
+        )
+        bob.close(RecordMeta(protocol=protocol, pulses=pulses, params=params_dict, seed=seed))
+    except BaseException:
+        alice.abort()
+        bob.abort()
+        for path in (alice.path, bob.path):
+            if path.exists():
+                path.unlink()
+        raise
+    return {
+        "protocol": protocol,
+        "pulses": pulses,
+        "seed": seed,
+        "detections": link.detections,
+        "alice": str(alice.path),
+        "bob": str(bob.path),
+    }

@@ -46,8 +46,15 @@ def _check(seed_bits: BitArray, n: int, m: int) -> None:
 
 
 def _conv_segment(seed: np.ndarray, x: np.ndarray, start: int, count: int) -> np.ndarray:
-    """Entries ``start .. start+count-1`` of the integer convolution ``seed * x`` (exact)."""
-    size = scipy.fft.next_fast_len(seed.shape[0] + x.shape[0] - 1, real=True)
+    """Entries ``start .. start+count-1`` of the integer convolution ``seed * x`` (exact).
+
+    Only the entries from ``len(x) - 1`` on are asked for, and a circular convolution of length
+    ``L >= len(seed)`` wraps around only onto the entries before that, so ``L`` need not cover the
+    full linear convolution: the FFTs are about 40% shorter.
+    """
+    if start < x.shape[0] - 1 or start + count > seed.shape[0]:  # pragma: no cover - internal use
+        raise ValueError("segment outside the wrap-free range")
+    size = scipy.fft.next_fast_len(seed.shape[0], real=True)
     fs = scipy.fft.rfft(seed.astype(np.float64), size)
     fx = scipy.fft.rfft(x.astype(np.float64), size)
     conv = scipy.fft.irfft(fs * fx, size)[start : start + count]

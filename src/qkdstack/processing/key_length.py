@@ -41,9 +41,13 @@ from qkdstack.theory.entropy import binary_entropy
 
 __all__ = [
     "BB84_QBER_LIMIT",
+    "DecoyKeyLength",
     "KeyLength",
+    "chsh_key_length",
+    "decoy_key_length",
     "gllp_key_length",
     "shor_preskill_key_length",
+    "six_state_key_length",
 ]
 
 BB84_QBER_LIMIT = 0.110028
@@ -138,4 +142,134 @@ def gllp_key_length(
         phase_error_upper=e1,
         single_photon_fraction=single,
         margin_bits=margin,
+    )
+
+
+def six_state_key_length(
+    n_key: int,
+    k_sample: int,
+    sample_error_fraction: float,
+    leak_bits: int,
+    epsilon_sec: float,
+    epsilon_cor: float,
+) -> KeyLength:
+    """Key length for the six-state protocol with single photons (Lo 2001).
+
+    With the Bell-diagonal eigenvalues ``lambda = (1 - 3e/2, e/2, e/2, e/2)`` fixed by the error
+    rate ``e`` measured in all three bases, Eve's information on the key is ``H(lambda) - h(e)``
+    (Lo 2001, Eq. (5); the key fraction ``1 - H(lambda)`` with ideal error correction vanishes at
+    ``e = 12.62%``). The length is ``n (1 - H(lambda(e_U)) + h(e_U)) - leak - margin`` with the
+    Serfling bound ``e_U``.
+
+    References
+    ----------
+    H.-K. Lo, "Proof of unconditional security of six-state quantum key distribution scheme",
+    Quantum Inf. Comput. 1, 81 (2001).
+    """
+    margin = _margin_bits(epsilon_sec, epsilon_cor)
+    e_upper = sample_error_fraction + sampling_deviation(n_key, k_sample, epsilon_sec / 2)
+    if e_upper >= 2.0 / 3.0:
+        return KeyLength(0, _SIX_STATE, e_upper, 1.0, margin)
+    lam = [1.0 - 1.5 * e_upper] + [e_upper / 2.0] * 3
+    entropy = -sum(x * math.log2(x) for x in lam if x > 0)
+    eve = entropy - float(binary_entropy(e_upper))
+    length = math.floor(n_key * (1.0 - eve) - leak_bits - margin)
+    return KeyLength(length, _SIX_STATE, e_upper, 1.0, margin)
+
+
+_SIX_STATE = "six-state, Lo, Quantum Inf. Comput. 1, 81 (2001), with the Tomamichel et al. (2012) sampling bound"
+
+
+def chsh_key_length(
+    n_key: int,
+    chsh_lower: float,
+    leak_bits: int,
+    epsilon_sec: float,
+    epsilon_cor: float,
+) -> KeyLength:
+    """Device-independent key length from a lower bound ``S_L`` on the CHSH value.
+
+    Eve's Holevo information on the key is at most ``h((1 + sqrt((S/2)^2 - 1)) / 2)`` (Acín et al.
+    2007, main result (Eq. (12) of the arXiv version)), decreasing in ``S``; so ``l = n (1 - h((1 + sqrt((S_L/2)^2 - 1))/2)) - leak -
+    margin``. For ``S_L <= 2`` there is no key.
+
+    References
+    ----------
+    A. Acín, N. Brunner, N. Gisin, S. Massar, S. Pironio, V. Scarani, "Device-independent security
+    of quantum cryptography against collective attacks", PRL 98, 230501 (2007), main result (Eq. (12) of the arXiv version).
+    """
+    margin = _margin_bits(epsilon_sec, epsilon_cor)
+    formula = "device-independent CHSH bound, Acin et al., PRL 98, 230501 (2007), main result (Eq. (12) of the arXiv version)"
+    s = min(chsh_lower, 2.0 * math.sqrt(2.0))
+    if s <= 2.0:
+        return KeyLength(0, formula, 0.5, 1.0, margin)
+    eve = float(binary_entropy((1.0 + math.sqrt((s / 2.0) ** 2 - 1.0)) / 2.0))
+    length = math.floor(n_key * (1.0 - eve) - leak_bits - margin)
+    return KeyLength(length, formula, (1.0 - math.sqrt((s / 2.0) ** 2 - 1.0)) / 2.0, 1.0, margin)
+
+
+@dataclass(frozen=True)
+class DecoyKeyLength:
+    """Lim et al. (2014) finite-key decision, with the estimates the run report shows."""
+
+    length_bits: int
+    formula: str
+    phase_error_upper: float
+    single_photon_fraction: float
+    vacuum_events_lower: float
+    single_photon_events_lower: float
+    single_photon_yield_lower: float | None
+
+
+def decoy_key_length(
+    *,
+    intensities: tuple[float, ...],
+    intensity_probs: tuple[float, ...],
+    key_detected: list[int],
+    test_detected: list[int],
+    test_errors: list[int],
+    leak_bits: int,
+    epsilon_sec: float,
+    epsilon_cor: float,
+    key_basis_sent: list[int] | None = None,
+    bob_key_basis_prob: float = 0.5,
+) -> DecoyKeyLength:
+    """Decoy-state BB84 key length from the observed counts (Lim et al. 2014, Eqs. (1)-(5)).
+
+    A thin adaptor over :func:`qkdstack.theory.finite_key.lim2014_key_length`; it adds the lower
+    bound on the single-photon yield ``Y_1 >= s_X,1 / (q_B sum_k N_k mu_k e^{-mu_k})`` when the number
+    ``N_k`` of key-basis pulses sent per intensity is known, ``q_B`` being the probability that Bob
+    measures in the key basis (Lo, Ma, Chen, PRL 94, 230504 (2005)).
+    """
+    from qkdstack.theory.finite_key import lim2014_key_length
+
+    if len(intensities) != 3:
+        return DecoyKeyLength(
+            0, "Lim et al. 2014 needs exactly three intensities: no key", 0.5, 0.0, 0.0, 0.0, None
+        )
+    res = lim2014_key_length(
+        intensities=intensities,
+        intensity_probs=intensity_probs,
+        key_counts=key_detected,
+        test_counts=test_detected,
+        test_errors=test_errors,
+        leak_ec_bits=leak_bits,
+        epsilon_sec=epsilon_sec,
+        epsilon_cor=epsilon_cor,
+    )
+    yield_lower = None
+    if key_basis_sent is not None:
+        single_pulses = sum(
+            n * m * math.exp(-m) for n, m in zip(key_basis_sent, intensities, strict=True)
+        )
+        if single_pulses > 0:
+            yield_lower = res.single_photon_events_lower / (bob_key_basis_prob * single_pulses)
+    return DecoyKeyLength(
+        length_bits=res.length_bits,
+        formula=res.formula,
+        phase_error_upper=res.phase_error_upper,
+        single_photon_fraction=res.single_photon_fraction,
+        vacuum_events_lower=res.vacuum_events_lower,
+        single_photon_events_lower=res.single_photon_events_lower,
+        single_photon_yield_lower=yield_lower,
     )

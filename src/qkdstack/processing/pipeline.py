@@ -25,16 +25,18 @@ tells Alice, and neither outputs a key.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from qkdstack.errors import (
+    BellViolationTooSmall,
     InsufficientKey,
     ParameterError,
     ProtocolAbort,
@@ -48,9 +50,10 @@ from qkdstack.processing import key_length as kl
 from qkdstack.processing.amplification import toeplitz_hash
 from qkdstack.processing.authentication import WegmanCarterAuthenticator
 from qkdstack.processing.channel import ClassicalChannel, Message, Tamper
+from qkdstack.processing.chsh import E91_CHSH_TERMS, chsh_value
 from qkdstack.processing.estimation import choose_sample, sampling_deviation
 from qkdstack.processing.reconciliation.base import AliceReconciler, get_method
-from qkdstack.processing.sifting import get_rule
+from qkdstack.processing.sifting import E91Rule, get_rule
 from qkdstack.processing.verification import (
     HASH_KEY_BYTES,
     TAG_BITS,
@@ -59,14 +62,16 @@ from qkdstack.processing.verification import (
     verification_tag,
 )
 from qkdstack.randomness import as_generator, secret_bits, secret_bytes
-from qkdstack.typing import BitArray, IndexArray, Seed
+from qkdstack.typing import Basis, BitArray, IndexArray, Seed
 
 __all__ = [
+    "DECOY_KEY_BASIS",
     "QBER_LIMITS",
     "AliceNode",
     "BobNode",
     "PipelineOptions",
     "PipelineResult",
+    "hoeffding_chsh_lower",
     "run_postprocessing",
 ]
 
@@ -155,6 +160,46 @@ def _unpack_bits(data: bytes, count: int) -> BitArray:
     return np.unpackbits(np.frombuffer(data, dtype=np.uint8))[:count].copy()
 
 
+def get_e91_rule() -> E91Rule:
+    """The E91 sifting rule (which also selects the CHSH-test events)."""
+    rule = get_rule("e91")
+    assert isinstance(rule, E91Rule)
+    return rule
+
+
+DECOY_KEY_BASIS = int(Basis.Z)
+"""Decoy-state BB84 takes its key from Z-basis detections and tests with the X basis (the roles of
+X and Z in Lim et al. 2014 are swapped: their key basis is called X)."""
+
+_UNKNOWN = -1
+
+
+def hoeffding_chsh_lower(
+    alice_setting: np.ndarray,
+    bob_setting: np.ndarray,
+    alice_outcome: np.ndarray,
+    bob_outcome: np.ndarray,
+    epsilon: float,
+) -> float:
+    """Lower confidence bound on the CHSH value S, failing with probability at most ``epsilon``.
+
+    Each correlator estimate is a mean of ``N_ab`` outcomes in [-1, 1]; by Hoeffding's inequality it
+    exceeds its expectation by ``t_ab = sqrt(2 ln(4/epsilon) / N_ab)`` with probability at most
+    ``epsilon/4``, so ``S - sum_ab t_ab`` bounds S from below (union bound over the four terms).
+
+    References
+    ----------
+    W. Hoeffding, "Probability inequalities for sums of bounded random variables", J. Am. Stat.
+    Assoc. 58, 13 (1963), Theorem 2.
+    """
+    s, _ = chsh_value(alice_setting, bob_setting, alice_outcome, bob_outcome)
+    slack = 0.0
+    for a, b, _sign in E91_CHSH_TERMS:
+        n_ab = int(np.count_nonzero((alice_setting == a) & (bob_setting == b)))
+        slack += math.sqrt(2.0 * math.log(4.0 / epsilon) / n_ab)
+    return s - slack
+
+
 class AliceNode:
     """Alice's side: answers Bob's requests from her own records only.
 
@@ -173,21 +218,32 @@ class AliceNode:
         self._records = records
         self._options = options
         self._rng = rng
-        self._rule = get_rule(records.meta.protocol)
+        self._protocol = records.meta.protocol
+        self._rule = get_rule(self._protocol)
         self._tally = _Tally()
         self._stage = "setup"
+        self._sub: Records | None = None
+        self._bob_pub: dict[str, Any] = {}
+        self._alice_pub: dict[str, Any] = {}
         self._key: BitArray | None = None
         self._key_index: IndexArray | None = None
+        self._key_intensity: np.ndarray | None = None
+        self._sifted_basis: np.ndarray | None = None
+        self._sifted_intensity: np.ndarray | None = None
         self._detections = 0
         self._sample_bits = 0
         self._sample_errors = 0
+        self._test_counts: dict[str, Any] = {}
+        self._chsh_lower: float | None = None
         self._reconciler: AliceReconciler | None = None
         self._verified = False
-        self.decision: kl.KeyLength | None = None
+        self.decision: kl.KeyLength | Any | None = None
         self.final_key: BitArray | None = None
         self.aborted: str | None = None
         self._handlers: dict[str, Callable[[Message], Message]] = {
             "sift": self._on_sift,
+            "chsh": self._on_chsh,
+            "test": self._on_test,
             "sample": self._on_sample,
             "estimate": self._on_estimate,
             "ec.start": self._on_ec_start,
@@ -207,7 +263,15 @@ class AliceNode:
             handler = self._reconciler.handle
         else:
             raise ProtocolAbort(f"unexpected message {request.kind!r}", stage=self._stage)
-        reply = handler(request)
+        try:
+            reply = handler(request)
+        except (IndexError, KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, RecordError):
+                raise
+            self._abort(f"malformed {request.kind!r} message")
+            raise ProtocolAbort(
+                f"malformed {request.kind!r} message: {exc}", stage=self._stage
+            ) from exc
         self._tally.add(self._stage, request, reply)
         return reply
 
@@ -225,16 +289,59 @@ class AliceNode:
             )
         sub = _subset(self._records, pos)
         announcement = self._rule.alice_announces(sub)
-        bob_pub = {k: v for k, v in request.public.items() if k != "pulse_index"}
-        keep = self._rule.keep(announcement, bob_pub)
+        self._bob_pub = {k: v for k, v in request.public.items() if k != "pulse_index"}
+        self._alice_pub = dict(announcement)
+        keep = self._rule.keep(announcement, self._bob_pub)
+        self._sub = sub
         self._detections = int(index.shape[0])
         self._key = self._rule.alice_bits(sub)[keep]
         self._key_index = index[keep]
-        return Message("sift.reply", public=dict(announcement))
+        self._sifted_basis = sub.basis[keep]
+        self._sifted_intensity = (
+            np.zeros(int(np.count_nonzero(keep)), np.uint8)
+            if sub.intensity is None
+            else sub.intensity[keep]
+        )
+        self._key_intensity = self._sifted_intensity
+        public: dict[str, Any] = dict(announcement)
+        if self._records.meta.sent_counts is not None:
+            public["sent_counts"] = np.asarray(self._records.meta.sent_counts, dtype=np.int64)
+        return Message("sift.reply", public=public)
+
+    def _on_chsh(self, request: Message) -> Message:
+        """E91: disclose Alice's outcomes on the CHSH-test events (never key) and bound S."""
+        self._stage = "estimation"
+        assert self._sub is not None
+        positions = np.asarray(request.public["positions"], dtype=np.int64)
+        mask = get_e91_rule().chsh_mask(self._alice_pub, self._bob_pub)
+        if not np.array_equal(positions, np.flatnonzero(mask)):
+            raise ProtocolAbort("CHSH test positions disagree with the sifting", stage="estimation")
+        mine = self._sub.bit[positions]
+        self._chsh_lower = hoeffding_chsh_lower(
+            self._sub.basis[positions],
+            np.asarray(self._bob_pub["basis"])[positions],
+            mine,
+            np.asarray(request.public["outcomes"], dtype=np.uint8),
+            self._options.epsilon_sec / 2,
+        )
+        return Message("chsh.reply", public={"outcomes": mine})
+
+    def _on_test(self, request: Message) -> Message:
+        """Decoy BB84: disclose every sifted test-basis bit, keep the key-basis positions as key."""
+        self._stage = "estimation"
+        assert self._key is not None and self._key_index is not None
+        assert self._sifted_basis is not None and self._sifted_intensity is not None
+        test = self._sifted_basis != DECOY_KEY_BASIS
+        disclosed = self._key[test]
+        self._key = self._key[~test]
+        self._key_index = self._key_index[~test]
+        self._key_intensity = self._sifted_intensity[~test]
+        return Message("test.reply", disclosed={"bits": disclosed})
 
     def _on_sample(self, request: Message) -> Message:
         self._stage = "estimation"
         assert self._key is not None and self._key_index is not None
+        assert self._key_intensity is not None
         k = int(request.public["sample_bits"])
         positions = choose_sample(self._key.shape[0], k, self._rng)
         disclosed = self._key[positions]
@@ -242,13 +349,17 @@ class AliceNode:
         keep[positions] = False
         self._key = self._key[keep]
         self._key_index = self._key_index[keep]
+        self._key_intensity = self._key_intensity[keep]
         self._sample_bits = k
         return Message(
             "sample.reply", public={"positions": positions}, disclosed={"bits": disclosed}
         )
 
     def _on_estimate(self, request: Message) -> Message:
-        self._sample_errors = int(request.public["errors"])
+        self._sample_errors = int(request.public.get("errors", 0))
+        for name in ("test_detected", "test_errors"):
+            if name in request.public:
+                self._test_counts[name] = np.asarray(request.public[name], dtype=np.int64)
         if request.public.get("abort"):
             self._abort(str(request.public.get("reason", "estimation")))
         return Message("ack")
@@ -283,9 +394,8 @@ class AliceNode:
         self.decision = decision
         public: dict[str, Any] = {
             "formula": decision.formula,
-            "phase_error_upper": decision.phase_error_upper,
-            "single_photon_fraction": decision.single_photon_fraction,
             "length_bits": decision.length_bits,
+            **_decision_details(decision),
         }
         if decision.length_bits <= 0:
             self._abort("the secure key length is not positive")
@@ -306,7 +416,7 @@ class AliceNode:
         self._key = None
         self.final_key = None
 
-    def _decide_length(self) -> kl.KeyLength:
+    def _decide_length(self) -> Any:
         """Alice's own length decision, from what she observed and the leakage she counted."""
         assert self._key is not None
         opts = self._options
@@ -315,18 +425,67 @@ class AliceNode:
         leak = self._tally.disclosed["reconciliation"] + self._tally.disclosed["verification"]
         n, k = int(self._key.shape[0]), self._sample_bits
         e_obs = self._sample_errors / k if k else 1.0
+        eps_sec, eps_cor = opts.epsilon_sec, opts.epsilon_cor
+        protocol = self._protocol
+        if protocol == "decoy-bb84":
+            return self._decoy_length(leak)
+        if protocol == "e91":
+            assert self._chsh_lower is not None
+            return kl.chsh_key_length(n, self._chsh_lower, leak, eps_sec, eps_cor)
+        if protocol == "b92":
+            return kl.KeyLength(
+                0, "no finite-key rule for B92 is implemented: no key", 0.5, 0.0, 0.0
+            )
         if source == "laser":
             mu = opts.mu if opts.mu is not None else float(params.get("mu", 0.0))
             gain = self._detections / self._records.meta.pulses
-            return kl.gllp_key_length(
-                n, k, e_obs, leak, mu, gain, opts.epsilon_sec, opts.epsilon_cor
-            )
-        return kl.shor_preskill_key_length(n, k, e_obs, leak, opts.epsilon_sec, opts.epsilon_cor)
+            return kl.gllp_key_length(n, k, e_obs, leak, mu, gain, eps_sec, eps_cor)
+        if protocol == "six-state":
+            return kl.six_state_key_length(n, k, e_obs, leak, eps_sec, eps_cor)
+        return kl.shor_preskill_key_length(n, k, e_obs, leak, eps_sec, eps_cor)
+
+    def _decoy_length(self, leak: int) -> Any:
+        """Lim et al. 2014 finite-key length from the observed decoy counts."""
+        assert self._key_intensity is not None
+        meta = self._records.meta
+        params = meta.params
+        n_classes = len(meta.intensities)
+        key_detected = np.bincount(self._key_intensity, minlength=n_classes)
+        return kl.decoy_key_length(
+            intensities=tuple(float(m) for m in meta.intensities),
+            intensity_probs=tuple(float(p) for p in params.get("intensity_probs", ())),
+            key_detected=[int(x) for x in key_detected],
+            test_detected=[int(x) for x in self._test_counts.get("test_detected", [])],
+            test_errors=[int(x) for x in self._test_counts.get("test_errors", [])],
+            leak_bits=leak,
+            epsilon_sec=self._options.epsilon_sec,
+            epsilon_cor=self._options.epsilon_cor,
+            key_basis_sent=None
+            if meta.sent_counts is None
+            else [int(x) for x in np.asarray(meta.sent_counts)[:, DECOY_KEY_BASIS]],
+            bob_key_basis_prob=float(params.get("basis_prob_z", 0.5)),
+        )
 
     @property
     def key(self) -> BitArray | None:
         """Alice's current key (sifted, sample removed); None after an abort."""
         return self._key
+
+
+def _decision_details(decision: Any) -> dict[str, Any]:
+    """The public, JSON-ready details of a length decision (bounds, estimated parameters)."""
+    out: dict[str, Any] = {}
+    for name in (
+        "phase_error_upper",
+        "single_photon_fraction",
+        "vacuum_events_lower",
+        "single_photon_events_lower",
+        "single_photon_yield_lower",
+    ):
+        value = getattr(decision, name, None)
+        if value is not None:
+            out[name] = float(value)
+    return out
 
 
 def _subset(records: Records, positions: IndexArray) -> Records:
@@ -351,7 +510,8 @@ class BobNode:
         self._records = records
         self._options = options
         self._rng = rng
-        self._rule = get_rule(records.meta.protocol)
+        self._protocol = records.meta.protocol
+        self._rule = get_rule(self._protocol)
         self.timings_s: dict[str, float] = {}
         self.detections = len(records)
         self.sifted_bits = 0
@@ -359,7 +519,14 @@ class BobNode:
         self.sample_errors = 0
         self.qber: float | None = None
         self.qber_upper: float | None = None
+        self.chsh_s: float | None = None
+        self.chsh_s_std: float | None = None
+        self.chsh_s_lower: float | None = None
         self.sifted_index: IndexArray | None = None
+        self.sifted_basis: np.ndarray | None = None
+        self.sifted_intensity: np.ndarray | None = None
+        self.sifted_error: np.ndarray | None = None  # per sifted position: 0/1, or -1 unknown
+        self.sent_counts: np.ndarray | None = None
         self.key_index: IndexArray | None = None
         self.raw_key: BitArray | None = None
         self.corrected_key: BitArray | None = None
@@ -368,91 +535,40 @@ class BobNode:
         self.amplify_info: dict[str, Any] = {}
         self.ec_frames = 0
         self.ec_frames_failed = 0
+        self._key_pos: IndexArray | None = None  # key positions within the sifted arrays
+        self._stage = "setup"
 
     @contextmanager
     def _timed(self, channel: ClassicalChannel, stage: str) -> Iterator[None]:
         start = time.perf_counter()
+        self._stage = stage
         with channel.in_stage(stage):
             yield
         self.timings_s[stage] = time.perf_counter() - start
 
     def run(self, channel: ClassicalChannel) -> BitArray:
-        """Run every stage; return Bob's final key or raise :class:`ProtocolAbort`."""
-        opts = self._options
+        """Run every stage; return Bob's final key or raise :class:`ProtocolAbort`.
+
+        A reply whose content does not fit (wrong field, wrong shape, out-of-range positions:
+        what a man in the middle on an unauthenticated channel produces) aborts the protocol.
+        """
+        try:
+            return self._run(channel)
+        except (IndexError, KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, RecordError):
+                raise
+            stage = self._stage
+            raise ProtocolAbort(f"malformed reply in {stage}: {exc}", stage=stage) from exc
+
+    def _run(self, channel: ClassicalChannel) -> BitArray:
         with self._timed(channel, "sifting"):
-            announcement = self._rule.bob_announces(self._records)
-            reply = channel.ask(
-                Message("sift", public={"pulse_index": self._records.pulse_index, **announcement})
-            )
-            keep = self._rule.keep(reply.public, announcement)
-            key = self._rule.bob_bits(self._records)[keep]
-            key_index = self._records.pulse_index[keep]
-            self.sifted_bits = int(key.shape[0])
-            self.sifted_index = key_index
-
+            key = self._sift(channel)
         with self._timed(channel, "estimation"):
-            k = min(self.sifted_bits, max(1, round(opts.sample_fraction * self.sifted_bits)))
-            if self.sifted_bits < 2:
-                self._abort(
-                    channel,
-                    InsufficientKey("too few sifted bits to estimate the QBER", stage="estimation"),
-                )
-            reply = channel.ask(Message("sample", public={"sample_bits": k}))
-            positions = np.asarray(reply.public["positions"], dtype=np.int64)
-            alice_sample = np.asarray(reply.disclosed["bits"], dtype=np.uint8)
-            errors = int(np.count_nonzero(key[positions] != alice_sample))
-            keep_mask = np.ones(key.shape[0], dtype=bool)
-            keep_mask[positions] = False
-            key, key_index = key[keep_mask], key_index[keep_mask]
-            self.sample_bits, self.sample_errors = k, errors
-            self.qber = errors / k
-            self.qber_upper = self.qber + sampling_deviation(
-                int(key.shape[0]), k, opts.epsilon_sec / 2
-            )
-            limit = QBER_LIMITS.get(self._records.meta.protocol, kl.BB84_QBER_LIMIT)
-            if self.qber > limit:
-                reason = f"estimated QBER {self.qber:.4f} exceeds the {limit:.4f} limit of {self._records.meta.protocol}"
-                channel.ask(
-                    Message("estimate", public={"errors": errors, "abort": True, "reason": reason})
-                )
-                raise QBERTooHigh(reason, stage="estimation")
-            channel.ask(Message("estimate", public={"errors": errors, "abort": False}))
-            self.raw_key, self.key_index = key, key_index
-
+            key = self._estimate(channel, key)
         with self._timed(channel, "reconciliation"):
-            method = get_method(opts.ec_method)
-            bob_ec = method.make_bob(seed=self._rng)  # its reconcile() sends ``ec.start``
-            # An error-free sample still leaves errors possible: never tell Cascade "zero".
-            qber_for_ec = min(0.45, max(self.qber, 1.0 / (2 * k)))
-            outcome = bob_ec.reconcile(key, qber_for_ec, channel)
-            self.ec_frames, self.ec_frames_failed = outcome.frames, outcome.frames_failed
-            if outcome.frames_failed:
-                self._abort(
-                    channel,
-                    ReconciliationFailed(
-                        f"error correction failed on {outcome.frames_failed} of {outcome.frames} frames",
-                        stage="reconciliation",
-                    ),
-                )
-            key = outcome.key
-            self.corrected_key = key
-
+            key = self._reconcile(channel, key)
         with self._timed(channel, "verification"):
-            hash_key = (
-                secret_bytes(HASH_KEY_BYTES)
-                if opts.secure_randomness
-                else self._rng.bytes(HASH_KEY_BYTES)
-            )
-            tag = verification_tag(key, hash_key)
-            reply = channel.ask(
-                Message("verify", public={"hash_key": hash_key}, disclosed={"tag": tag})
-            )
-            if not reply.public.get("match"):
-                raise VerificationFailed(
-                    "verification hashes differ: the corrected keys are not identical",
-                    stage="verification",
-                )
-
+            self._verify(channel, key)
         with self._timed(channel, "amplification"):
             reply = channel.ask(Message("amplify"))
             self.amplify_info = {k: v for k, v in reply.public.items() if k != "seed"}
@@ -464,10 +580,212 @@ class BobNode:
             self.final_key = toeplitz_hash(key, seed, m)
         return self.final_key
 
-    def _abort(self, channel: ClassicalChannel, error: ProtocolAbort) -> None:
+    # -- stages -----------------------------------------------------------------------------
+    def _sift(self, channel: ClassicalChannel) -> BitArray:
+        announcement = self._rule.bob_announces(self._records)
+        reply = channel.ask(
+            Message("sift", public={"pulse_index": self._records.pulse_index, **announcement})
+        )
+        self._alice_pub = dict(reply.public)
+        self._bob_pub = dict(announcement)
+        keep = self._rule.keep(reply.public, announcement)
+        key = self._rule.bob_bits(self._records)[keep]
+        self.sifted_bits = int(key.shape[0])
+        self.sifted_index = self._records.pulse_index[keep]
+        self.sifted_basis = np.asarray(
+            reply.public.get("basis", self._records.basis), dtype=np.uint8
+        )[keep]
+        intensity = reply.public.get("intensity")
+        self.sifted_intensity = (
+            np.zeros(self.sifted_bits, np.uint8)
+            if intensity is None
+            else np.asarray(intensity, np.uint8)[keep]
+        )
+        self.sifted_error = np.full(self.sifted_bits, _UNKNOWN, dtype=np.int8)
+        if "sent_counts" in reply.public:
+            self.sent_counts = np.asarray(reply.public["sent_counts"], dtype=np.int64)
+        self._key_pos = np.arange(self.sifted_bits, dtype=np.int64)
+        return key
+
+    def _estimate(self, channel: ClassicalChannel, key: BitArray) -> BitArray:
+        opts = self._options
+        assert self._key_pos is not None and self.sifted_error is not None
+        if self._protocol == "e91":
+            self._chsh(channel)
+        public: dict[str, Any] = {}
+        if self._protocol == "decoy-bb84":
+            assert self.sifted_basis is not None and self.sifted_intensity is not None
+            test = self.sifted_basis != DECOY_KEY_BASIS
+            reply = channel.ask(Message("test"))
+            alice_test = np.asarray(reply.disclosed["bits"], dtype=np.uint8)
+            wrong = (key[test] != alice_test).astype(np.int8)
+            self.sifted_error[test] = wrong
+            n_classes = max(1, int(self.sifted_intensity.max(initial=0)) + 1)
+            if self.sent_counts is not None:
+                n_classes = max(n_classes, self.sent_counts.shape[0])
+            test_int = self.sifted_intensity[test]
+            public["test_detected"] = np.bincount(test_int, minlength=n_classes)
+            public["test_errors"] = np.bincount(
+                test_int, weights=wrong, minlength=n_classes
+            ).astype(np.int64)
+            key = key[~test]
+            self._key_pos = self._key_pos[~test]
+            k, errors = int(alice_test.shape[0]), int(wrong.sum())
+            self.sample_bits, self.sample_errors = k, errors
+            if k < 1 or key.shape[0] < 2:
+                self._abort(
+                    channel,
+                    InsufficientKey("too few detections in either basis", stage="estimation"),
+                )
+            self.qber = errors / k
+            n = int(key.shape[0])
+            self.qber_upper = self.qber + sampling_deviation(n, k, opts.epsilon_sec / 2)
+        else:
+            if self.sifted_bits < 2:
+                self._abort(
+                    channel,
+                    InsufficientKey("too few sifted bits to estimate the QBER", stage="estimation"),
+                )
+            k = min(self.sifted_bits - 1, max(1, round(opts.sample_fraction * self.sifted_bits)))
+            reply = channel.ask(Message("sample", public={"sample_bits": k}))
+            positions = np.asarray(reply.public["positions"], dtype=np.int64)
+            alice_sample = np.asarray(reply.disclosed["bits"], dtype=np.uint8)
+            wrong = (key[positions] != alice_sample).astype(np.int8)
+            self.sifted_error[self._key_pos[positions]] = wrong
+            errors = int(wrong.sum())
+            keep_mask = np.ones(key.shape[0], dtype=bool)
+            keep_mask[positions] = False
+            key = key[keep_mask]
+            self._key_pos = self._key_pos[keep_mask]
+            self.sample_bits, self.sample_errors = k, errors
+            self.qber = errors / k
+            self.qber_upper = self.qber + sampling_deviation(
+                int(key.shape[0]), k, opts.epsilon_sec / 2
+            )
+        limit = QBER_LIMITS.get(self._protocol, kl.BB84_QBER_LIMIT)
+        if self.qber > limit:
+            reason = (
+                f"estimated QBER {self.qber:.4f} exceeds the {limit:.4f} limit of {self._protocol}"
+            )
+            channel.ask(
+                Message(
+                    "estimate", public={"errors": errors, "abort": True, "reason": reason, **public}
+                )
+            )
+            raise QBERTooHigh(reason, stage="estimation")
+        channel.ask(Message("estimate", public={"errors": errors, "abort": False, **public}))
+        assert self.sifted_index is not None
+        self.raw_key, self.key_index = key, self.sifted_index[self._key_pos]
+        return key
+
+    def _chsh(self, channel: ClassicalChannel) -> None:
+        """E91: exchange the outcomes of the CHSH-test events and check the Bell violation."""
+        rule = get_e91_rule()
+        mask = rule.chsh_mask(self._alice_pub, self._bob_pub)
+        positions = np.flatnonzero(mask).astype(np.int64)
+        mine = self._records.bit[positions]
+        reply = channel.ask(Message("chsh", public={"positions": positions, "outcomes": mine}))
+        alice_out = np.asarray(reply.public["outcomes"], dtype=np.uint8)
+        a_set = np.asarray(self._alice_pub["basis"], dtype=np.uint8)[positions]
+        b_set = self._records.basis[positions]
+        try:
+            self.chsh_s, self.chsh_s_std = chsh_value(a_set, b_set, alice_out, mine)
+            self.chsh_s_lower = hoeffding_chsh_lower(
+                a_set, b_set, alice_out, mine, self._options.epsilon_sec / 2
+            )
+        except ParameterError as exc:
+            self._abort(
+                channel, BellViolationTooSmall(f"CHSH test impossible: {exc}", stage="estimation")
+            )
+        assert self.chsh_s_lower is not None
+        if self.chsh_s_lower <= 2.0:
+            self._abort(
+                channel,
+                BellViolationTooSmall(
+                    f"CHSH value {self.chsh_s:.3f} +- {self.chsh_s_std:.3f} does not exceed 2 by the "
+                    f"statistical margin (lower bound {self.chsh_s_lower:.3f})",
+                    stage="estimation",
+                ),
+            )
+
+    def _reconcile(self, channel: ClassicalChannel, key: BitArray) -> BitArray:
+        method = get_method(self._options.ec_method)
+        bob_ec = method.make_bob(seed=self._rng)  # its reconcile() sends ``ec.start``
+        # An error-free sample still leaves errors possible: never tell Cascade "zero".
+        assert self.qber is not None
+        qber_for_ec = min(0.45, max(self.qber, 1.0 / (2 * max(self.sample_bits, 1))))
+        outcome = bob_ec.reconcile(key, qber_for_ec, channel)
+        self.ec_frames, self.ec_frames_failed = outcome.frames, outcome.frames_failed
+        if outcome.frames_failed:
+            self._abort(
+                channel,
+                ReconciliationFailed(
+                    f"error correction failed on {outcome.frames_failed} of {outcome.frames} frames",
+                    stage="reconciliation",
+                ),
+            )
+        corrected = outcome.key
+        assert self.sifted_error is not None and self._key_pos is not None
+        # Bob now knows which of his key bits were wrong: the decoy analysis and the report's
+        # per-class counts use it (Lim et al. 2014 count the key-basis errors this way).
+        self.sifted_error[self._key_pos] = (corrected != key).astype(np.int8)
+        self.corrected_key = corrected
+        return corrected
+
+    def _verify(self, channel: ClassicalChannel, key: BitArray) -> None:
+        opts = self._options
+        hash_key = (
+            secret_bytes(HASH_KEY_BYTES)
+            if opts.secure_randomness
+            else self._rng.bytes(HASH_KEY_BYTES)
+        )
+        tag = verification_tag(key, hash_key)
+        reply = channel.ask(
+            Message("verify", public={"hash_key": hash_key}, disclosed={"tag": tag})
+        )
+        if not reply.public.get("match"):
+            raise VerificationFailed(
+                "verification hashes differ: the corrected keys are not identical",
+                stage="verification",
+            )
+
+    def _abort(self, channel: ClassicalChannel, error: ProtocolAbort) -> NoReturn:
         """Tell Alice, then raise."""
         channel.ask(Message("abort", public={"reason": str(error)}))
         raise error
+
+    def counts(self) -> list[dict[str, Any]]:
+        """Rows ``{basis, intensity, sent, detected, errors}`` of the basis-matched events.
+
+        ``errors`` is None where some of the class's errors are unknown (the run stopped before
+        error correction). ``sent`` comes from Alice's public announcement, when she made one.
+        """
+        if self.sifted_basis is None or self.sifted_intensity is None or self.sifted_error is None:
+            return []
+        rows = []
+        bases = sorted(set(np.unique(self.sifted_basis).tolist()))
+        intensities = sorted(set(np.unique(self.sifted_intensity).tolist()))
+        if self.sent_counts is not None:
+            intensities = list(range(self.sent_counts.shape[0]))
+            bases = sorted(set(bases) | set(range(self.sent_counts.shape[1])))
+        for b in bases:
+            for i in intensities:
+                sel = (self.sifted_basis == b) & (self.sifted_intensity == i)
+                errs = self.sifted_error[sel]
+                sent = None
+                if self.sent_counts is not None and b < self.sent_counts.shape[1]:
+                    sent = int(self.sent_counts[i, b])
+                named = self._protocol != "e91" and b in (0, 1, 2)
+                rows.append(
+                    {
+                        "basis": Basis(b).name if named else int(b),
+                        "intensity": i,
+                        "sent": sent,
+                        "detected": int(np.count_nonzero(sel)),
+                        "errors": None if np.any(errs == _UNKNOWN) else int(errs.sum()),
+                    }
+                )
+        return rows
 
 
 @dataclass
@@ -576,7 +894,15 @@ def run_postprocessing(
         "wire_bits": int(sum(stats.wire_bits.values())),
         "verification_tag_bits": TAG_BITS,
         "timings_s": dict(bob_node.timings_s),
+        "counts": bob_node.counts(),
     }
+    if alice.meta.protocol == "e91":
+        report["chsh_s"] = bob_node.chsh_s
+        report["chsh_s_std"] = bob_node.chsh_s_std
+        report["chsh_s_lower"] = bob_node.chsh_s_lower
+    for name in ("vacuum_events_lower", "single_photon_events_lower", "single_photon_yield_lower"):
+        if name in bob_node.amplify_info:
+            report[name] = bob_node.amplify_info[name]
     return PipelineResult(
         report=report,
         alice_key=alice_key,

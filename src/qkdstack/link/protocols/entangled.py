@@ -22,8 +22,7 @@ Setting codes:
   (22.5°, 45°, 67.5°), each uniformly. Key pairs: ``a == b`` (codes 1 and 2, probability 2/9).
   CHSH pairs: ``a`` in {0, 2} and ``b`` in {1, 3}, with
   :math:`S = E(0,1) - E(0,3) + E(2,1) + E(2,3) = 2\\sqrt{2}\\,V(1-2e_{mis})` for a pure source.
-  The remaining pairs (a=1 with b in {2, 3}... those with ``a != b`` outside the CHSH set) are
-  discarded.
+  The other pairs, (0, 2), (1, 2) and (1, 3), are discarded.
 
 References
 ----------

@@ -102,6 +102,8 @@ def _table(
         alice_bit=arr[:, 4].astype(u8),
         bob_bit=arr[:, 5].astype(u8),
         no_detection=no_det,
+        bob_basis_probs=tuple(bob_basis_probs),
+        alice_bit_is_basis=b92,
     )
 
 
