@@ -167,7 +167,7 @@ def test_blind_corrects_every_frame_and_the_channel_counts_its_leak(q: float) ->
         outcome = get_method("ldpc-blind").make_bob(seed=2).reconcile(bob, q, channel)
     assert outcome.frames_failed == 0
     assert np.array_equal(outcome.key, alice)
-    rate, d = plan_blind(n, q, 1.0, 0.1)
+    rate, d = plan_blind(n, q, 1.0, 0.15)
     m = load_code(rate).m
     # Syndrome bits: masked ones public, the rest disclosed; revealed punctured bits disclosed.
     assert told["syndrome"] + told["masked"] == outcome.frames * m

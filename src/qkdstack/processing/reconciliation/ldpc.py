@@ -606,8 +606,8 @@ class BobBlind(BobReconciler):
         self,
         seed: Seed = None,
         start_efficiency: float = 1.0,
-        fraction: float = 0.1,
-        rounds: int = 10,
+        fraction: float = 0.15,
+        rounds: int = 15,
         max_iter: int = 60,
     ) -> None:
         if not 0.0 < fraction <= 0.5:
