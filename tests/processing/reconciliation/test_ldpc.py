@@ -173,3 +173,24 @@ def test_blind_corrects_every_frame_and_the_channel_counts_its_leak(q: float) ->
     assert told["syndrome"] + told["masked"] == outcome.frames * m
     assert channel.stats.leaked_bits("reconciliation") == told["syndrome"] + told["values"]
     assert told["values"] <= outcome.frames * d
+
+
+def test_plan_uses_the_highest_rate_code_at_very_low_qber() -> None:
+    rate, shortened, _ = plan_frames(10_000, 0.002, 1.3)
+    assert (rate, shortened) == (max(CODE_RATES), 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["ldpc", "ldpc-blind"])
+@pytest.mark.parametrize("n", [1000, 100_000, 1_000_000])
+def test_ldpc_methods_correct_large_keys(method: str, n: int) -> None:
+    rng = np.random.default_rng(n)
+    for q in (0.005, 0.02, 0.05, 0.08):
+        alice = rng.integers(0, 2, n, dtype=np.uint8)
+        bob = alice.copy()
+        bob[rng.choice(n, max(1, round(q * n)), replace=False)] ^= 1
+        channel = ClassicalChannel(alice_responder(alice))
+        options = {"target_efficiency": 1.6} if method == "ldpc" else {}
+        outcome = get_method(method).make_bob(seed=1, **options).reconcile(bob, q, channel)
+        assert outcome.frames_failed == 0, f"{method} n={n} q={q}"
+        assert np.array_equal(outcome.key, alice)

@@ -276,13 +276,16 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[floa
 
     Wanted rate ``R = 1 - f* h(Q)``; the mother code of smallest rate ``R_0 >= R`` is shortened by
     ``s = (R_0 - R) N / (1 - R)`` positions so that ``(R_0 N - s) / (N - s) = R`` (Elkouss et al.
-    2010, Eq. 2 with no puncturing). Below the lowest rate the lowest mother code is used as is.
+    2010, Eq. 2 with no puncturing), at most ``N / 2``. Above the highest mother rate the
+    highest-rate code is used unshortened (more leakage than wanted, never less).
     """
     wanted = 1.0 - target_efficiency * float(binary_entropy(qber))
     usable = [r for r in CODE_RATES if r >= wanted]
-    rate = min(usable) if usable else CODE_RATES[0]
-    shortened = 0 if not usable else math.ceil((rate - wanted) * _N / (1.0 - wanted))
-    shortened = min(shortened, _N // 2)
+    if usable:
+        rate = min(usable)
+        shortened = min(math.ceil((rate - wanted) * _N / (1.0 - wanted)), _N // 2)
+    else:  # wanted rate above every mother code: the highest-rate code, unshortened
+        rate, shortened = max(CODE_RATES), 0
     payload = _N - shortened
     return rate, shortened, max(1, -(-n_key // payload))
 
