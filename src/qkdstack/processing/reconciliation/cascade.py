@@ -117,20 +117,83 @@ def _block_parities(
 
 
 @njit(cache=True)
-def _range_parities(
-    key: BitArray,
+def _level_prepare(
+    bits: BitArray,
     perm: npt.NDArray[np.int32],
-    starts: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-) -> BitArray:  # pragma: no cover
-    """Parity of ``key[perm[starts[i]:ends[i]]]`` for each i."""
-    out = np.zeros(starts.shape[0], dtype=np.uint8)
-    for i in range(starts.shape[0]):
+    tree: npt.NDArray[np.int8],
+    reuse: bool,
+    base: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    node: npt.NDArray[np.int64],
+    lo: int,
+    hi: int,
+    mid: npt.NDArray[np.int64],
+    need: npt.NDArray[np.bool_],
+    alice_left: BitArray,
+    bob_left: BitArray,
+) -> bool:  # pragma: no cover
+    """One BINARY level, before asking: split each active range, look up known left parities,
+    compute Bob's left parities. Returns whether any search in ``[lo, hi)`` is still active."""
+    any_active = False
+    for i in range(lo, hi):
+        s = start[i]
+        e = end[i]
+        if e - s <= 1:
+            need[i] = False
+            mid[i] = -1
+            continue
+        any_active = True
+        m = s + (e - s + 1) // 2
+        mid[i] = m
+        need[i] = True
+        if reuse:
+            code = tree[base[i] + 2 * node[i]]
+            if code >= 0:
+                need[i] = False
+                alice_left[i] = code & 1
         acc = np.uint8(0)
-        for j in range(starts[i], ends[i]):
-            acc ^= key[perm[j]]
-        out[i] = acc
-    return out
+        for j in range(s, m):
+            acc ^= bits[perm[j]]
+        bob_left[i] = acc
+    return any_active
+
+
+@njit(cache=True)
+def _level_update(
+    tree: npt.NDArray[np.int8],
+    reuse: bool,
+    base: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    node: npt.NDArray[np.int64],
+    alice_par: BitArray,
+    lo: int,
+    hi: int,
+    mid: npt.NDArray[np.int64],
+    alice_left: BitArray,
+    bob_left: BitArray,
+) -> None:  # pragma: no cover
+    """One BINARY level, after Alice's answers: keep the half whose parities differ, and record
+    both children's parities (left told, right inferred as parent XOR left) when reusing."""
+    for i in range(lo, hi):
+        if mid[i] < 0:
+            continue
+        left = 2 * node[i]
+        al = alice_left[i]
+        cur = alice_par[i]
+        mis = bob_left[i] ^ al
+        if reuse:
+            tree[base[i] + left] = np.int8(al + 2 * mis)
+            tree[base[i] + left + 1] = np.int8((cur ^ al) + 2 * (1 - mis))
+        if mis:
+            end[i] = mid[i]
+            node[i] = left
+            alice_par[i] = al
+        else:
+            start[i] = mid[i]
+            node[i] = left + 1
+            alice_par[i] = cur ^ al
 
 
 @njit(cache=True)
@@ -422,19 +485,28 @@ class AliceCascade(AliceReconciler):
             ends = np.asarray(request.public.get("end"))
             passes = np.asarray(request.public.get("pass"))
             if (
-                starts.shape != ends.shape
+                starts.ndim != 1
+                or starts.size == 0
+                or starts.shape != ends.shape
                 or passes.shape != starts.shape
-                or starts.ndim != 1
                 or starts.dtype.kind not in "iu"
                 or ends.dtype.kind not in "iu"
                 or passes.dtype.kind not in "iu"
-                or (starts.size and (starts.min() < 0 or ends.max() > self._n))
-                or np.any(starts >= ends)
-                or not set(np.unique(passes).tolist()) <= set(self._prefix)
+                or starts.min() < 0
+                or ends.max() > self._n
+                or not np.all(starts < ends)
             ):
                 raise ProtocolAbort("Cascade: malformed parity request.", stage=_STAGE)
+            first, last = int(passes.min()), int(passes.max())
+            if first == last:  # the usual case: one pass per round
+                if first not in self._prefix:
+                    raise ProtocolAbort(f"Cascade: pass {first} was never opened.", stage=_STAGE)
+                prefix = self._prefix[first]
+                return Message("ec.parities", disclosed={"parity": prefix[ends] ^ prefix[starts]})
             parity = np.empty(starts.size, dtype=np.uint8)
             for p in np.unique(passes).tolist():
+                if p not in self._prefix:
+                    raise ProtocolAbort(f"Cascade: pass {p} was never opened.", stage=_STAGE)
                 sel = passes == p
                 prefix = self._prefix[p]
                 parity[sel] = prefix[ends[sel]] ^ prefix[starts[sel]]
@@ -664,70 +736,50 @@ class _Run:
         """
         m = blocks.size
         groups = np.unique(passes)
+        bounds = np.searchsorted(passes, np.stack([groups, groups + 1]))
+        spans = [
+            (self.passes[int(p)], int(bounds[0, g]), int(bounds[1, g]))
+            for g, p in enumerate(groups)
+        ]
         start = np.empty(m, dtype=np.int64)
         end = np.empty(m, dtype=np.int64)
         alice_par = np.empty(m, dtype=np.uint8)
         widths = np.array([p.width for p in self.passes], dtype=np.int64)
         base = blocks * widths[passes]
-        for p in groups:
-            ps = self.passes[p]
-            lo, hi = np.searchsorted(passes, [p, p + 1])
+        for ps, lo, hi in spans:
             start[lo:hi], end[lo:hi] = _node_ranges(blocks[lo:hi], nodes[lo:hi], self.n, ps.size)
             alice_par[lo:hi] = ps.tree[base[lo:hi] + nodes[lo:hi]] & 1
         node = nodes.copy()
+        mid = np.empty(m, dtype=np.int64)
+        need = np.empty(m, dtype=np.bool_)
+        alice_left = np.zeros(m, dtype=np.uint8)
+        bob_left = np.zeros(m, dtype=np.uint8)
         while True:
-            active = np.flatnonzero(end - start > 1)
-            if active.size == 0:
+            active = False
+            for ps, lo, hi in spans:
+                active |= _level_prepare(
+                    self.bits, ps.perm, ps.tree, ps.width > 2, base, start, end, node,
+                    lo, hi, mid, need, alice_left, bob_left,
+                )  # fmt: skip
+            if not active:
                 break
-            pa = passes[active]
-            s = start[active]
-            e = end[active]
-            mid = s + (e - s + 1) // 2
-            left = 2 * node[active]
-            at = base[active] + left
-            alice_left = np.zeros(active.size, dtype=np.uint8)
-            bob_left = np.empty(active.size, dtype=np.uint8)
-            need = np.ones(active.size, dtype=bool)
-            bounds = np.searchsorted(pa, np.stack([groups, groups + 1]))
-            for g, p in enumerate(groups):
-                lo, hi = int(bounds[0, g]), int(bounds[1, g])
-                if lo == hi:
-                    continue
-                ps = self.passes[p]
-                if ps.width > 2:
-                    cached = ps.tree[at[lo:hi]]
-                    known = cached >= 0
-                    need[lo:hi] = ~known
-                    alice_left[lo:hi] = np.where(known, cached & 1, 0).astype(np.uint8)
-                bob_left[lo:hi] = _range_parities(self.bits, ps.perm, s[lo:hi], mid[lo:hi])
-            if need.any():
+            asked = np.flatnonzero(need)
+            if asked.size:
                 public: dict[str, Any] = {
-                    "pass": pa[need].astype(np.uint8),
-                    "start": s[need],
-                    "end": mid[need],
+                    "pass": passes[asked].astype(np.uint8),
+                    "start": start[asked],
+                    "end": mid[asked],
                 }
                 reply = self.channel.ask(Message("ec.parity", public=public))
-                alice_left[need] = _parity_reply(reply, int(need.sum()))
-            cur = alice_par[active]
-            mis_left = bob_left ^ alice_left
-            for g, p in enumerate(groups):
-                lo, hi = int(bounds[0, g]), int(bounds[1, g])
-                ps = self.passes[p]
-                if lo == hi or ps.width <= 2:
-                    continue
-                ps.tree[at[lo:hi]] = (alice_left[lo:hi] + 2 * mis_left[lo:hi]).astype(np.int8)
-                ps.tree[at[lo:hi] + 1] = (
-                    (cur[lo:hi] ^ alice_left[lo:hi]) + 2 * (1 - mis_left[lo:hi])
-                ).astype(np.int8)
-            go_left = mis_left == 1
-            end[active] = np.where(go_left, mid, e)
-            start[active] = np.where(go_left, s, mid)
-            node[active] = np.where(go_left, left, left + 1)
-            alice_par[active] = np.where(go_left, alice_left, cur ^ alice_left)
+                alice_left[asked] = _parity_reply(reply, int(asked.size))
+            for ps, lo, hi in spans:
+                _level_update(
+                    ps.tree, ps.width > 2, base, start, end, node, alice_par,
+                    lo, hi, mid, alice_left, bob_left,
+                )  # fmt: skip
         found = np.empty(m, dtype=np.int64)
-        for p in groups:
-            lo, hi = np.searchsorted(passes, [p, p + 1])
-            found[lo:hi] = self.passes[p].perm[start[lo:hi]]
+        for ps, lo, hi in spans:
+            found[lo:hi] = ps.perm[start[lo:hi]]
         return np.unique(found)
 
 
