@@ -66,7 +66,7 @@ def _invisible_to_every_pass(residual: np.ndarray, n: int, spy: _Spy) -> bool:
     """
     for p, k in enumerate(spy.block_sizes):
         # pass_permutation gives the shuffled position of each key bit (pass 0 is unshuffled).
-        position = np.arange(n) if p == 0 else pass_permutation(n, spy.shuffle_seed, p)
+        position = np.arange(n) if p == 0 else pass_permutation(n, spy.shuffle_seed, p, k)
         counts = np.bincount(position[residual] // k)
         if np.any(counts % 2):
             return False

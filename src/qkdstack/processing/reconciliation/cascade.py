@@ -69,7 +69,11 @@ from qkdstack.processing.reconciliation.base import (
     ReconciliationOutcome,
     register_method,
 )
-from qkdstack.processing.reconciliation.shuffle import identity_permutation, pass_permutation
+from qkdstack.processing.reconciliation.shuffle import (
+    identity_permutation,
+    pass_membership,
+    pass_permutation,
+)
 from qkdstack.randomness import as_generator
 from qkdstack.typing import BitArray, Seed
 
@@ -114,6 +118,37 @@ def _block_parities(
     for i in range(n):
         out[position[i] // block_size] ^= key[i]
     return out
+
+
+@njit(cache=True)
+def _member_parities(key: BitArray, member: npt.NDArray[np.uint8]) -> BitArray:  # pragma: no cover
+    """Parities of the two blocks of a halving pass, from each bit's block (0 or 1)."""
+    out = np.zeros(2, dtype=np.uint8)
+    for i in range(key.shape[0]):
+        out[member[i]] ^= key[i]
+    return out
+
+
+@njit(cache=True)
+def _walk_roots(
+    tree: npt.NDArray[np.int8],
+    member: npt.NDArray[np.uint8],
+    flips: npt.NDArray[np.int64],
+    width: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
+    """:func:`_walk_flips` for a halving pass with no search yet (only its roots are known)."""
+    out_b = np.empty(flips.shape[0], dtype=np.int64)
+    count = 0
+    for i in range(flips.shape[0]):
+        b = np.int64(member[flips[i]])
+        code = tree[b * width + 1]
+        if code >= 0:
+            code ^= 2
+            tree[b * width + 1] = code
+            if code >= 2:
+                out_b[count] = b
+                count += 1
+    return out_b[:count], np.ones(count, dtype=np.int64)
 
 
 @njit(cache=True)
@@ -451,16 +486,18 @@ class AliceCascade(AliceReconciler):
             )
         self._n = n
         self._seed = _int_field(params, "shuffle_seed", 0, 2**63)
-        # Prefix XOR of the shuffled key per pass: any range parity in O(1).
+        # Prefix XOR of the shuffled key per pass: any range parity in O(1). Passes whose blocks
+        # halve the key draw only the block membership first, the order when a range is asked.
         self._prefix: dict[int, BitArray] = {}
+        self._sizes: dict[int, int] = {}
 
-    def _pass_prefix(self, pass_index: int) -> BitArray:
+    def _pass_prefix(self, pass_index: int, block_size: int) -> BitArray:
         prefix = self._prefix.get(pass_index)
         if prefix is None:
             position = (
                 identity_permutation(self._n)
                 if pass_index == 0
-                else pass_permutation(self._n, self._seed, pass_index)
+                else pass_permutation(self._n, self._seed, pass_index, block_size)
             )
             prefix = _prefix_xor(self._key, position)
             self._prefix[pass_index] = prefix
@@ -474,10 +511,20 @@ class AliceCascade(AliceReconciler):
         if request.kind == "ec.blocks":
             p = _int_field(request.public, "pass", 0, _MAX_PASSES)
             k = _int_field(request.public, "block_size", 1, self._n + 1)
-            prefix = self._pass_prefix(p)
-            starts = np.arange(0, self._n, k, dtype=np.int64)
-            if "count" in request.public:
-                starts = starts[: _int_field(request.public, "count", 1, self._n + 1)]
+            if p in self._sizes:
+                raise ProtocolAbort(f"Cascade: pass {p} was already opened.", stage=_STAGE)
+            self._sizes[p] = k
+            count = (
+                _int_field(request.public, "count", 1, self._n + 1)
+                if "count" in request.public
+                else self._n
+            )
+            if p > 0 and k < self._n <= 2 * k:
+                member = pass_membership(self._n, self._seed, p, k)
+                parity = _member_parities(self._key, member)[:count]
+                return Message("ec.parities", disclosed={"parity": parity})
+            prefix = self._pass_prefix(p, k)
+            starts = np.arange(0, self._n, k, dtype=np.int64)[:count]
             ends = np.minimum(starts + k, self._n)
             return Message("ec.parities", disclosed={"parity": prefix[ends] ^ prefix[starts]})
         if request.kind == "ec.parity":
@@ -499,16 +546,16 @@ class AliceCascade(AliceReconciler):
                 raise ProtocolAbort("Cascade: malformed parity request.", stage=_STAGE)
             first, last = int(passes.min()), int(passes.max())
             if first == last:  # the usual case: one pass per round
-                if first not in self._prefix:
+                if first not in self._sizes:
                     raise ProtocolAbort(f"Cascade: pass {first} was never opened.", stage=_STAGE)
-                prefix = self._prefix[first]
+                prefix = self._pass_prefix(first, self._sizes[first])
                 return Message("ec.parities", disclosed={"parity": prefix[ends] ^ prefix[starts]})
             parity = np.empty(starts.size, dtype=np.uint8)
             for p in np.unique(passes).tolist():
-                if p not in self._prefix:
+                if p not in self._sizes:
                     raise ProtocolAbort(f"Cascade: pass {p} was never opened.", stage=_STAGE)
                 sel = passes == p
-                prefix = self._prefix[p]
+                prefix = self._pass_prefix(p, self._sizes[p])
                 parity[sel] = prefix[ends[sel]] ^ prefix[starts[sel]]
             return Message("ec.parities", disclosed={"parity": parity})
         raise ProtocolAbort(f"Cascade: unexpected message kind {request.kind!r}.", stage=_STAGE)
@@ -529,27 +576,72 @@ class _Pass:
     only the roots are kept (``width = 2``).
     """
 
-    __slots__ = ("_perm", "inverse", "n_blocks", "size", "tree", "width")
+    __slots__ = (
+        "_inverse",
+        "_perm",
+        "member",
+        "n",
+        "n_blocks",
+        "p",
+        "seed",
+        "size",
+        "tree",
+        "width",
+    )
 
-    def __init__(self, position: npt.NDArray[np.int32], size: int, reuse: bool) -> None:
-        n = position.shape[0]
-        self.size = size
+    def __init__(self, n: int, seed: int, p: int, size: int, reuse: bool) -> None:
+        self.n, self.seed, self.p, self.size = n, seed, p, size
         self.n_blocks = (n + size - 1) // size
         # ``inverse[i]`` is the shuffled position of key bit ``i``; the forward map (which key bit
-        # sits at a position) is built only if a search runs in this pass.
-        self.inverse = position
+        # sits at a position) is built only if a search runs in this pass. A pass whose blocks
+        # halve the key starts from the block membership alone (see ``pass_membership``).
+        self._inverse: npt.NDArray[np.int32] | None = None
         self._perm: npt.NDArray[np.int32] | None = None
+        self.member: npt.NDArray[np.uint8] | None = None
+        if p == 0:
+            self._inverse = identity_permutation(n)
+        elif size < n <= 2 * size:
+            self.member = pass_membership(n, seed, p, size)
+        else:
+            self._inverse = pass_permutation(n, seed, p, size)
         self.width = 2 ** (math.ceil(math.log2(size)) + 1) if (reuse and size > 1) else 2
         self.tree = np.full(self.n_blocks * self.width, -1, dtype=np.int8)
+
+    @property
+    def materialized(self) -> bool:
+        """Whether the full permutation of this pass has been drawn."""
+        return self._inverse is not None
+
+    @property
+    def inverse(self) -> npt.NDArray[np.int32]:
+        """``inverse[i]``: the shuffled position of key bit ``i``."""
+        if self._inverse is None:
+            self._inverse = pass_permutation(self.n, self.seed, self.p, self.size)
+        return self._inverse
 
     @property
     def perm(self) -> npt.NDArray[np.int32]:
         """``perm[j]``: the key bit at shuffled position ``j``."""
         if self._perm is None:
-            perm = np.empty_like(self.inverse)
-            perm[self.inverse] = np.arange(self.inverse.shape[0], dtype=np.int32)
+            inverse = self.inverse
+            perm = np.empty_like(inverse)
+            perm[inverse] = np.arange(inverse.shape[0], dtype=np.int32)
             self._perm = perm
         return self._perm
+
+    def block_parities(self, bits: BitArray) -> BitArray:
+        """Bob's parity of every block of this pass."""
+        if self.member is not None and self._inverse is None:
+            return _member_parities(bits, self.member)
+        return _block_parities(bits, self.inverse, self.size)
+
+    def walk(
+        self, flips: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Toggle the known nodes holding ``flips``; return the (block, node) pairs now odd."""
+        if self._inverse is None and self.member is not None:
+            return _walk_roots(self.tree, self.member, flips, self.width)
+        return _walk_flips(self.tree, self.inverse, flips, self.n, self.size, self.width)
 
 
 class BobCascade(BobReconciler):
@@ -648,17 +740,14 @@ class _Run:
         """Start a pass with blocks of ``k`` bits; ask Alice the parities of the first ``count``
         blocks (all when None). Returns the number of mismatching blocks."""
         p = len(self.passes)
-        position = (
-            identity_permutation(self.n) if p == 0 else pass_permutation(self.n, self.seed, p)
-        )
-        ps = _Pass(position, k, self.reuse)
+        ps = _Pass(self.n, self.seed, p, k, self.reuse)
         self.passes.append(ps)
         public: dict[str, Any] = {"pass": p, "block_size": k}
         if count is not None:
             public["count"] = count
         asked = ps.n_blocks if count is None else min(count, ps.n_blocks)
         alice = _parity_reply(self.channel.ask(Message("ec.blocks", public=public)), asked)
-        bob = _block_parities(self.bits, position, k)[:asked]
+        bob = ps.block_parities(self.bits)[:asked]
         mismatch = alice ^ bob
         roots = np.arange(asked, dtype=np.int64) * ps.width + 1
         ps.tree[roots] = (alice + 2 * mismatch).astype(np.int8)
@@ -713,9 +802,7 @@ class _Run:
             flips = self._binary_search(*batch)
             self.bits[flips] ^= 1
             for p, ps in enumerate(self.passes):
-                got_blocks, got_nodes = _walk_flips(
-                    ps.tree, ps.inverse, flips, self.n, ps.size, ps.width
-                )
+                got_blocks, got_nodes = ps.walk(flips)
                 if got_blocks.size:
                     self._pending.append((p, got_blocks, got_nodes))
 

@@ -19,7 +19,7 @@ from numba import njit
 
 from qkdstack.errors import ParameterError
 
-__all__ = ["identity_permutation", "pass_permutation"]
+__all__ = ["identity_permutation", "pass_membership", "pass_permutation"]
 
 _MASK64 = (1 << 64) - 1
 
@@ -44,12 +44,91 @@ def _splitmix_fisher_yates(n: int, state: np.uint64) -> npt.NDArray[np.int32]:  
     return perm
 
 
+@njit(cache=True)
+def _splitmix_select(
+    n: int, chosen: int, state: np.uint64
+) -> npt.NDArray[np.uint8]:  # pragma: no cover
+    # Selection sampling (Knuth Algorithm 3.4.2S): item i is chosen with probability
+    # (still needed) / (still left), which gives a uniformly random subset of exactly ``chosen``.
+    out = np.zeros(n, dtype=np.uint8)
+    s = np.uint64(state)
+    need = np.int64(chosen)
+    for i in range(n):
+        s += np.uint64(0x9E3779B97F4A7C15)
+        z = s
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+        # Chosen iff u (n - i) < need with u uniform in [0, 1): compare 32-bit fixed point
+        # numbers without a branch (the outcome is a coin flip a branch predictor cannot learn).
+        take = np.int64(np.int64(((z >> np.uint64(32)) * np.uint64(n - i)) >> np.uint64(32)) < need)
+        out[i] = take
+        need -= take
+    return out
+
+
+@njit(cache=True)
+def _compose_two_blocks(
+    member: npt.NDArray[np.uint8], first: int, state: np.uint64
+) -> npt.NDArray[np.int32]:  # pragma: no cover
+    n = member.shape[0]
+    order0 = _splitmix_fisher_yates(first, state)
+    order1 = _splitmix_fisher_yates(n - first, state ^ np.uint64(0x5851F42D4C957F2D))
+    out = np.empty(n, dtype=np.int32)
+    r0 = 0
+    r1 = 0
+    for i in range(n):
+        if member[i] == 0:
+            out[i] = order0[r0]
+            r0 += 1
+        else:
+            out[i] = first + order1[r1]
+            r1 += 1
+    return out
+
+
 def identity_permutation(n: int) -> npt.NDArray[np.int32]:
     """The identity permutation of ``n`` positions (``int32``)."""
     return np.arange(n, dtype=np.int32)
 
 
-def pass_permutation(n: int, seed: int, pass_index: int) -> npt.NDArray[np.int32]:
+def _state(seed: int, pass_index: int) -> np.uint64:
+    # Mix seed and pass into one 64-bit state (golden-ratio multiplier keeps passes apart).
+    return np.uint64((seed * 0x9E3779B97F4A7C15 + (pass_index + 1) * 0xD1B54A32D192ED03) & _MASK64)
+
+
+def _check(n: int, seed: int, pass_index: int) -> None:
+    if not 0 <= n < 2**31:
+        raise ParameterError(f"Argument 'n' must be in [0, 2^31), not {n}.")
+    if not 0 <= seed < 2**63:
+        raise ParameterError(f"Argument 'seed' must be in [0, 2^63), not {seed}.")
+    if pass_index < 0:
+        raise ParameterError(f"Argument 'pass_index' must be >= 0, not {pass_index}.")
+
+
+def _two_blocks(n: int, block_size: int | None) -> bool:
+    return block_size is not None and block_size < n <= 2 * block_size
+
+
+def pass_membership(n: int, seed: int, pass_index: int, block_size: int) -> npt.NDArray[np.uint8]:
+    """Which of the two blocks each key bit falls in, for a pass whose blocks halve the key.
+
+    Only for ``block_size < n <= 2 block_size``. Block 0 is a uniformly random subset of exactly
+    ``block_size`` bits (selection sampling), so the block parities of such a pass cost one
+    sequential sweep; the order inside each block (:func:`pass_permutation`) is drawn only when a
+    search needs it. Membership and order together are a uniformly random permutation.
+    """
+    _check(n, seed, pass_index)
+    if not _two_blocks(n, block_size):
+        raise ParameterError(
+            f"Argument 'block_size' must satisfy block_size < n <= 2 block_size, not {block_size}."
+        )
+    return _splitmix_select(n, n - block_size, _state(seed, pass_index))
+
+
+def pass_permutation(
+    n: int, seed: int, pass_index: int, block_size: int | None = None
+) -> npt.NDArray[np.int32]:
     """The public permutation of ``n`` key positions used in pass ``pass_index``.
 
     Parameters
@@ -60,6 +139,10 @@ def pass_permutation(n: int, seed: int, pass_index: int) -> npt.NDArray[np.int32
         Public shuffle seed agreed in ``ec.start`` (``0 <= seed < 2^63``).
     pass_index : int
         Zero-based pass (or BICONF round) number; each gets an independent permutation.
+    block_size : int, optional
+        The pass's block size. When the blocks halve the key the permutation is drawn as
+        :func:`pass_membership` followed by a uniform order inside each block (the same
+        distribution, drawn in two steps so that the first is cheap).
 
     Returns
     -------
@@ -67,12 +150,9 @@ def pass_permutation(n: int, seed: int, pass_index: int) -> npt.NDArray[np.int32
         ``position[i]`` is where key bit ``i`` sits in the shuffled key (a uniformly random
         permutation; its inverse says which key bit sits at each shuffled position).
     """
-    if not 0 <= n < 2**31:
-        raise ParameterError(f"Argument 'n' must be in [0, 2^31), not {n}.")
-    if not 0 <= seed < 2**63:
-        raise ParameterError(f"Argument 'seed' must be in [0, 2^63), not {seed}.")
-    if pass_index < 0:
-        raise ParameterError(f"Argument 'pass_index' must be >= 0, not {pass_index}.")
-    # Mix seed and pass into one 64-bit state (golden-ratio multiplier keeps passes apart).
-    state = (seed * 0x9E3779B97F4A7C15 + (pass_index + 1) * 0xD1B54A32D192ED03) & _MASK64
-    return _splitmix_fisher_yates(n, np.uint64(state))
+    _check(n, seed, pass_index)
+    state = _state(seed, pass_index)
+    if block_size is not None and _two_blocks(n, block_size):
+        member = _splitmix_select(n, n - block_size, state)
+        return _compose_two_blocks(member, block_size, state ^ np.uint64(0xA0761D6478BD642F))
+    return _splitmix_fisher_yates(n, state)
