@@ -150,9 +150,9 @@ def main() -> None:
     stats = pstats.Stats(profiler)
     total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
     groups = {
-        "public shuffles (both parties)": ("_splitmix_fisher_yates",),
+        "public shuffles (both parties)": ("_splitmix_fisher_yates", "_splitmix_select"),
         "channel encode/decode": ("encode_message", "decode_message"),
-        "Bob binary search (numpy+numba)": ("_binary_search",),
+        "Bob binary search + its round trips": ("_binary_search",),
         "Bob per-pass setup (inverse perm, trees)": ("__init__",),
         "block parities / prefix XOR": ("_block_parities", "_prefix_xor"),
     }
