@@ -11,11 +11,11 @@ Variable-node degrees come from a degree distribution optimised for the code's r
 edge-perspective lambda(x) over degrees {2, ..., 30} that maximises the rate, for regular checks of
 degree d_c, subject to the convergence of density evolution in the Gaussian approximation of Chung,
 Richardson and Urbanke, "Analysis of sum-product decoding of low-density parity-check codes using a
-Gaussian approximation", IEEE Trans. Inf. Theory 47, 657 (2001), Eqs. (9)-(11) and the phi(x)
-approximation of their Eq. (21), posed as a linear programme as in Richardson, Shokrollahi and
-Urbanke (2001), Sec. IV. The BSC of crossover p is replaced by the binary-input AWGN channel of the
+Gaussian approximation", IEEE Trans. Inf. Theory 47, 657 (2001), with their closed-form
+approximation phi(x) ~ exp(-0.4527 x^0.86 + 0.0218) (x < 10), posed as a linear programme as in Richardson, Shokrollahi and
+Urbanke (2001). The BSC of crossover p is replaced by the binary-input AWGN channel of the
 same capacity (a standard design proxy), the BSC stability condition
-lambda_2 (d_c - 1) < 1 / (2 sqrt(p (1 - p))) (ibid., Theorem 5) is imposed with a 5% margin, and
+lambda_2 (d_c - 1) < 1 / (2 sqrt(p (1 - p))) (ibid., the stability condition) is imposed with a 5% margin, and
 degree-2 variables are kept below 0.9 M (so they close no cycle among themselves), and the
 largest p for which the optimum reaches the target rate is found by bisection, over a range of
 d_c. The distributions are printed with their design threshold.
@@ -58,7 +58,7 @@ _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(80)
 
 
 def _phi(x: np.ndarray) -> np.ndarray:
-    """Chung et al. (2001) Eq. (21) approximation of phi(x) = 1 - E[tanh(u/2)], u ~ N(x, 2x)."""
+    """Chung et al. (2001) approximation of phi(x) = 1 - E[tanh(u/2)], u ~ N(x, 2x)."""
     x = np.asarray(x, dtype=float)
     out = np.ones_like(x)
     small = (x > 0) & (x < 10)

@@ -16,7 +16,7 @@ and Alice's node answers with :func:`alice_responder` (or builds her half from `
 ``ec.start`` included, to its ``handle``).
 
 The efficiency of a run is ``f = leaked / (n h(Q))`` with ``Q`` the true error fraction
-(Martinez-Mateo et al., QIC 15, 453 (2015), Eq. 1).
+(Martinez-Mateo et al., QIC 15, 453 (2015)).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class ReconcileResult:
 
 
 def efficiency(leaked_bits: int, n: int, error_fraction: float) -> float:
-    """Reconciliation efficiency ``f = leaked / (n h(Q))`` (Martinez-Mateo et al. 2015, Eq. 1).
+    """Reconciliation efficiency ``f = leaked / (n h(Q))`` (Martinez-Mateo et al. 2015).
 
     Returns ``nan`` when ``n h(Q) = 0`` (no errors: the ratio is undefined).
     """

@@ -6,10 +6,11 @@ parities differ holds an odd number of errors, and a BINARY search (asking Alice
 half at a time, ``ceil(log2 k)`` questions) finds and flips one of them. Flipping a bit changes the
 parity of the block that holds it in every other pass, so blocks of earlier passes that had matched
 now differ and are searched again: this *cascade* effect is what lets a few passes remove all errors
-(Brassard and Salvail 1993, Sec. 4). Every parity Alice reveals is one bit of leaked key; the
-efficiency is ``f = leaked / (n h(Q))`` (Martinez-Mateo et al. 2015, Eq. 1).
+(Brassard and Salvail 1993, the Cascade protocol). Every parity Alice reveals is one bit of leaked key; the
+efficiency is ``f = leaked / (n h(Q))`` (the efficiency of Martinez-Mateo et al. 2015).
 
-Variants (Martinez-Mateo et al. 2015, "Demystifying", Table 1 and Sec. 5) differ in the number of
+Variants (those compared in Martinez-Mateo et al. 2015, "Demystifying"; the parameters below
+follow that paper as reproduced by cascade-python) differ in the number of
 passes, the block sizes ``k_i``, and whether parities already known (of sub-blocks asked before, or
 inferred as parent XOR sibling) are reused instead of asked again:
 
@@ -43,10 +44,11 @@ updates the block parities of every pass.
 References
 ----------
 G. Brassard and L. Salvail, "Secret-key reconciliation by public discussion", EUROCRYPT '93,
-LNCS 765, 410 (1994), Sec. 4 (Cascade, BINARY, k_1 = 0.73/p).
+LNCS 765, 410 (1994): Cascade, BINARY, BICONF, k_1 = 0.73/p.
 J. Martinez-Mateo, C. Pacher, M. Peev, A. Ciurana, V. Martin, "Demystifying the information
-reconciliation protocol Cascade", Quantum Inf. Comput. 15, 453 (2015), arXiv:1407.3257: Eq. (1)
-efficiency, Table 1 variants.
+reconciliation protocol Cascade", Quantum Inf. Comput. 15, 453 (2015), arXiv:1407.3257: efficiency
+f = leak / (n h(Q)), the variants (orig., mod. (1), opt. (2), (7), (8)).
+(Section and equation numbers of these papers were not checked against the text.)
 """
 
 from __future__ import annotations
@@ -352,8 +354,8 @@ class CascadeVariant:
 def block_sizes(variant: CascadeVariant, n: int, qber: float) -> list[int]:
     """Block size of each pass of ``variant`` for an ``n``-bit key at error rate ``qber``.
 
-    ``k_1 = ceil(alpha / Q)`` (Brassard and Salvail 1993, Sec. 4: ``k_1 = 0.73/p``), optionally
-    rounded up to a power of two (Martinez-Mateo et al. 2015, Sec. 5); later sizes per
+    ``k_1 = ceil(alpha / Q)`` (Brassard and Salvail 1993: ``k_1 = 0.73/p``), optionally
+    rounded up to a power of two (Martinez-Mateo et al. 2015, options (7) and (8)); later sizes per
     :class:`CascadeVariant`. Every size is clipped to ``[1, n]``.
     """
     if n < 1:
@@ -361,7 +363,7 @@ def block_sizes(variant: CascadeVariant, n: int, qber: float) -> list[int]:
     if not 0.0 < qber < 0.5:
         raise ParameterError(f"Argument 'qber' must be in (0, 0.5), not {qber}.")
     if variant.later == "opt8":
-        # Demystifying, Sec. 5, option (8): a = log2(1/Q) - 1/2.
+        # Demystifying, option (8): a = log2(1/Q) - 1/2.
         a = math.log2(1.0 / qber) - 0.5
         sizes = [2 ** math.ceil(a), 2 ** math.ceil((a + 12.0) / 2.0), 4096]
         sizes += [math.ceil(n / 2)] * (variant.passes - 3)
@@ -704,9 +706,9 @@ class BobCascade(BobReconciler):
         for k in sizes:
             run.open_pass(k, count=None)
             run.settle()
-        # BICONF (Brassard and Salvail 1993, Sec. 5): compare the parity of a random half of the
+        # BICONF (Brassard and Salvail 1993): compare the parity of a random half of the
         # key; a difference is searched and cascaded like any block. Stop after a streak of
-        # ``biconf_rounds`` rounds without a difference (Demystifying, Sec. 4).
+        # ``biconf_rounds`` rounds without a difference (Demystifying, 'Cascade mod. (1)').
         streak = 0
         while streak < variant.biconf_rounds and len(run.passes) < _MAX_PASSES:
             odd = run.open_pass(math.ceil(n / 2), count=1)
@@ -815,7 +817,7 @@ class _Run:
         """BINARY from each odd node in lock step; return the (distinct) error positions found.
 
         ``passes`` is sorted. Each node holds an odd number of errors; keeping the half whose
-        parities differ ends on one erroneous bit (Brassard and Salvail 1993, Sec. 3). One message
+        parities differ ends on one erroneous bit (Brassard and Salvail 1993, BINARY). One message
         per level carries every question of the round; known parities (sub-block reuse) are not
         asked again, and the right half's parity is inferred as parent XOR left. All searches run
         against Bob's key as it stood at the start of the round, so each ends on a true error;

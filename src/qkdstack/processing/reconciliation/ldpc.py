@@ -8,12 +8,12 @@ Tanner graph of ``H`` with channel log-likelihood ratios ``L = (1 - 2 y) ln((1 -
 bits are the leakage of the frame.
 
 Rate adaptation (Elkouss, Martinez-Mateo, Lancho, Martin, "Rate compatible protocol for information
-reconciliation: an application to QKD", ITW 2010, Sec. III): from the estimate ``Q`` Bob wants rate
+reconciliation: an application to QKD", ITW 2010): from the estimate ``Q`` Bob wants rate
 ``R = 1 - f* h(Q)``; he takes the shipped mother code of smallest rate ``R_0 >= R`` and *shortens*
 ``s`` of its ``N`` positions (fills them with values both know, here 0; public positions from a
 public seed), which gives the rate ``(R_0 N - s) / (N - s) = R`` with ``N - s`` key bits per frame.
 A frame whose decoder does not reach the syndrome is reported failed (``frames_failed``); its key
-must not be used. The efficiency is ``f = M F / (n h(Q))`` for ``F`` frames (Elkouss et al., Eq. 3).
+must not be used. The efficiency is ``f = M F / (n h(Q))`` for ``F`` frames (Elkouss et al. 2009).
 
 Codes: built by ``scripts/make_ldpc_codes.py`` (progressive edge growth, Hu et al. 2005) and shipped
 as ``codes/ldpc_R<rate>_N<N>.npz``.
@@ -27,8 +27,10 @@ R. G. Gallager, "Low-density parity-check codes", IRE Trans. Inf. Theory 8, 21 (
 A. D. Liveris, Z. Xiong, C. N. Georghiades, "Compression of binary sources with side information
 at the decoder using LDPC codes", IEEE Commun. Lett. 6, 440 (2002).
 D. Elkouss, A. Leverrier, R. Alleaume, J. J. Boutros, "Efficient reconciliation protocol for
-discrete-variable quantum key distribution", ISIT 2009, Eq. (3).
-D. Elkouss, J. Martinez-Mateo, D. Lancho, V. Martin, ITW 2010, arXiv:1006.2660, Sec. III.
+discrete-variable quantum key distribution", ISIT 2009 (efficiency f = M / (n h(Q))).
+D. Elkouss, J. Martinez-Mateo, D. Lancho, V. Martin, ITW 2010, arXiv:1006.2660 (puncturing and
+shortening). J. Martinez-Mateo, D. Elkouss, V. Martin, "Blind reconciliation", Quantum Inf. Comput.
+12, 791 (2012). (Section and equation numbers were not checked against the papers.)
 """
 
 from __future__ import annotations
@@ -276,7 +278,7 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[floa
 
     Wanted rate ``R = 1 - f* h(Q)``; the mother code of smallest rate ``R_0 >= R`` is shortened by
     ``s = (R_0 - R) N / (1 - R)`` positions so that ``(R_0 N - s) / (N - s) = R`` (Elkouss et al.
-    2010, Eq. 2 with no puncturing), at most ``N / 2``. Above the highest mother rate the
+    2010, their rate formula with no puncturing), at most ``N / 2``. Above the highest mother rate the
     highest-rate code is used unshortened (more leakage than wanted, never less).
     """
     wanted = 1.0 - target_efficiency * float(binary_entropy(qber))
@@ -448,8 +450,8 @@ def masked_rows(code: LDPCCode, punctured: npt.NDArray[np.int64]) -> npt.NDArray
     Alice fills the punctured positions with fresh secret bits ``x_P``, so the syndrome entries
     ``s_R = H_K[R] x_K + H_P[R] x_P`` are uniform and independent of her key: they travel as public
     values, and only the other ``M - |R|`` syndrome bits are counted as disclosed. This is the
-    ``M - p`` leakage of punctured codes (Elkouss et al. 2010, Sec. III; Martinez-Mateo, Elkouss,
-    Martin 2012, Eq. 7) made visible to the channel.
+    ``M - p`` leakage of punctured codes (Elkouss et al. 2010; Martinez-Mateo, Elkouss, Martin
+    2012) made visible to the channel.
     """
     dense = np.zeros((code.m, punctured.size), dtype=np.uint8)
     column_of = np.full(code.n, -1, dtype=np.int64)

@@ -2,12 +2,12 @@
 
 Both parties must apply the same permutation, so it is derived deterministically from a public seed
 and the pass index. The permutation carries no information about the key; it only spreads the
-errors left after one pass uniformly over the blocks of the next (Brassard and Salvail 1993, Sec. 4).
+errors left after one pass uniformly over the blocks of the next (Brassard and Salvail 1993).
 
 References
 ----------
 G. Brassard and L. Salvail, "Secret-key reconciliation by public discussion", EUROCRYPT '93,
-LNCS 765, 410 (1994), Sec. 4.
+LNCS 765, 410 (1994).
 R. A. Fisher and F. Yates, "Statistical tables" (1938); D. E. Knuth, TAOCP vol. 2, Algorithm 3.4.2P.
 """
 
