@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import brentq, linprog
 
-N = 8192
+N = 16384
 RATES = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 SEED = 20261127
 HEURISTIC_FROM = 0.8  # rates from here on use the heuristic profile (see the module docstring)

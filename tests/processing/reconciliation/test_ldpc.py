@@ -31,8 +31,8 @@ def _h(p: float) -> float:
 def test_shipped_codes_have_their_design_rates_and_no_double_edges() -> None:
     for rate in CODE_RATES:
         code = load_code(rate)
-        assert code.n == 8192
-        assert code.m == round(8192 * (1 - rate))
+        assert code.n == 16384
+        assert code.m == round(16384 * (1 - rate))
         pairs = code.edge_check * code.n + code.edge_var
         assert np.unique(pairs).size == pairs.size
         assert np.bincount(code.edge_var, minlength=code.n).min() >= 2
@@ -64,9 +64,10 @@ def test_plan_shortens_to_the_wanted_rate() -> None:
     for q in (0.02, 0.04, 0.06):
         rate, shortened, frames = plan_frames(100_000, q, 1.2)
         wanted = 1 - 1.2 * _h(q)
-        effective = (rate * 8192 - shortened) / (8192 - shortened)
-        assert rate >= wanted and abs(effective - wanted) < 1.5 / 8192
-        assert frames == -(-100_000 // (8192 - shortened))
+        n = load_code(rate).n
+        effective = (rate * n - shortened) / (n - shortened)
+        assert rate >= wanted and abs(effective - wanted) < 1.5 / n
+        assert frames == -(-100_000 // (n - shortened))
 
 
 @pytest.mark.parametrize("q", [0.02, 0.04, 0.06, 0.08])
@@ -90,10 +91,10 @@ def test_two_party_ldpc_corrects_every_frame_and_counts_syndromes(q: float) -> N
 
 def test_too_optimistic_rate_reports_failed_frames_and_keeps_bobs_bits() -> None:
     rng = np.random.default_rng(3)
-    n = 6000  # one frame at the rate planned for Q = 2%
+    n = 12_000  # one frame at the rate planned for Q = 2%
     alice = rng.integers(0, 2, n, dtype=np.uint8)
     bob = alice.copy()
-    bob[rng.choice(n, 480, replace=False)] ^= 1  # 8% errors, decoded as if Q were 2%
+    bob[rng.choice(n, 960, replace=False)] ^= 1  # 8% errors, decoded as if Q were 2%
     channel = ClassicalChannel(alice_responder(alice))
     outcome = get_method("ldpc").make_bob(seed=1).reconcile(bob, 0.02, channel)
     assert outcome.frames_failed == outcome.frames == 1

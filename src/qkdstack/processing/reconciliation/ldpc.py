@@ -75,9 +75,9 @@ __all__ = [
 ]
 
 _STAGE = "reconciliation"
-_N = 8192
+_N = 16384
 CODE_RATES: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
-"""Rates of the shipped mother codes (all of length 8192)."""
+"""Rates of the shipped mother codes (all of length 16384)."""
 _LLR_KNOWN = 50.0  # LLR of a shortened (known) bit
 
 
