@@ -277,9 +277,10 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[floa
     """Pick (mother rate, shortened bits per frame, frames) for a key of ``n_key`` bits.
 
     Wanted rate ``R = 1 - f* h(Q)``; the mother code of smallest rate ``R_0 >= R`` is shortened by
-    ``s = (R_0 - R) N / (1 - R)`` positions so that ``(R_0 N - s) / (N - s) = R`` (Elkouss et al.
-    2010, their rate formula with no puncturing), at most ``N / 2``. Above the highest mother rate the
-    highest-rate code is used unshortened (more leakage than wanted, never less).
+    ``s = (R_0 - R) N / (1 - R)`` positions so that ``(R_0 N - s) / (N - s) = R`` (the rate of a
+    shortened code, Elkouss et al. 2010), at most ``N / 2``; above the highest mother rate the
+    highest-rate code is used. The key is then spread evenly over ``F = ceil(n / (N - s))`` frames
+    (a little more shortening per frame, the same syndrome total ``F M``).
     """
     wanted = 1.0 - target_efficiency * float(binary_entropy(qber))
     usable = [r for r in CODE_RATES if r >= wanted]
@@ -288,8 +289,9 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[floa
         shortened = min(math.ceil((rate - wanted) * _N / (1.0 - wanted)), _N // 2)
     else:  # wanted rate above every mother code: the highest-rate code, unshortened
         rate, shortened = max(CODE_RATES), 0
-    payload = _N - shortened
-    return rate, shortened, max(1, -(-n_key // payload))
+    frames = max(1, -(-n_key // (_N - shortened)))
+    payload = -(-n_key // frames)
+    return rate, _N - payload, frames
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,35 +483,47 @@ class _BlindPlan:
     rate: float
     punctured: npt.NDArray[np.int64]  # frame positions, in reveal order
     payload_positions: npt.NDArray[np.int64]  # the other positions, sorted
+    payload: int  # key bits per frame (the first ``payload`` payload positions; the rest are 0)
     frames: int
     step: int  # punctured bits revealed per round
 
 
-def _blind_plan(rate: float, n_key: int, punctured_count: int, step: int, seed: int) -> _BlindPlan:
+def _blind_plan(
+    rate: float, n_key: int, punctured_count: int, payload: int, step: int, seed: int
+) -> _BlindPlan:
     code = load_code(rate)
     rng = np.random.default_rng([seed, 2])
     order = rng.permutation(code.n).astype(np.int64)
     punctured = order[:punctured_count]
-    payload = np.sort(order[punctured_count:])
-    frames = max(1, -(-n_key // payload.size))
-    return _BlindPlan(rate, punctured, payload, frames, step)
+    positions = np.sort(order[punctured_count:])
+    if not 1 <= payload <= positions.size:
+        raise ProtocolAbort(f"LDPC: payload {payload} does not fit a frame.", stage=_STAGE)
+    frames = max(1, -(-n_key // payload))
+    return _BlindPlan(rate, punctured, positions, payload, frames, step)
 
 
 def plan_blind(
     n_key: int, qber: float, start_efficiency: float, fraction: float
-) -> tuple[float, int]:
-    """Mother rate and punctured bits per frame for blind reconciliation.
+) -> tuple[float, int, int]:
+    """Mother rate, punctured bits per frame and key bits per frame for blind reconciliation.
 
-    With ``d = fraction N`` modulated positions, all punctured at first, a frame starts at leakage
-    ``M - d`` for ``N - d`` key bits and ends, all revealed, at ``M``. Bob picks the mother code
-    whose start is closest to (not below) ``start_efficiency h(Q) (N - d)``.
+    A frame carrying ``p`` key bits with ``d`` punctured positions starts at leakage ``M - d`` and
+    ends, all revealed, at ``M``. The key is spread evenly over ``ceil(n / (N - d_0))`` frames with
+    ``d_0 = fraction N``; then, from the highest rate down, the first mother code for which
+    ``d = M - ceil(start_efficiency h(Q) p)`` is at least ``d_0`` (and leaves room for ``p``) is
+    taken, so the first attempt runs at ``start_efficiency`` whatever the spacing of the code rates.
     """
-    d = round(fraction * _N)
-    wanted = start_efficiency * float(binary_entropy(qber)) * (_N - d) + d
-    ms = {r: load_code(r).m for r in CODE_RATES}
-    fitting = [r for r in CODE_RATES if ms[r] >= wanted]
-    rate = max(fitting) if fitting else CODE_RATES[0]
-    return rate, d
+    d0 = round(fraction * _N)
+    frames = max(1, -(-n_key // (_N - d0)))
+    payload = -(-n_key // frames)
+    start_leak = math.ceil(start_efficiency * float(binary_entropy(qber)) * payload)
+    for rate in sorted(CODE_RATES, reverse=True):
+        d = load_code(rate).m - start_leak
+        if d0 <= d <= _N - payload:
+            return rate, d, payload
+    # No code fits exactly: the lowest rate with the largest puncturing that leaves room.
+    rate = CODE_RATES[0]
+    return rate, max(0, min(load_code(rate).m - start_leak, _N - payload, _N // 2)), payload
 
 
 class AliceBlind(AliceReconciler):
@@ -544,7 +558,8 @@ class AliceBlind(AliceReconciler):
         d = _int(request.public, "punctured", 0, code.n // 2 + 1)
         step = _int(request.public, "step", 1, code.n)
         seed = _int(request.public, "seed", 0, 2**63)
-        plan = _blind_plan(float(rate), self._key.shape[0], d, step, seed)
+        payload = _int(request.public, "payload", 1, code.n + 1)
+        plan = _blind_plan(float(rate), self._key.shape[0], d, payload, step, seed)
         if _int(request.public, "frames", 1, 2**40) != plan.frames:
             raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
         # Fresh secret bits in the punctured positions: they mask |R| syndrome bits.
@@ -552,7 +567,7 @@ class AliceBlind(AliceReconciler):
         rows = masked_rows(code, plan.punctured)
         rest = np.setdiff1d(np.arange(code.m), rows)
         synd = np.empty((plan.frames, code.m), dtype=np.uint8)
-        size = plan.payload_positions.size
+        size = plan.payload
         for f in range(plan.frames):
             word = np.zeros(code.n, dtype=np.uint8)
             chunk = self._key[f * size : (f + 1) * size]
@@ -645,9 +660,9 @@ class BobBlind(BobReconciler):
         reply = channel.ask(Message("ec.start", public={"method": "ldpc-blind", "n": n_key}))
         if reply.kind != "ec.ready":
             raise ProtocolAbort(f"LDPC: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
-        rate, d = plan_blind(n_key, qber, self._start, self._fraction)
+        rate, d, payload = plan_blind(n_key, qber, self._start, self._fraction)
         step = max(1, -(-d // self._rounds))
-        plan = _blind_plan(rate, n_key, d, step, seed)
+        plan = _blind_plan(rate, n_key, d, payload, step, seed)
         code = load_code(rate)
         reply = channel.ask(
             Message(
@@ -657,6 +672,7 @@ class BobBlind(BobReconciler):
                     "punctured": d,
                     "step": step,
                     "seed": seed,
+                    "payload": payload,
                     "frames": plan.frames,
                 },
             )
@@ -679,11 +695,11 @@ class BobBlind(BobReconciler):
         synd[:, rows] = masked.reshape(plan.frames, rows.size)
         synd[:, rest] = rest_synd.reshape(plan.frames, rest.size)
         magnitude = math.log((1.0 - qber) / qber)
-        size = plan.payload_positions.size
+        size = plan.payload
         llrs = np.zeros((plan.frames, code.n))  # punctured: 0 (unknown)
         for f in range(plan.frames):
             chunk = bits[f * size : (f + 1) * size]
-            llrs[f, plan.payload_positions] = _LLR_KNOWN  # padding of the last frame: known 0
+            llrs[f, plan.payload_positions] = _LLR_KNOWN  # unused positions: known 0
             llrs[f, plan.payload_positions[: chunk.size]] = magnitude * (1.0 - 2.0 * chunk)
         revealed = np.zeros(plan.frames, dtype=np.int64)
         pending = np.arange(plan.frames)
