@@ -29,8 +29,10 @@ with ``a = log2(1/Q) - 1/2``. ``cascade`` (the default) is ``cascade-opt8``.
 Protocol over the channel (all batched: one message per round, never one per bit):
 
 * ``ec.start``   public ``method, n, shuffle_seed``; Alice answers ``ec.ready``.
-* ``ec.blocks``  public ``pass, block_size``; Alice answers all block parities of that pass
-  (disclosed, one bit each).
+* ``ec.blocks``  public ``pass, block_size`` (and ``count`` for BICONF: only the first block);
+  Alice answers the block parities of that pass (disclosed, one bit each). Passes whose blocks
+  halve the key draw only the block membership at first and the order inside the blocks when a
+  search needs it (same uniform permutation; see :mod:`.shuffle`).
 * ``ec.parity``  public ``pass, start, end`` (arrays of ranges of the shuffled key); Alice answers
   the parity of each range (disclosed, one bit each). One such message carries one level of every
   binary search that runs in the round.
