@@ -1,240 +1,255 @@
 """Build the LDPC parity-check matrices shipped with qkdstack (written independently of the library).
 
-For each mother-code rate R in RATES we build a binary parity-check matrix H (M = N (1 - R) rows,
-N columns) by progressive edge growth (Hu, Eleftheriou, Arnold, "Regular and irregular progressive
-edge-growth Tanner graphs", IEEE Trans. Inf. Theory 51, 386 (2005)): variable nodes are connected
-one edge at a time, in ascending order of degree, each new edge going to a check node of lowest
-current degree among those *not* within distance 2 of the variable (no 4-cycles: girth >= 6).
-Choosing lowest-degree checks makes the check degrees concentrated, as good irregular codes want.
+Degree distributions: Table I of D. Elkouss, A. Leverrier, R. Alleaume, J. J. Boutros, "Efficient
+reconciliation protocol for discrete-variable quantum key distribution", ISIT 2009 (arXiv:0901.2140),
+optimised for the binary symmetric channel by differential evolution with discretised density
+evolution, for the rates 0.50, 0.55, ..., 0.90. ``LAMBDA`` below lists their edge-perspective
+variable-node coefficients ``lambda_i`` (the fraction of edges on degree-``i`` variables; the paper
+writes ``lambda(x) = sum_i lambda_i x^(i-1)``) and ``THRESHOLD`` their BSC thresholds. Node counts
+follow from ``Lambda_i = (lambda_i / i) / sum_j (lambda_j / j)`` (Richardson and Urbanke, "Modern
+Coding Theory", 2008, the node/edge perspective conversion), rounded to whole nodes.
 
-Variable-node degrees come from a degree distribution optimised for the code's rate: the
-edge-perspective lambda(x) over degrees {2, ..., 30} that maximises the rate, for regular checks of
-degree d_c, subject to the convergence of density evolution in the Gaussian approximation of Chung,
-Richardson and Urbanke, "Analysis of sum-product decoding of low-density parity-check codes using a
-Gaussian approximation", IEEE Trans. Inf. Theory 47, 657 (2001), with their closed-form
-approximation phi(x) ~ exp(-0.4527 x^0.86 + 0.0218) (x < 10), posed as a linear programme as in Richardson, Shokrollahi and
-Urbanke (2001). The BSC of crossover p is replaced by the binary-input AWGN channel of the
-same capacity (a standard design proxy), the BSC stability condition
-lambda_2 (d_c - 1) < 1 / (2 sqrt(p (1 - p))) (ibid., the stability condition) is imposed with a 5% margin, and
-degree-2 variables are kept below 0.9 M (so they close no cycle among themselves), and the
-largest p for which the optimum reaches the target rate is found by bisection, over a range of
-d_c. The distributions are printed with their design threshold.
+Degree-2 variables: a graph with more degree-2 variables than checks has cycles through degree-2
+variables only, i.e. codewords of weight ~ the cycle length, which BP decoding converges to (we
+saw weight-4 wrong words at rate 0.9, where the published distribution has 1.9 M of them at this
+length). So at most ``M - 1`` are kept (the surplus is made degree 3, a departure from the
+published distribution at rates 0.9 and wherever it applies, printed below) and they are laid out
+as a staircase, variable ``i`` joining checks ``c_i`` and ``c_{i+1}`` of a random check order, a
+tree without cycles (the degree-2 part of irregular repeat-accumulate codes: H. Jin, A. Khandekar,
+R. McEliece, "Irregular repeat-accumulate codes", 2000).
 
-The Gaussian approximation with the AWGN proxy is optimistic for the BSC at high rates: for
-R >= 0.8 its distributions decoded worse in our simulations than a heuristic profile with degrees
-{2, 3, d_max} (the shape of Richardson, Shokrollahi and Urbanke's distributions): lambda_2 at 80% of
-the BSC stability bound at the crossover where the code would run at efficiency 1.1, degree-2
-variables below 0.9 M, 60% of the rest of degree 3, the others of degree d_max = 10. Those rates
-use the heuristic profile.
+Check nodes: the paper's check distributions ``rho`` are (nearly) concentrated on two consecutive
+degrees; we do not impose them. Progressive edge growth (below) always connects to a check of the
+lowest current degree among the candidates, which concentrates the check degrees around the mean
+``E / M`` fixed by the variable degrees and the rate; the resulting check degrees are printed.
+
+Graph: progressive edge growth (X.-Y. Hu, E. Eleftheriou, D.-M. Arnold, "Regular and irregular
+progressive edge-growth Tanner graphs", IEEE Trans. Inf. Theory 51, 386 (2005)). Variable nodes are
+connected in ascending order of degree, one edge at a time. The first edge of a variable goes to a
+check of lowest degree; each further edge goes to a check of lowest degree among those the
+breadth-first tree of the variable does not reach, grown until it stops growing or until one more
+level would reach every check (then the checks of the last level are the candidates), or until
+``MAX_DEPTH`` check levels. This maximises the local girth as in the paper's algorithm, cut at
+``MAX_DEPTH`` levels (girth at least 6; deeper trees cost minutes per code at this length); ties are broken at
+random (numba's generator, seeded; among unreached checks, the first unreached one from a random
+point of the lowest-degree bucket).
 
 Output: one compressed ``ldpc_R<rate>_N<N>.npz`` per rate under
-``src/qkdstack/processing/reconciliation/codes/`` with arrays ``rows`` and ``cols`` (uint16, the
-positions of the ones of H, sorted by column then row) and scalars ``n``, ``m``, ``seed``.
+``src/qkdstack/processing/reconciliation/codes/`` with ``rows`` (uint16, the check of every one of H,
+sorted by column then row), ``degrees`` (uint8, the number of ones of each column) and the scalars
+``n``, ``m``, ``seed``.
 
-Usage: ``python scripts/make_ldpc_codes.py`` (about a minute). Deterministic for a given seed.
+Usage: ``python scripts/make_ldpc_codes.py [rate ...]`` (a few minutes). Deterministic for a given
+seed.
 """
 
 from __future__ import annotations
 
-import math
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import brentq, linprog
+from numba import njit
 
-N = 16384
-RATES = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+N = 65536
 SEED = 20261127
-HEURISTIC_FROM = 0.8  # rates from here on use the heuristic profile (see the module docstring)
+MAX_DEPTH = 1
 OUT = Path(__file__).resolve().parents[1] / "src/qkdstack/processing/reconciliation/codes"
 
-
-def _h2(p: float) -> float:
-    return -p * math.log2(p) - (1 - p) * math.log2(1 - p)
-
-
-_DEGREES = np.array([2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30])
-_GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(80)
-
-
-def _phi(x: np.ndarray) -> np.ndarray:
-    """Chung et al. (2001) approximation of phi(x) = 1 - E[tanh(u/2)], u ~ N(x, 2x)."""
-    x = np.asarray(x, dtype=float)
-    out = np.ones_like(x)
-    small = (x > 0) & (x < 10)
-    big = x >= 10
-    out[small] = np.exp(-0.4527 * x[small] ** 0.86 + 0.0218)
-    out[big] = np.sqrt(np.pi / x[big]) * np.exp(-x[big] / 4) * (1 - 10 / (7 * x[big]))
-    return np.clip(out, 0.0, 1.0)
-
-
-def _phi_inv(y: float) -> float:
-    if y >= 1.0:
-        return 0.0
-    hi = 1.0
-    while float(_phi(np.array([hi]))[0]) > y:
-        hi *= 2.0
-    return float(brentq(lambda x: float(_phi(np.array([x]))[0]) - y, 1e-12, hi))
-
-
-def _awgn_capacity(mean: float) -> float:
-    """Capacity of the BIAWGN channel whose LLR is N(mean, 2 mean), by Gauss-Hermite quadrature."""
-    llr = mean + math.sqrt(2 * mean) * _GH_X
-    return 1 - float(np.sum(_GH_W * np.log2(1 + np.exp(-llr)))) / math.sqrt(2 * math.pi)
-
-
-def _lp(p: float, dc: int, grid: int = 50) -> tuple[np.ndarray | None, float]:
-    """Rate-maximising lambda for checks of degree dc at BSC crossover p (None if infeasible)."""
-    s = float(brentq(lambda m: _awgn_capacity(m) - (1 - _h2(p)), 1e-6, 200.0))
-    r0 = float(_phi(np.array([s]))[0])
-    rows, bounds = [], []
-    for r in r0 * (np.arange(1, grid + 1) / grid) ** 2:
-        u = _phi_inv(1 - (1 - r) ** (dc - 1))
-        rows.append(_phi(s + (_DEGREES - 1) * u))
-        bounds.append(r * (1 - 1e-3))
-    stability = np.zeros(_DEGREES.size)
-    stability[0] = dc - 1
-    rows.append(stability)
-    bounds.append(0.95 / (2 * math.sqrt(p * (1 - p))))
-    # Fewer degree-2 variables than 0.9 M (else they close cycles among themselves and make
-    # low-weight codewords): n_2 / N = (lambda_2 / 2) d_c (1 - R) <= 0.9 (1 - R).
-    few_twos = np.zeros(_DEGREES.size)
-    few_twos[0] = 1.0
-    rows.append(few_twos)
-    bounds.append(1.8 / dc)
-    res = linprog(
-        -1.0 / _DEGREES,
-        A_ub=np.array(rows),
-        b_ub=np.array(bounds),
-        A_eq=np.ones((1, _DEGREES.size)),
-        b_eq=[1.0],
-        bounds=[(0, 1)] * _DEGREES.size,
-        method="highs",
-    )
-    if not res.success:
-        return None, 0.0
-    return res.x, 1 - (1.0 / dc) / float(np.sum(res.x / _DEGREES))
+# Elkouss et al. 2009, Table I: {degree i: lambda_i} (lambda(x) = sum lambda_i x^(i-1)).
+LAMBDA: dict[float, dict[int, float]] = {
+    0.90: {2: 0.07689, 3: 0.28096, 5: 0.08933, 9: 0.19620, 12: 0.30631, 21: 0.05031},
+    0.85: {
+        2: 0.04528, 3: 0.20537, 4: 0.05878, 5: 0.094274, 6: 0.08454, 7: 0.01176, 9: 0.05137,
+        21: 0.50015,
+    },
+    0.80: {2: 0.09420, 3: 0.18088, 6: 0.11972, 7: 0.08550, 8: 0.09816, 17: 0.07194, 26: 0.34960},
+    0.75: {
+        2: 0.10805, 3: 0.09511, 4: 0.01449, 5: 0.13764, 6: 0.10667, 7: 0.05288, 28: 0.01107,
+        31: 0.47408,
+    },
+    0.70: {
+        2: 0.05343, 3: 0.29406, 6: 0.00896, 9: 0.15571, 12: 0.12189, 25: 0.19872, 46: 0.09572,
+        62: 0.02741, 65: 0.04056, 73: 0.00354,
+    },
+    0.65: {
+        2: 0.10451, 3: 0.15652, 4: 0.08057, 5: 0.00056, 9: 0.12151, 13: 0.10485, 15: 0.10719,
+        21: 0.00771, 51: 0.31656,
+    },
+    0.60: {
+        2: 0.11040, 3: 0.20804, 8: 0.14163, 9: 0.14858, 26: 0.14438, 27: 0.08909, 46: 0.00748,
+        71: 0.15038,
+    },
+    0.55: {
+        2: 0.16880, 3: 0.20994, 6: 0.18095, 15: 0.03846, 16: 0.02635, 18: 0.23454, 19: 0.05815,
+        31: 0.08280,
+    },
+    0.50: {
+        2: 0.14438, 3: 0.19026, 4: 0.01836, 5: 0.00233, 6: 0.04697, 8: 0.053943, 9: 0.05590,
+        10: 0.01290, 11: 0.00162, 14: 0.06159, 15: 0.13115, 17: 0.01481, 47: 0.00879,
+        49: 0.00650, 55: 0.00210, 56: 0.00099, 57: 0.11178, 58: 0.06238, 59: 0.05094,
+        66: 0.02230,
+    },
+}  # fmt: skip
+THRESHOLD = {
+    0.90: 0.0109, 0.85: 0.0199, 0.80: 0.0298, 0.75: 0.0392, 0.70: 0.0504, 0.65: 0.0633,
+    0.60: 0.0766, 0.55: 0.0904, 0.50: 0.1071,
+}  # fmt: skip
 
 
-def design(rate: float) -> tuple[float, int, np.ndarray]:
-    """(threshold p*, check degree, lambda) maximising p* for ``rate``."""
-    best: tuple[float, int, np.ndarray] | None = None
-    base = round(3.5 / (1 - rate))
-    for dc in range(max(4, base - 4), base + 12, 2):
-        lo, hi, lam_lo = 1e-4, 0.3, None
-        for _ in range(18):
-            mid = (lo + hi) / 2
-            lam, achieved = _lp(mid, dc)
-            if lam is not None and achieved >= rate:
-                lo, lam_lo = mid, lam
-            else:
-                hi = mid
-        if lam_lo is not None and (best is None or lo > best[0]):
-            best = (lo, dc, lam_lo)
-    if best is None:
-        raise RuntimeError(f"no distribution found for rate {rate}")
-    return best
-
-
-def variable_degrees(n: int, lam: np.ndarray) -> np.ndarray:
-    """Node degrees (length n) realising the edge-perspective distribution ``lam``."""
-    node = lam / _DEGREES
-    node = node / node.sum()
+def variable_degrees(n: int, lam: dict[int, float]) -> np.ndarray:
+    """Node degrees (length n, ascending) realising the edge-perspective distribution ``lam``."""
+    degrees = np.array(sorted(lam), dtype=np.int64)
+    node = np.array([lam[int(d)] / d for d in degrees])
+    node /= node.sum()
     counts = np.floor(node * n).astype(np.int64)
-    counts[np.argmax(node)] += n - counts.sum()
-    return np.repeat(_DEGREES, counts)
+    rest = n - int(counts.sum())
+    # Give the leftover nodes to the largest fractional parts.
+    counts[np.argsort(-(node * n - counts))[:rest]] += 1
+    return np.repeat(degrees, counts)
 
 
-def _crossover(rate: float, f: float = 1.1) -> float:
-    """The p with 1 - rate = f h(p), by bisection."""
-    lo, hi = 1e-6, 0.5
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        if f * _h2(mid) < 1 - rate:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+@njit(cache=True)
+def _peg(
+    n: int, m: int, degrees: np.ndarray, cap: int, max_depth: int, n_chain: int, seed: int
+) -> np.ndarray:
+    np.random.seed(seed)
+    chain = np.random.permutation(m)
+    dmax = degrees.max()
+    var_adj = np.full((n, dmax), -1, dtype=np.int64)
+    check_adj = np.full((m, cap), -1, dtype=np.int64)
+    check_deg = np.zeros(m, dtype=np.int64)
+    check_mark = np.zeros(m, dtype=np.int64)  # stamp of the BFS that reached the check
+    var_mark = np.zeros(n, dtype=np.int64)
+    frontier = np.empty(m, dtype=np.int64)
+    nxt = np.empty(m, dtype=np.int64)
+    # Checks sorted by degree: bucket d is by_deg[start[d]:start[d + 1]], pos[c] is c's index.
+    by_deg = np.random.permutation(m).astype(np.int64)
+    pos = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        pos[by_deg[i]] = i
+    start = np.zeros(cap + 2, dtype=np.int64)
+    start[1:] = m
+    stamp = 0
+    for v in range(n):
+        for k in range(degrees[v]):
+            stamp += 1
+            chosen = -1
+            n_cand = 0
+            if v < n_chain:  # degree-2 staircase: variable v joins checks chain[v], chain[v+1]
+                chosen = chain[v + k]
+            elif k > 0:
+                size = 0
+                for j in range(k):
+                    c = var_adj[v, j]
+                    check_mark[c] = stamp
+                    frontier[size] = c
+                    size += 1
+                covered = size
+                var_mark[v] = stamp
+                for _depth in range(max_depth):
+                    n_next = 0
+                    for i in range(size):
+                        c = frontier[i]
+                        for j in range(check_deg[c]):
+                            u = check_adj[c, j]
+                            if var_mark[u] == stamp:
+                                continue
+                            var_mark[u] = stamp
+                            for jj in range(degrees[u]):
+                                c2 = var_adj[u, jj]
+                                if c2 < 0:
+                                    break
+                                if check_mark[c2] != stamp:
+                                    check_mark[c2] = stamp
+                                    nxt[n_next] = c2
+                                    n_next += 1
+                    if n_next == 0:
+                        break
+                    if covered + n_next == m:
+                        n_cand = n_next  # one more level reaches everything: pick from it
+                        break
+                    covered += n_next
+                    for i in range(n_next):
+                        frontier[i] = nxt[i]
+                    size = n_next
+            if n_cand > 0:
+                best = 1 << 60
+                ties = 0
+                for i in range(n_cand):
+                    d = check_deg[nxt[i]]
+                    if d < best:
+                        best = d
+                        ties = 0
+                    if d == best:
+                        nxt[ties] = nxt[i]
+                        ties += 1
+                chosen = nxt[np.random.randint(ties)]
+            elif chosen < 0:
+                # Lowest degree among the unreached checks: scan the degree buckets upwards from
+                # a random point of each (ties broken at random up to the bucket's order).
+                for d in range(cap + 1):
+                    lo = start[d]
+                    width = start[d + 1] - lo
+                    if width <= 0:
+                        continue
+                    offset = np.random.randint(width)
+                    for i in range(width):
+                        c = by_deg[lo + (offset + i) % width]
+                        if k == 0 or check_mark[c] != stamp:
+                            chosen = c
+                            break
+                    if chosen >= 0:
+                        break
+            c = chosen
+            d = check_deg[c]
+            if d + 1 >= cap:
+                raise RuntimeError("check capacity exceeded")
+            # Move c to the end of bucket d, then shrink bucket d by one (c joins d + 1).
+            last = start[d + 1] - 1
+            other = by_deg[last]
+            by_deg[pos[c]] = other
+            pos[other] = pos[c]
+            by_deg[last] = c
+            pos[c] = last
+            start[d + 1] -= 1
+            var_adj[v, k] = c
+            check_adj[c, d] = v
+            check_deg[c] = d + 1
+    return var_adj
 
 
-def heuristic_degrees(n: int, rate: float) -> np.ndarray:
-    """Node degrees of the heuristic {2, 3, d_max} profile used for rates >= 0.8 (see above)."""
-    m = round(n * (1 - rate))
-    d_max = 8 if rate < 0.75 else 10
-    p = _crossover(rate)
-    bound = 0.8 / (2 * math.sqrt(p * (1 - p)))
-    best = 0.0
-    for v2 in np.linspace(0.0, 0.6, 601):
-        v3 = 0.6 * (1 - v2)
-        vd = 1 - v2 - v3
-        edges = n * (2 * v2 + 3 * v3 + d_max * vd)
-        lam2 = 2 * n * v2 / edges
-        rho_prime = edges / m - 1
-        if lam2 * rho_prime <= bound and v2 * n <= 0.9 * m:
-            best = float(v2)
-    n2 = round(best * n)
-    n3 = round(0.6 * (1 - best) * n)
-    degrees = np.full(n, d_max, dtype=np.int64)
-    degrees[:n2] = 2
-    degrees[n2 : n2 + n3] = 3
-    return degrees
+def build(rate: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """(rows, degrees, m) of the code of ``rate``."""
+    m = round(N * (1 - rate))
+    degrees = variable_degrees(N, LAMBDA[rate])
+    # At most M - 1 degree-2 variables (the surplus becomes degree 3), laid as a staircase.
+    n_chain = min(int(np.sum(degrees == 2)), m - 1)
+    degrees[n_chain : int(np.sum(degrees == 2))] = 3
+    edges = int(degrees.sum())
+    cap = 2 * (-(-edges // m)) + 8
+    var_adj = _peg(N, m, degrees, cap, MAX_DEPTH, n_chain, SEED + round(rate * 100))
+    rows = np.concatenate([np.sort(var_adj[v, : degrees[v]]) for v in range(N)])
+    return rows.astype(np.uint16), degrees.astype(np.uint8), m
 
 
-def peg(
-    n: int, m: int, degrees: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Progressive edge growth with a distance-2 exclusion (girth >= 6); returns (rows, cols)."""
-    check_vars: list[list[int]] = [[] for _ in range(m)]
-    var_checks: list[list[int]] = [[] for _ in range(n)]
-    check_deg = np.zeros(m, dtype=np.float64)
-    order = np.argsort(degrees, kind="stable")
-    for v in order:
-        for k in range(int(degrees[v])):
-            score = check_deg.copy()
-            near: set[int] = set(var_checks[v])
-            if k > 0:
-                for c in var_checks[v]:
-                    for u in check_vars[c]:
-                        near.update(var_checks[u])
-            if near:
-                score[list(near)] = np.inf
-            if not np.isfinite(score.min()):  # every check is near: only avoid double edges
-                score = check_deg.copy()
-                score[var_checks[v]] = np.inf
-            candidates = np.flatnonzero(score == score.min())
-            c = int(rng.choice(candidates))
-            check_vars[c].append(int(v))
-            var_checks[v].append(c)
-            check_deg[c] += 1
-    rows = np.array([c for v in range(n) for c in sorted(var_checks[v])], dtype=np.uint16)
-    cols = np.array([v for v in range(n) for _ in var_checks[v]], dtype=np.uint16)
-    return rows, cols
-
-
-def main() -> None:
+def main(rates: list[float]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    for i, rate in enumerate(RATES):
-        rng = np.random.default_rng([SEED, i])
-        m = round(N * (1 - rate))
-        if rate < HEURISTIC_FROM:
-            p_star, dc, lam = design(rate)
-            degrees = variable_degrees(N, lam)
-            dist = {int(d): round(float(x), 4) for d, x in zip(_DEGREES, lam, strict=True) if x}
-            how = f"GA design p* = {p_star:.4f} (f* = {(1 - rate) / _h2(p_star):.3f}), d_c = {dc}"
-        else:
-            degrees = heuristic_degrees(N, rate)
-            counts = np.unique(degrees, return_counts=True)
-            dist = {int(d): int(c) for d, c in zip(*counts, strict=True)}
-            how = "heuristic profile (node counts)"
-        rows, cols = peg(N, m, degrees, rng)
+    for rate in rates:
+        start = time.perf_counter()
+        rows, degrees, m = build(rate)
         path = OUT / f"ldpc_R{rate:.2f}_N{N}.npz"
-        np.savez_compressed(path, rows=rows, cols=cols, n=N, m=m, seed=SEED)
+        np.savez_compressed(path, rows=rows, degrees=degrees, n=N, m=m, seed=SEED)
         check = np.bincount(rows.astype(np.int64), minlength=m)
         print(
-            f"{path.name}: {how}, degrees {dist}, check degrees {check.min()}-{check.max()}",
+            f"{path.name}: threshold {THRESHOLD[rate]}, {rows.size} edges, "
+            f"{int(np.sum(degrees == 2))} of degree 2 (M = {m}), variable degrees "
+            f"{degrees.min()}-{degrees.max()}, check degrees {check.min()}-{check.max()}, "
+            f"{time.perf_counter() - start:.0f} s",
             flush=True,
         )
 
 
 if __name__ == "__main__":
-    main()
+    main([float(r) for r in sys.argv[1:]] or sorted(LAMBDA))

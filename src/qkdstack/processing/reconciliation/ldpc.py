@@ -75,9 +75,9 @@ __all__ = [
 ]
 
 _STAGE = "reconciliation"
-_N = 16384
+_N = 65536
 CODE_RATES: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
-"""Rates of the shipped mother codes (all of length 16384)."""
+"""Rates of the shipped mother codes (all of length 65536)."""
 _LLR_KNOWN = 50.0  # LLR of a shortened (known) bit
 
 
@@ -120,10 +120,9 @@ def load_code(rate: float) -> LDPCCode:
     path = resources.files("qkdstack.processing.reconciliation").joinpath("codes", name)
     with path.open("rb") as fh, np.load(fh) as data:
         rows = data["rows"].astype(np.int64)
-        cols = data["cols"].astype(np.int64)
+        degrees = data["degrees"].astype(np.int64)
         n, m = int(data["n"]), int(data["m"])
-    order = np.argsort(cols, kind="stable")
-    rows, cols = rows[order], cols[order]
+    cols = np.repeat(np.arange(n, dtype=np.int64), degrees)
     check_order = np.argsort(rows, kind="stable").astype(np.int64)
     check_ptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=m), out=check_ptr[1:])
@@ -147,41 +146,49 @@ def syndrome(code: LDPCCode, bits: BitArray) -> BitArray:
     return _syndrome(code.edge_check, code.edge_var, code.m, np.ascontiguousarray(bits, np.uint8))
 
 
+_CLAMP = 0.999999999999  # |tanh| limit: check messages stay below ~28.3 in magnitude
+
+
 @njit(cache=True)
 def _decode(
-    edge_check: npt.NDArray[np.int64],
+    edge_var: npt.NDArray[np.int64],
     check_order: npt.NDArray[np.int64],
     check_ptr: npt.NDArray[np.int64],
-    var_ptr: npt.NDArray[np.int64],
     llr: npt.NDArray[np.float64],
     target: BitArray,
     max_iter: int,
 ) -> tuple[BitArray, bool, int]:  # pragma: no cover
-    """Sum-product decoding towards syndrome ``target`` (flooding schedule, tanh rule)."""
+    """Layered sum-product decoding towards syndrome ``target`` (tanh rule, check by check)."""
     n = llr.shape[0]
     m = target.shape[0]
-    n_edges = edge_check.shape[0]
-    v2c = np.empty(n_edges)
-    c2v = np.zeros(n_edges)
-    for v in range(n):
-        for e in range(var_ptr[v], var_ptr[v + 1]):
-            v2c[e] = llr[v]
+    c2v = np.zeros(edge_var.shape[0])
+    post = llr.copy()  # posterior LLR of every bit: channel + all check messages
+    width = 0
+    for c in range(m):
+        width = max(width, check_ptr[c + 1] - check_ptr[c])
+    incoming = np.empty(width)
+    ths = np.empty(width)
     hard = np.zeros(n, dtype=np.uint8)
     for it in range(1, max_iter + 1):
-        # Check update: tanh(c2v/2) = (-1)^s prod_{other} tanh(v2c/2).
         for c in range(m):
             lo = check_ptr[c]
             hi = check_ptr[c + 1]
+            # Variable-to-check messages: posterior minus this check's last message.
             prod = 1.0 if target[c] == 0 else -1.0
             zeros = 0
             zero_at = -1
             for k in range(lo, hi):
-                t = math.tanh(0.5 * v2c[check_order[k]])
+                e = check_order[k]
+                x = post[edge_var[e]] - c2v[e]
+                incoming[k - lo] = x
+                t = math.tanh(0.5 * x)
+                ths[k - lo] = t
                 if t == 0.0:
                     zeros += 1
                     zero_at = k
                 else:
                     prod *= t
+            # Check-to-variable: tanh(c2v/2) = (-1)^s prod_{others} tanh(v2c/2).
             for k in range(lo, hi):
                 e = check_order[k]
                 if zeros > 1 or (zeros == 1 and k != zero_at):
@@ -189,29 +196,23 @@ def _decode(
                 elif zeros == 1:
                     val = prod
                 else:
-                    val = prod / math.tanh(0.5 * v2c[e])
-                if val > 0.999999999999:
-                    val = 0.999999999999
-                elif val < -0.999999999999:
-                    val = -0.999999999999
-                c2v[e] = 2.0 * math.atanh(val)
-        # Variable update and hard decision.
+                    val = prod / ths[k - lo]
+                if val > _CLAMP:
+                    val = _CLAMP
+                elif val < -_CLAMP:
+                    val = -_CLAMP
+                out = 2.0 * math.atanh(val)
+                c2v[e] = out
+                post[edge_var[e]] = incoming[k - lo] + out
+        # Stop as soon as the hard decision has the target syndrome.
         for v in range(n):
-            total = llr[v]
-            for e in range(var_ptr[v], var_ptr[v + 1]):
-                total += c2v[e]
-            hard[v] = 1 if total < 0.0 else 0
-            for e in range(var_ptr[v], var_ptr[v + 1]):
-                v2c[e] = total - c2v[e]
-        # Stop as soon as the decision has the target syndrome.
+            hard[v] = 1 if post[v] < 0.0 else 0
         ok = True
-        synd = np.zeros(m, dtype=np.uint8)
-        for v in range(n):
-            if hard[v]:
-                for e in range(var_ptr[v], var_ptr[v + 1]):
-                    synd[edge_check[e]] ^= 1
         for c in range(m):
-            if synd[c] != target[c]:
+            parity = target[c]
+            for k in range(check_ptr[c], check_ptr[c + 1]):
+                parity ^= hard[edge_var[check_order[k]]]
+            if parity:
                 ok = False
                 break
         if ok:
@@ -220,9 +221,16 @@ def _decode(
 
 
 def decode_syndrome(
-    code: LDPCCode, llr: npt.NDArray[np.float64], target: BitArray, max_iter: int = 60
+    code: LDPCCode, llr: npt.NDArray[np.float64], target: BitArray, max_iter: int = 100
 ) -> tuple[BitArray, bool, int]:
     """Belief-propagation syndrome decoding of one frame.
+
+    Sum-product with a layered (serial, check-by-check) schedule: each check reads the current
+    posteriors, so messages computed earlier in an iteration are used at once, which needs about
+    half the iterations of the flooding schedule (E. Sharon, S. Litsyn, J. Goldberger, "Efficient
+    serial message-passing schedules for LDPC decoding", IEEE Trans. Inf. Theory 53, 4076
+    (2007)). Check rule ``tanh(m_cv / 2) = (-1)^{s_c} prod_{v' != v} tanh(m_v'c / 2)`` with the
+    syndrome sign of Liveris et al. (2002).
 
     Parameters
     ----------
@@ -240,10 +248,9 @@ def decode_syndrome(
         The decision, whether it has syndrome ``target``, and the iterations used.
     """
     return _decode(
-        code.edge_check,
+        code.edge_var,
         code.check_order,
         code.check_ptr,
-        code.var_ptr,
         np.ascontiguousarray(llr, dtype=np.float64),
         np.ascontiguousarray(target, dtype=np.uint8),
         max_iter,
@@ -255,43 +262,43 @@ def decode_syndrome(
 # --------------------------------------------------------------------------------------------
 
 
-def _frame_layout(
-    code: LDPCCode, n_key: int, frames: int, shortened: int, seed: int
-) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    """For each frame: (key indices it carries, frame positions they occupy).
+def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[float, int, int, int]:
+    """Pick (mother rate, frames, key bits per frame, punctured bits per frame).
 
-    Every frame but the last carries ``N - shortened`` key bits; the last carries the rest (more
-    of its positions are shortened). The shortened positions are a public random choice.
+    The key is spread evenly over the fewest frames ``F = ceil(n / N)``, ``p = ceil(n / F)`` key
+    bits each, so no frame is mostly padding. A frame should leak ``L = ceil(f* h(Q) p)`` bits.
+    Of the mother codes, the one with the fewest checks ``M >= L`` is taken and ``d = M - L`` of
+    its positions are *punctured* (filled by Alice with secret random bits, unknown to Bob; the
+    ``d`` syndrome bits they mask are not leakage, see :func:`masked_rows`), the other
+    ``N - p - d`` non-key positions are *shortened* (known zeros). This is the rate-compatible
+    construction of Elkouss, Martinez-Mateo, Lancho, Martin (2010): a mother code of rate
+    ``R_0`` with ``d`` punctured and ``s`` shortened positions has rate
+    ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly. When no code leaves room for
+    its puncturing (``d > N - p``), one frame more is tried (up to 8); past the rate range of
+    the codes the nearest code is used (highest rate with as much puncturing as fits, or the
+    lowest rate unpunctured).
     """
-    payload = code.n - shortened
-    rng = np.random.default_rng([seed, 1])
-    layout = []
-    for f in range(frames):
-        keys = np.arange(f * payload, min((f + 1) * payload, n_key), dtype=np.int64)
-        positions = np.sort(rng.permutation(code.n)[: keys.size]).astype(np.int64)
-        layout.append((keys, positions))
-    return layout
+    h = float(binary_entropy(qber))
+    first = max(1, -(-n_key // _N))
+    by_checks = sorted(CODE_RATES, reverse=True)  # fewest checks first
+    for frames in range(first, first + 8):
+        payload = -(-n_key // frames)
+        leak = math.ceil(target_efficiency * h * payload)
+        for rate in by_checks:
+            punctured = _checks(rate) - leak
+            if 0 <= punctured <= _N - payload:
+                return rate, frames, payload, punctured
+    payload = -(-n_key // first)
+    leak = math.ceil(target_efficiency * h * payload)
+    if leak > _checks(CODE_RATES[0]):
+        return CODE_RATES[0], first, payload, 0
+    top = max(CODE_RATES)
+    return top, first, payload, max(0, min(_checks(top) - leak, _N - payload))
 
 
-def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[float, int, int]:
-    """Pick (mother rate, shortened bits per frame, frames) for a key of ``n_key`` bits.
-
-    Wanted rate ``R = 1 - f* h(Q)``; the mother code of smallest rate ``R_0 >= R`` is shortened by
-    ``s = (R_0 - R) N / (1 - R)`` positions so that ``(R_0 N - s) / (N - s) = R`` (the rate of a
-    shortened code, Elkouss et al. 2010), at most ``N / 2``; above the highest mother rate the
-    highest-rate code is used. The key is then spread evenly over ``F = ceil(n / (N - s))`` frames
-    (a little more shortening per frame, the same syndrome total ``F M``).
-    """
-    wanted = 1.0 - target_efficiency * float(binary_entropy(qber))
-    usable = [r for r in CODE_RATES if r >= wanted]
-    if usable:
-        rate = min(usable)
-        shortened = min(math.ceil((rate - wanted) * _N / (1.0 - wanted)), _N // 2)
-    else:  # wanted rate above every mother code: the highest-rate code, unshortened
-        rate, shortened = max(CODE_RATES), 0
-    frames = max(1, -(-n_key // (_N - shortened)))
-    payload = -(-n_key // frames)
-    return rate, _N - payload, frames
+def _checks(rate: float) -> int:
+    """Rows of the mother code of ``rate``."""
+    return round(_N * (1.0 - rate))
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,6 +314,72 @@ def _int(public: Mapping[str, Any], name: str, low: int, high: int) -> int:
             stage=_STAGE,
         )
     return value
+
+
+def _punctured_syndromes(
+    key: BitArray, plan: _BlindPlan, code: LDPCCode, kind: str
+) -> tuple[Message, BitArray]:
+    """Alice's syndromes of every frame, punctured positions filled with fresh secret bits.
+
+    Returns the reply (masked rows public, the others disclosed) and the punctured values.
+    """
+    d = plan.punctured.size
+    values = secret_bits(plan.frames * d).reshape(plan.frames, d)
+    rows = masked_rows(code, plan.punctured)
+    rest = np.setdiff1d(np.arange(code.m), rows)
+    synd = np.empty((plan.frames, code.m), dtype=np.uint8)
+    size = plan.payload
+    for f in range(plan.frames):
+        word = np.zeros(code.n, dtype=np.uint8)
+        chunk = key[f * size : (f + 1) * size]
+        word[plan.payload_positions[: chunk.size]] = chunk
+        word[plan.punctured] = values[f]
+        synd[f] = syndrome(code, word)
+    reply = Message(
+        kind,
+        public={"masked_rows": rows, "masked": synd[:, rows].reshape(-1)},
+        disclosed={"syndrome": synd[:, rest].reshape(-1)},
+    )
+    return reply, values
+
+
+def _read_syndromes(reply: Message, kind: str, plan: _BlindPlan, code: LDPCCode) -> BitArray:
+    """Bob's view of Alice's syndrome reply: the ``(frames, M)`` syndromes."""
+    rows = reply.public.get("masked_rows")
+    masked = reply.public.get("masked")
+    rest_synd = reply.disclosed.get("syndrome")
+    if (
+        reply.kind != kind
+        or not isinstance(rows, np.ndarray)
+        or not isinstance(masked, np.ndarray)
+        or not isinstance(rest_synd, np.ndarray)
+        or rows.ndim != 1
+        or rows.dtype.kind not in "iu"
+        or (rows.size and (rows.min() < 0 or rows.max() >= code.m))
+        or np.unique(rows).size != rows.size
+        or masked.size != plan.frames * rows.size
+        or rest_synd.size != plan.frames * (code.m - rows.size)
+    ):
+        raise ProtocolAbort("LDPC: malformed syndrome reply.", stage=_STAGE)
+    rest = np.setdiff1d(np.arange(code.m), rows)
+    synd = np.empty((plan.frames, code.m), dtype=np.uint8)
+    synd[:, rows] = masked.reshape(plan.frames, rows.size)
+    synd[:, rest] = rest_synd.reshape(plan.frames, rest.size)
+    return synd
+
+
+def _frame_llrs(
+    bits: BitArray, qber: float, plan: _BlindPlan, code: LDPCCode
+) -> npt.NDArray[np.float64]:
+    """Bob's channel LLRs per frame: key bits ``+-ln((1-Q)/Q)``, shortened known, punctured 0."""
+    magnitude = math.log((1.0 - qber) / qber)
+    size = plan.payload
+    llrs = np.zeros((plan.frames, code.n))
+    for f in range(plan.frames):
+        chunk = bits[f * size : (f + 1) * size]
+        llrs[f, plan.payload_positions] = _LLR_KNOWN  # unused positions: known 0
+        llrs[f, plan.payload_positions[: chunk.size]] = magnitude * (1.0 - 2.0 * chunk)
+    return llrs
 
 
 class AliceLDPC(AliceReconciler):
@@ -330,18 +403,14 @@ class AliceLDPC(AliceReconciler):
         if rate not in CODE_RATES:
             raise ProtocolAbort(f"LDPC: unknown code rate {rate!r}.", stage=_STAGE)
         code = load_code(float(rate))
-        n_key = self._key.shape[0]
-        shortened = _int(request.public, "shortened", 0, code.n)
-        frames = _int(request.public, "frames", 1, n_key + 1)
-        if frames != max(1, -(-n_key // (code.n - shortened))):
-            raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
+        d = _int(request.public, "punctured", 0, code.n // 2 + 1)
+        payload = _int(request.public, "payload", 1, code.n + 1)
         seed = _int(request.public, "seed", 0, 2**63)
-        out = np.empty((frames, code.m), dtype=np.uint8)
-        for f, (keys, positions) in enumerate(_frame_layout(code, n_key, frames, shortened, seed)):
-            word = np.zeros(code.n, dtype=np.uint8)
-            word[positions] = self._key[keys]
-            out[f] = syndrome(code, word)
-        return Message("ec.syndromes", disclosed={"syndrome": out.reshape(-1)})
+        plan = _blind_plan(float(rate), self._key.shape[0], d, payload, 1, seed)
+        if _int(request.public, "frames", 1, 2**40) != plan.frames:
+            raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
+        reply, _ = _punctured_syndromes(self._key, plan, code, "ec.syndromes")
+        return reply
 
 
 class BobLDPC(BobReconciler):
@@ -350,15 +419,16 @@ class BobLDPC(BobReconciler):
     Parameters
     ----------
     seed : int, Generator or None
-        Drives the public choice of shortened positions.
+        Drives the public choice of punctured and shortened positions.
     target_efficiency : float
-        The ``f*`` that sets the rate ``1 - f* h(Q)`` (> 1; higher is safer and leaks more).
+        The ``f*`` that sets the leakage ``f* h(Q)`` per key bit (> 1; higher is safer and
+        leaks more).
     max_iter : int
         Belief-propagation iteration limit.
     """
 
     def __init__(
-        self, seed: Seed = None, target_efficiency: float = 1.3, max_iter: int = 60
+        self, seed: Seed = None, target_efficiency: float = 1.12, max_iter: int = 100
     ) -> None:
         if not target_efficiency > 1.0:
             raise ParameterError(
@@ -386,31 +456,29 @@ class BobLDPC(BobReconciler):
         reply = channel.ask(Message("ec.start", public={"method": "ldpc", "n": n_key}))
         if reply.kind != "ec.ready":
             raise ProtocolAbort(f"LDPC: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
-        rate, shortened, frames = plan_frames(n_key, qber, self._target)
+        rate, frames, payload, d = plan_frames(n_key, qber, self._target)
+        plan = _blind_plan(rate, n_key, d, payload, 1, seed)
         code = load_code(rate)
         reply = channel.ask(
             Message(
                 "ec.syndromes",
-                public={"rate": rate, "frames": frames, "shortened": shortened, "seed": seed},
+                public={
+                    "rate": rate,
+                    "frames": frames,
+                    "payload": payload,
+                    "punctured": d,
+                    "seed": seed,
+                },
             )
         )
-        synd = reply.disclosed.get("syndrome")
-        if (
-            reply.kind != "ec.syndromes"
-            or not isinstance(synd, np.ndarray)
-            or synd.dtype != np.uint8
-            or synd.shape != (frames * code.m,)
-        ):
-            raise ProtocolAbort("LDPC: malformed syndrome reply.", stage=_STAGE)
-        synd = synd.reshape(frames, code.m)
-        magnitude = math.log((1.0 - qber) / qber)
+        synd = _read_syndromes(reply, "ec.syndromes", plan, code)
+        llrs = _frame_llrs(bits, qber, plan, code)
         failed = 0
-        for f, (keys, positions) in enumerate(_frame_layout(code, n_key, frames, shortened, seed)):
-            llr = np.full(code.n, _LLR_KNOWN)  # shortened positions hold a known 0
-            llr[positions] = magnitude * (1.0 - 2.0 * bits[keys])
-            word, ok, _ = decode_syndrome(code, llr, synd[f], self._max_iter)
+        for f in range(frames):
+            word, ok, _ = decode_syndrome(code, llrs[f], synd[f], self._max_iter)
             if ok:
-                bits[keys] = word[positions]
+                chunk = min(payload, n_key - f * payload)
+                bits[f * payload : f * payload + chunk] = word[plan.payload_positions[:chunk]]
             else:
                 failed += 1
         return ReconciliationOutcome(key=bits, frames=frames, frames_failed=failed)
@@ -482,7 +550,7 @@ def masked_rows(code: LDPCCode, punctured: npt.NDArray[np.int64]) -> npt.NDArray
 class _BlindPlan:
     rate: float
     punctured: npt.NDArray[np.int64]  # frame positions, in reveal order
-    payload_positions: npt.NDArray[np.int64]  # the other positions, sorted
+    payload_positions: npt.NDArray[np.int64]  # the other positions, key bits in the first ones
     payload: int  # key bits per frame (the first ``payload`` payload positions; the rest are 0)
     frames: int
     step: int  # punctured bits revealed per round
@@ -495,7 +563,7 @@ def _blind_plan(
     rng = np.random.default_rng([seed, 2])
     order = rng.permutation(code.n).astype(np.int64)
     punctured = order[:punctured_count]
-    positions = np.sort(order[punctured_count:])
+    positions = order[punctured_count:]  # random order: key bits first, the rest shortened
     if not 1 <= payload <= positions.size:
         raise ProtocolAbort(f"LDPC: payload {payload} does not fit a frame.", stage=_STAGE)
     frames = max(1, -(-n_key // payload))
@@ -563,25 +631,11 @@ class AliceBlind(AliceReconciler):
         if _int(request.public, "frames", 1, 2**40) != plan.frames:
             raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
         # Fresh secret bits in the punctured positions: they mask |R| syndrome bits.
-        values = secret_bits(plan.frames * d).reshape(plan.frames, d)
-        rows = masked_rows(code, plan.punctured)
-        rest = np.setdiff1d(np.arange(code.m), rows)
-        synd = np.empty((plan.frames, code.m), dtype=np.uint8)
-        size = plan.payload
-        for f in range(plan.frames):
-            word = np.zeros(code.n, dtype=np.uint8)
-            chunk = self._key[f * size : (f + 1) * size]
-            word[plan.payload_positions[: chunk.size]] = chunk
-            word[plan.punctured] = values[f]
-            synd[f] = syndrome(code, word)
+        reply, values = _punctured_syndromes(self._key, plan, code, "ec.blind")
         self._plan = plan
         self._punct_values = values
         self._revealed = np.zeros(plan.frames, dtype=np.int64)
-        return Message(
-            "ec.blind",
-            public={"masked_rows": rows, "masked": synd[:, rows].reshape(-1)},
-            disclosed={"syndrome": synd[:, rest].reshape(-1)},
-        )
+        return reply
 
     def _reveal(self, request: Message) -> Message:
         if self._plan is None or self._punct_values is None or self._revealed is None:
@@ -626,7 +680,7 @@ class BobBlind(BobReconciler):
         self,
         seed: Seed = None,
         start_efficiency: float = 1.0,
-        fraction: float = 0.15,
+        fraction: float = 0.1,
         rounds: int = 15,
         max_iter: int = 60,
     ) -> None:
@@ -677,30 +731,9 @@ class BobBlind(BobReconciler):
                 },
             )
         )
-        rows = reply.public.get("masked_rows")
-        masked = reply.public.get("masked")
-        rest_synd = reply.disclosed.get("syndrome")
-        if (
-            reply.kind != "ec.blind"
-            or not isinstance(rows, np.ndarray)
-            or not isinstance(masked, np.ndarray)
-            or not isinstance(rest_synd, np.ndarray)
-            or rows.ndim != 1
-            or masked.size != plan.frames * rows.size
-            or rest_synd.size != plan.frames * (code.m - rows.size)
-        ):
-            raise ProtocolAbort("LDPC: malformed blind syndrome reply.", stage=_STAGE)
-        rest = np.setdiff1d(np.arange(code.m), rows)
-        synd = np.empty((plan.frames, code.m), dtype=np.uint8)
-        synd[:, rows] = masked.reshape(plan.frames, rows.size)
-        synd[:, rest] = rest_synd.reshape(plan.frames, rest.size)
-        magnitude = math.log((1.0 - qber) / qber)
+        synd = _read_syndromes(reply, "ec.blind", plan, code)
+        llrs = _frame_llrs(bits, qber, plan, code)
         size = plan.payload
-        llrs = np.zeros((plan.frames, code.n))  # punctured: 0 (unknown)
-        for f in range(plan.frames):
-            chunk = bits[f * size : (f + 1) * size]
-            llrs[f, plan.payload_positions] = _LLR_KNOWN  # unused positions: known 0
-            llrs[f, plan.payload_positions[: chunk.size]] = magnitude * (1.0 - 2.0 * chunk)
         revealed = np.zeros(plan.frames, dtype=np.int64)
         pending = np.arange(plan.frames)
         while True:
