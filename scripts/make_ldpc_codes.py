@@ -114,8 +114,8 @@ def variable_degrees(n: int, lam: dict[int, float]) -> np.ndarray:
 def _peg(
     n: int, m: int, degrees: np.ndarray, cap: int, max_depth: int, n_chain: int, seed: int
 ) -> np.ndarray:
-    np.random.seed(seed)
-    chain = np.random.permutation(m)
+    np.random.seed(seed)  # noqa: NPY002 (numba supports only the legacy generator)
+    chain = np.random.permutation(m)  # noqa: NPY002
     dmax = degrees.max()
     var_adj = np.full((n, dmax), -1, dtype=np.int64)
     check_adj = np.full((m, cap), -1, dtype=np.int64)
@@ -125,7 +125,7 @@ def _peg(
     frontier = np.empty(m, dtype=np.int64)
     nxt = np.empty(m, dtype=np.int64)
     # Checks sorted by degree: bucket d is by_deg[start[d]:start[d + 1]], pos[c] is c's index.
-    by_deg = np.random.permutation(m).astype(np.int64)
+    by_deg = np.random.permutation(m).astype(np.int64)  # noqa: NPY002
     pos = np.empty(m, dtype=np.int64)
     for i in range(m):
         pos[by_deg[i]] = i
@@ -185,7 +185,7 @@ def _peg(
                     if d == best:
                         nxt[ties] = nxt[i]
                         ties += 1
-                chosen = nxt[np.random.randint(ties)]
+                chosen = nxt[np.random.randint(ties)]  # noqa: NPY002
             elif chosen < 0:
                 # Lowest degree among the unreached checks: scan the degree buckets upwards from
                 # a random point of each (ties broken at random up to the bucket's order).
@@ -194,7 +194,7 @@ def _peg(
                     width = start[d + 1] - lo
                     if width <= 0:
                         continue
-                    offset = np.random.randint(width)
+                    offset = np.random.randint(width)  # noqa: NPY002
                     for i in range(width):
                         c = by_deg[lo + (offset + i) % width]
                         if k == 0 or check_mark[c] != stamp:

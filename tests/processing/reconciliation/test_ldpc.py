@@ -93,7 +93,7 @@ def test_two_party_ldpc_corrects_every_frame_and_counts_syndromes(q: float) -> N
         outcome = half.reconcile(bob, q, channel)
     assert outcome.frames_failed == 0
     assert np.array_equal(outcome.key, alice)
-    rate, frames, payload, d = plan_frames(n, q, 1.5)
+    rate, frames, _, d = plan_frames(n, q, 1.5)
     assert outcome.frames == frames == 1
     # Leaked: the M syndrome bits less those masked by the punctured bits (at most d of them).
     m = load_code(rate).m
