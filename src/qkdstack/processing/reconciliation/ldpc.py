@@ -428,7 +428,7 @@ class BobLDPC(BobReconciler):
     """
 
     def __init__(
-        self, seed: Seed = None, target_efficiency: float = 1.12, max_iter: int = 100
+        self, seed: Seed = None, target_efficiency: float = 1.2, max_iter: int = 100
     ) -> None:
         if not target_efficiency > 1.0:
             raise ParameterError(
