@@ -4,22 +4,28 @@ Alice and Bob cut their keys into frames. For each frame Alice sends the syndrom
 her bits under a low-density parity-check matrix ``H`` (``M x N``); Bob decodes his noisy copy
 ``y`` to the word closest to ``y`` with that syndrome, by sum-product belief propagation on the
 Tanner graph of ``H`` with channel log-likelihood ratios ``L = (1 - 2 y) ln((1 - Q) / Q)`` (Gallager
-1962; MacKay 1999; syndrome decoding as in Liveris, Xiong, Georghiades 2002). The ``M`` syndrome
-bits are the leakage of the frame.
+1962; MacKay 1999; syndrome decoding as in Liveris, Xiong, Georghiades 2002). The syndrome bits
+not masked by punctured positions (below) are the leakage of the frame.
 
 Rate adaptation (Elkouss, Martinez-Mateo, Lancho, Martin, "Rate compatible protocol for information
-reconciliation: an application to QKD", ITW 2010): from the estimate ``Q`` Bob wants rate
-``R = 1 - f* h(Q)``; he takes the shipped mother code of smallest rate ``R_0 >= R`` and *shortens*
-``s`` of its ``N`` positions (fills them with values both know, here 0; public positions from a
-public seed), which gives the rate ``(R_0 N - s) / (N - s) = R`` with ``N - s`` key bits per frame.
-A frame whose decoder does not reach the syndrome is reported failed (``frames_failed``); its key
-must not be used. The efficiency is ``f = M F / (n h(Q))`` for ``F`` frames (Elkouss et al. 2009).
+reconciliation: an application to QKD", ITW 2010): the key is spread evenly over the fewest frames
+of ``N`` bits, ``p`` key bits each. From the estimate ``Q`` a frame should leak
+``L = ceil(f* h(Q) p)`` bits; Bob takes the mother code with the fewest checks ``M >= L``,
+*punctures* ``d = M - L`` of its positions (Alice fills them with fresh secret bits, Bob gives them
+LLR 0; the syndrome bits they mask are sent as public values, see :func:`masked_rows`) and
+*shortens* the other ``N - p - d`` (known zeros). Positions are a public random choice. A frame
+whose decoder does not reach the syndrome is reported failed (``frames_failed``); its key must not
+be used. The efficiency is ``f = leaked / (n h(Q))`` (Elkouss et al. 2009).
 
-Codes: built by ``scripts/make_ldpc_codes.py`` (progressive edge growth, Hu et al. 2005) and shipped
-as ``codes/ldpc_R<rate>_N<N>.npz``.
+Codes: nine mother codes of length 65536 and rates 0.50-0.90, built by
+``scripts/make_ldpc_codes.py`` by progressive edge growth (Hu et al. 2005) from the BSC-optimised
+degree distributions of Elkouss et al. 2009 (Table I), shipped as ``codes/ldpc_R<rate>_N<N>.npz``.
+Decoding: sum-product with a layered schedule (:func:`decode_syndrome`).
 
-Messages: ``ec.start`` (public ``method, n, seed``); ``ec.syndromes`` (public ``rate, frames,
-shortened, seed``) answered by ``ec.syndromes`` with the disclosed syndrome bits of every frame.
+Messages (``ldpc``): ``ec.start`` (public ``method, n``); ``ec.syndromes`` (public ``rate, frames,
+payload, punctured, seed``) answered by ``ec.syndromes`` with the masked syndrome bits public
+(``masked_rows, masked``) and the rest disclosed (``syndrome``). ``ldpc-blind`` sends ``ec.blind``
+(the same plus ``step``) and then ``ec.reveal`` rounds.
 
 References
 ----------
@@ -31,6 +37,10 @@ discrete-variable quantum key distribution", ISIT 2009 (efficiency f = M / (n h(
 D. Elkouss, J. Martinez-Mateo, D. Lancho, V. Martin, ITW 2010, arXiv:1006.2660 (puncturing and
 shortening). J. Martinez-Mateo, D. Elkouss, V. Martin, "Blind reconciliation", Quantum Inf. Comput.
 12, 791 (2012). (Section and equation numbers were not checked against the papers.)
+X.-Y. Hu, E. Eleftheriou, D.-M. Arnold, "Regular and irregular progressive edge-growth Tanner
+graphs", IEEE Trans. Inf. Theory 51, 386 (2005).
+E. Sharon, S. Litsyn, J. Goldberger, "Efficient serial message-passing schedules for LDPC
+decoding", IEEE Trans. Inf. Theory 53, 4076 (2007).
 """
 
 from __future__ import annotations
@@ -502,8 +512,8 @@ register_method(
         "ldpc",
         _make_bob,
         _make_alice,
-        "LDPC syndrome decoding, rate-adapted by shortening 9 PEG mother codes (Elkouss et al. "
-        "2009-2010).",
+        "LDPC syndrome decoding, rate-adapted by puncturing and shortening 9 PEG mother codes of "
+        "65536 bits (Elkouss et al. 2009-2010).",
     )
 )
 
