@@ -39,6 +39,44 @@ def test_shipped_codes_have_their_design_rates_and_no_double_edges() -> None:
         assert np.bincount(code.edge_var, minlength=code.n).min() >= 2
 
 
+def test_rate_half_code_has_the_published_degree_distribution() -> None:
+    # Elkouss, Leverrier, Alleaume, Boutros, ISIT 2009, Table I, rate 0.50: edge fractions
+    # lambda_i (coefficient of x^(i-1)) of the variable degrees; at this rate fewer degree-2
+    # variables than checks, so the distribution is shipped unchanged (up to whole nodes).
+    table = {
+        2: 0.14438, 3: 0.19026, 4: 0.01836, 5: 0.00233, 6: 0.04697, 8: 0.053943, 9: 0.05590,
+        10: 0.01290, 11: 0.00162, 14: 0.06159, 15: 0.13115, 17: 0.01481, 47: 0.00879,
+        49: 0.00650, 55: 0.00210, 56: 0.00099, 57: 0.11178, 58: 0.06238, 59: 0.05094,
+        66: 0.02230,
+    }  # fmt: skip
+    code = load_code(0.5)
+    degrees = np.diff(code.var_ptr)
+    edges = np.bincount(degrees) * np.arange(degrees.max() + 1) / degrees.sum()
+    for degree, fraction in table.items():
+        assert abs(edges[degree] - fraction) < 2e-3, degree
+    assert abs(edges[list(table)].sum() - 1.0) < 1e-9
+
+
+def test_degree_two_variables_form_no_cycle() -> None:
+    # A cycle through degree-2 variables only is a low-weight codeword (a weight-k word with
+    # zero syndrome): union-find over the checks they join must never close a loop.
+    for rate in CODE_RATES:
+        code = load_code(rate)
+        parent = list(range(code.m))
+        for v in np.flatnonzero(np.diff(code.var_ptr) == 2).tolist():
+            ends = code.edge_check[code.var_ptr[v] : code.var_ptr[v] + 2].tolist()
+            a, b = (_root(parent, int(c)) for c in ends)
+            assert a != b, (rate, v)
+            parent[a] = b
+
+
+def _root(parent: list[int], c: int) -> int:
+    while parent[c] != c:
+        parent[c] = parent[parent[c]]
+        c = parent[c]
+    return c
+
+
 def test_syndrome_matches_dense_product() -> None:
     code = load_code(0.7)
     rng = np.random.default_rng(1)
