@@ -283,27 +283,31 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[floa
     ``N - p - d`` non-key positions are *shortened* (known zeros). This is the rate-compatible
     construction of Elkouss, Martinez-Mateo, Lancho, Martin (2010): a mother code of rate
     ``R_0`` with ``d`` punctured and ``s`` shortened positions has rate
-    ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly. When no code leaves room for
-    its puncturing (``d > N - p``), one frame more is tried (up to 8); past the rate range of
-    the codes the nearest code is used (highest rate with as much puncturing as fits, or the
-    lowest rate unpunctured).
+    ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly. Puncturing is kept within
+    the spacing of the mother codes (``0.05 N``); when no code leaves room for its puncturing
+    (``d > N - p``), one frame more is tried (up to 8). Past the rate range of the codes the
+    nearest code is used: the lowest rate unpunctured, or the highest rate with at most
+    ``0.03 N`` punctured positions (leaking more than ``f* h(Q)`` there: heavier puncturing of
+    the rate-0.9 code failed frames at Q = 0.5%).
     """
     h = float(binary_entropy(qber))
     first = max(1, -(-n_key // _N))
     by_checks = sorted(CODE_RATES, reverse=True)  # fewest checks first
+    spacing = _checks(CODE_RATES[-2]) - _checks(CODE_RATES[-1])
     for frames in range(first, first + 8):
         payload = -(-n_key // frames)
         leak = math.ceil(target_efficiency * h * payload)
         for rate in by_checks:
             punctured = _checks(rate) - leak
-            if 0 <= punctured <= _N - payload:
+            if 0 <= punctured <= min(spacing, _N - payload):
                 return rate, frames, payload, punctured
     payload = -(-n_key // first)
     leak = math.ceil(target_efficiency * h * payload)
     if leak > _checks(CODE_RATES[0]):
         return CODE_RATES[0], first, payload, 0
+    # Above the top rate: puncture at most 3% of the frame (more failed at Q = 0.5%).
     top = max(CODE_RATES)
-    return top, first, payload, max(0, min(_checks(top) - leak, _N - payload))
+    return top, first, payload, max(0, min(_checks(top) - leak, round(0.03 * _N), _N - payload))
 
 
 def _checks(rate: float) -> int:
