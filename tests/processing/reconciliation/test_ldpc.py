@@ -258,10 +258,10 @@ def test_ldpc_methods_correct_large_keys(method: str, n: int) -> None:
         channel = ClassicalChannel(alice_responder(alice))
         options = {"target_efficiency": 1.25} if method == "ldpc" else {}
         outcome = get_method(method).make_bob(seed=1, **options).reconcile(bob, q, channel)
-        # These codes have an error floor: at 10^6 bits about one frame in 70-80 failed (reported)
-        # or, once, converged to a wrong word 4 bits away with the same syndrome (undetected by
-        # the decoder) (2026-11-27, see BENCHMARKS.md). A reported failure must be real, an
-        # undetected one must be caught by verification, and both must stay rare.
+        # At f* = 1.25 no frame failed in 2026-11-27 measurements (BENCHMARKS.md), at 1.2 about
+        # one in 50 at Q = 2%; undetected wrong words were seen with the previous codes (weight-4
+        # codewords). A reported failure must be real, an undetected one must be caught by
+        # verification, and both must stay rare.
         wrong = not np.array_equal(outcome.key, alice)
         if outcome.frames_failed:
             assert wrong
