@@ -150,10 +150,10 @@ def _punctured(rate: float, d: int, seed: int) -> np.ndarray:
 
 def test_too_optimistic_rate_reports_failed_frames_and_keeps_bobs_bits() -> None:
     rng = np.random.default_rng(3)
-    n = 12_000  # one frame at the rate planned for Q = 2%
+    n = 40_000  # one frame at the rate planned for Q = 2%
     alice = rng.integers(0, 2, n, dtype=np.uint8)
     bob = alice.copy()
-    bob[rng.choice(n, 960, replace=False)] ^= 1  # 8% errors, decoded as if Q were 2%
+    bob[rng.choice(n, 3200, replace=False)] ^= 1  # 8% errors, decoded as if Q were 2%
     channel = ClassicalChannel(alice_responder(alice))
     outcome = get_method("ldpc").make_bob(seed=1).reconcile(bob, 0.02, channel)
     assert outcome.frames_failed == outcome.frames == 1
