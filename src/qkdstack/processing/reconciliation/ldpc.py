@@ -283,30 +283,35 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[floa
     ``N - p - d`` non-key positions are *shortened* (known zeros). This is the rate-compatible
     construction of Elkouss, Martinez-Mateo, Lancho, Martin (2010): a mother code of rate
     ``R_0`` with ``d`` punctured and ``s`` shortened positions has rate
-    ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly. Puncturing is kept within
-    the spacing of the mother codes (``0.05 N``); when no code leaves room for its puncturing
-    (``d > N - p``), one frame more is tried (up to 8). Past the rate range of the codes the
-    nearest code is used unpunctured: the lowest rate, or the highest (which then leaks more
-    than ``f* h(Q)``: puncturing 3% of the rate-0.9 code failed 7 frames in 16 at Q = 0.5%).
+    ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly, as long as ``d <= M / 10``.
+    If no code fits so, more frames are tried (while ``p >= N / 2``); failing that, puncturing
+    is capped (and by the room ``N - p``), leaking more than ``f* h(Q)``: frames
+    punctured by 14-19% of ``M`` failed about one in 20-50 at f* = 1.2, by up to 11% none of about 200
+    (2026-11-27, BENCHMARKS.md), and 46% of the rate-0.9 code failed 7 frames in 16 at Q = 0.5%.
+    Past the lowest rate, more frames (shorter payloads) are used.
     """
     h = float(binary_entropy(qber))
     first = max(1, -(-n_key // _N))
     by_checks = sorted(CODE_RATES, reverse=True)  # fewest checks first
-    spacing = _checks(CODE_RATES[-2]) - _checks(CODE_RATES[-1])
-    for frames in range(first, first + 8):
+    # Exact fit with the fewest frames, a payload of at least N / 2 (more frames, more shortening).
+    for frames in range(first, max(first, -(-2 * n_key // _N)) + 1):
         payload = -(-n_key // frames)
         leak = math.ceil(target_efficiency * h * payload)
         for rate in by_checks:
-            punctured = _checks(rate) - leak
-            if 0 <= punctured <= min(spacing, _N - payload):
-                return rate, frames, payload, punctured
-    payload = -(-n_key // first)
-    leak = math.ceil(target_efficiency * h * payload)
-    if leak > _checks(CODE_RATES[0]):
-        return CODE_RATES[0], first, payload, 0
-    # Above the top rate: the top code unpunctured (punctured 3%, it failed 7 frames in 16 at
-    # Q = 0.5%, n = 10^6).
-    return max(CODE_RATES), first, payload, 0
+            m = _checks(rate)
+            if m >= leak:
+                if m - leak <= min(m // 10, _N - payload):
+                    return rate, frames, payload, m - leak
+                break
+    # Otherwise the fewest frames, puncturing capped (past the lowest rate: more frames).
+    for frames in range(first, first + 64):
+        payload = -(-n_key // frames)
+        leak = math.ceil(target_efficiency * h * payload)
+        for rate in by_checks:
+            m = _checks(rate)
+            if m >= leak:
+                return rate, frames, payload, max(0, min(m - leak, m // 10, _N - payload))
+    return CODE_RATES[0], first, -(-n_key // first), 0
 
 
 def _checks(rate: float) -> int:
