@@ -99,19 +99,25 @@ def test_decoder_corrects_a_noisy_frame_well_below_threshold() -> None:
     assert ok and np.array_equal(word, x) and iterations < 60
 
 
-def test_plan_meets_the_target_leakage_exactly() -> None:
+def test_plan_meets_the_target_leakage_or_caps_puncturing() -> None:
     # Rate-compatible frame (Elkouss et al. 2010): M checks, d punctured positions, p key bits
-    # leak M - d = ceil(f* h(Q) p); the key fills ceil(n / N) frames evenly; d and the
-    # shortened positions N - p - d are non-negative.
+    # leak M - d >= ceil(f* h(Q) p), with equality unless the puncturing is at its cap M / 10;
+    # the key fills the frames evenly, at least ceil(n / N) of them; d and the shortened
+    # positions N - p - d are non-negative.
     n_code = 65536
+    exact = 0
     for n in (100_000, 1_000_000):
         for q in (0.02, 0.04, 0.06, 0.08):
             rate, frames, payload, d = plan_frames(n, q, 1.1)
             m = load_code(rate).m
-            assert frames == -(-n // n_code)
+            assert frames >= -(-n // n_code)
             assert payload == -(-n // frames)
-            assert m - d == math.ceil(1.1 * _h(q) * payload)
-            assert 0 <= d <= min(n_code - payload, round(0.05 * n_code))
+            target = math.ceil(1.1 * _h(q) * payload)
+            assert m - d >= target
+            assert m - d == target or d == m // 10
+            exact += m - d == target
+            assert 0 <= d <= min(n_code - payload, m // 10)
+    assert exact >= 6
 
 
 def _errors(n: int, q: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
