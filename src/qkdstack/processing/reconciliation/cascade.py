@@ -74,19 +74,22 @@ from qkdstack.processing.reconciliation.base import (
     register_method,
 )
 from qkdstack.processing.reconciliation.shuffle import (
+    framed_membership,
+    framed_permutation,
+    frames_halve,
     identity_permutation,
-    pass_membership,
-    pass_permutation,
 )
 from qkdstack.randomness import as_generator
 from qkdstack.typing import BitArray, Seed
 
 __all__ = [
+    "DEFAULT_FRAME_BITS",
     "VARIANTS",
     "AliceCascade",
     "BobCascade",
     "CascadeVariant",
     "block_sizes",
+    "frame_count",
 ]
 
 _MAX_PASSES = 64
@@ -112,24 +115,48 @@ def _prefix_xor(key: BitArray, position: npt.NDArray[np.int32]) -> BitArray:  # 
     return out
 
 
+@njit(cache=True, inline="always")
+def _block_of(pos: int, frame_bits: int, size: int, per_frame: int) -> int:  # pragma: no cover
+    """Block index of shuffled position ``pos``: frame ``f`` holds blocks ``[f B, f B + B)``."""
+    f = pos // frame_bits
+    return f * per_frame + (pos - f * frame_bits) // size
+
+
+@njit(cache=True, inline="always")
+def _block_span(
+    b: int, frame_bits: int, size: int, per_frame: int, n: int
+) -> tuple[int, int]:  # pragma: no cover
+    """Shuffled range ``[start, end)`` of block ``b`` (the last block of a frame may be short)."""
+    f = b // per_frame
+    s = f * frame_bits + (b - f * per_frame) * size
+    frame_end = min(f * frame_bits + frame_bits, n)
+    return s, min(s + size, frame_end)
+
+
 @njit(cache=True)
 def _block_parities(
-    key: BitArray, position: npt.NDArray[np.int32], block_size: int
+    key: BitArray,
+    position: npt.NDArray[np.int32],
+    frame_bits: int,
+    size: int,
+    per_frame: int,
+    n_blocks: int,
 ) -> BitArray:  # pragma: no cover
-    """Parity of each block of ``block_size`` consecutive shuffled positions (last may be short)."""
-    n = position.shape[0]
-    out = np.zeros((n + block_size - 1) // block_size, dtype=np.uint8)
-    for i in range(n):
-        out[position[i] // block_size] ^= key[i]
+    """Parity of each block (index space ``frames * per_frame``; absent blocks stay 0)."""
+    out = np.zeros(n_blocks, dtype=np.uint8)
+    for i in range(position.shape[0]):
+        out[_block_of(np.int64(position[i]), frame_bits, size, per_frame)] ^= key[i]
     return out
 
 
 @njit(cache=True)
-def _member_parities(key: BitArray, member: npt.NDArray[np.uint8]) -> BitArray:  # pragma: no cover
-    """Parities of the two blocks of a halving pass, from each bit's block (0 or 1)."""
-    out = np.zeros(2, dtype=np.uint8)
+def _member_parities(
+    key: BitArray, member: npt.NDArray[np.uint8], frame_bits: int, frames: int
+) -> BitArray:  # pragma: no cover
+    """Parities of the two blocks of every frame of a halving pass, from each bit's block."""
+    out = np.zeros(2 * frames, dtype=np.uint8)
     for i in range(key.shape[0]):
-        out[member[i]] ^= key[i]
+        out[2 * (i // frame_bits) + member[i]] ^= key[i]
     return out
 
 
@@ -139,12 +166,13 @@ def _walk_roots(
     member: npt.NDArray[np.uint8],
     flips: npt.NDArray[np.int64],
     width: int,
+    frame_bits: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
     """:func:`_walk_flips` for a halving pass with no search yet (only its roots are known)."""
     out_b = np.empty(flips.shape[0], dtype=np.int64)
     count = 0
     for i in range(flips.shape[0]):
-        b = np.int64(member[flips[i]])
+        b = 2 * (flips[i] // frame_bits) + np.int64(member[flips[i]])
         code = tree[b * width + 1]
         if code >= 0:
             code ^= 2
@@ -237,7 +265,12 @@ def _level_update(
 
 @njit(cache=True)
 def _node_ranges(
-    blocks: npt.NDArray[np.int64], nodes: npt.NDArray[np.int64], n: int, block_size: int
+    blocks: npt.NDArray[np.int64],
+    nodes: npt.NDArray[np.int64],
+    n: int,
+    frame_bits: int,
+    size: int,
+    per_frame: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
     """Shuffled-key range ``[start, end)`` of heap node ``nodes[i]`` of block ``blocks[i]``.
 
@@ -247,8 +280,7 @@ def _node_ranges(
     starts = np.empty(blocks.shape[0], dtype=np.int64)
     ends = np.empty(blocks.shape[0], dtype=np.int64)
     for i in range(blocks.shape[0]):
-        s = blocks[i] * block_size
-        e = min(s + block_size, n)
+        s, e = _block_span(blocks[i], frame_bits, size, per_frame, n)
         h = nodes[i]
         depth = 0
         while (h >> depth) > 1:
@@ -270,7 +302,9 @@ def _walk_flips(
     inverse: npt.NDArray[np.int32],
     flips: npt.NDArray[np.int64],
     n: int,
+    frame_bits: int,
     block_size: int,
+    per_frame: int,
     width: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
     """Toggle the mismatch of every known tree node that holds a flipped bit (one pass).
@@ -282,9 +316,8 @@ def _walk_flips(
     count = 0
     for i in range(flips.shape[0]):
         pos = np.int64(inverse[flips[i]])
-        b = pos // block_size
-        s = b * block_size
-        e = s + block_size if s + block_size < n else np.int64(n)
+        b = _block_of(pos, frame_bits, block_size, per_frame)
+        s, e = _block_span(b, frame_bits, block_size, per_frame, n)
         h = np.int64(1)
         base = b * width
         while h < width:
@@ -455,6 +488,46 @@ _add(
 
 
 # --------------------------------------------------------------------------------------------
+# Frames
+# --------------------------------------------------------------------------------------------
+
+
+def _pass_blocks(
+    n: int, frame_bits: int, size: int, count: int | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The blocks of a pass over a key cut into frames: ``(ids, starts, ends)`` in order.
+
+    Frame ``f`` covers shuffled positions ``[f L, min((f + 1) L, n))`` with ``L = frame_bits``
+    and holds block ids ``[f B, (f + 1) B)``, ``B = ceil(L / size)``; blocks that would start past
+    the end of a short last frame do not exist. ``count`` keeps the first ``count`` of each frame.
+    """
+    frames = -(-n // frame_bits)
+    per_frame = -(-frame_bits // size)
+    frame = np.repeat(np.arange(frames, dtype=np.int64), per_frame)
+    j = np.tile(np.arange(per_frame, dtype=np.int64), frames)
+    starts = frame * frame_bits + j * size
+    frame_end = np.minimum((frame + 1) * frame_bits, n)
+    keep = starts < frame_end
+    if count is not None:
+        keep &= j < count
+    ids = np.flatnonzero(keep).astype(np.int64)
+    return ids, starts[ids], np.minimum(starts[ids] + size, frame_end[ids])
+
+
+def frame_count(n: int, frame_bits: int | None) -> tuple[int, int]:
+    """``(frames, L)``: cut ``n`` bits into ``max(1, n // frame_bits)`` near-equal frames.
+
+    ``L = ceil(n / F)`` is each frame's length (the last may be shorter), so frames hold between
+    ``frame_bits`` and ``2 frame_bits`` bits; ``frame_bits=None`` keeps the key in one frame.
+    """
+    if frame_bits is not None and frame_bits < 1:
+        raise ParameterError(f"Argument 'frame_bits' must be >= 1 or None, not {frame_bits}.")
+    wanted = 1 if frame_bits is None else max(1, n // frame_bits)
+    length = -(-n // wanted)
+    return -(-n // length), length
+
+
+# --------------------------------------------------------------------------------------------
 # Alice's half
 # --------------------------------------------------------------------------------------------
 
@@ -490,6 +563,9 @@ class AliceCascade(AliceReconciler):
             )
         self._n = n
         self._seed = _int_field(params, "shuffle_seed", 0, 2**63)
+        self._frame_bits = (
+            _int_field(params, "frame_bits", 1, n + 1) if "frame_bits" in params else n
+        )
         # Prefix XOR of the shuffled key per pass: any range parity in O(1). Passes whose blocks
         # halve the key draw only the block membership first, the order when a range is asked.
         self._prefix: dict[int, BitArray] = {}
@@ -501,7 +577,9 @@ class AliceCascade(AliceReconciler):
             position = (
                 identity_permutation(self._n)
                 if pass_index == 0
-                else pass_permutation(self._n, self._seed, pass_index, block_size)
+                else framed_permutation(
+                    self._n, self._frame_bits, self._seed, pass_index, block_size
+                )
             )
             prefix = _prefix_xor(self._key, position)
             self._prefix[pass_index] = prefix
@@ -521,15 +599,15 @@ class AliceCascade(AliceReconciler):
             count = (
                 _int_field(request.public, "count", 1, self._n + 1)
                 if "count" in request.public
-                else self._n
+                else None
             )
-            if p > 0 and k < self._n <= 2 * k:
-                member = pass_membership(self._n, self._seed, p, k)
-                parity = _member_parities(self._key, member)[:count]
+            ids, starts, ends = _pass_blocks(self._n, self._frame_bits, k, count)
+            if p > 0 and frames_halve(self._n, self._frame_bits, k):
+                member = framed_membership(self._n, self._frame_bits, self._seed, p, k)
+                frames = -(-self._n // self._frame_bits)
+                parity = _member_parities(self._key, member, self._frame_bits, frames)[ids]
                 return Message("ec.parities", disclosed={"parity": parity})
             prefix = self._pass_prefix(p, k)
-            starts = np.arange(0, self._n, k, dtype=np.int64)[:count]
-            ends = np.minimum(starts + k, self._n)
             return Message("ec.parities", disclosed={"parity": prefix[ends] ^ prefix[starts]})
         if request.kind == "ec.parity":
             starts = np.asarray(request.public.get("start"))
@@ -571,56 +649,59 @@ class AliceCascade(AliceReconciler):
 
 
 class _Pass:
-    """Bob's bookkeeping for one pass.
+    """Bob's bookkeeping for one pass (over every frame at once).
 
     ``tree`` holds, per block, a heap-indexed binary-search tree (node 1 is the block, node ``h``
-    has children ``2h`` and ``2h+1``, split as in :func:`_node_range`). Each entry is ``-1`` when
+    has children ``2h`` and ``2h+1``, split as in :func:`_node_ranges`). Each entry is ``-1`` when
     Alice's parity of that node is unknown, else ``alice + 2 * mismatch`` where ``mismatch`` is the
     current parity difference between Bob's and Alice's bits in the node. Without sub-block reuse
-    only the roots are kept (``width = 2``).
+    only the roots are kept (``width = 2``). Blocks are numbered frame by frame (see
+    :func:`_pass_blocks`), ``per_frame`` ids per frame.
     """
 
     __slots__ = (
         "_inverse",
         "_perm",
+        "frame_bits",
+        "frames",
         "member",
         "n",
         "n_blocks",
         "p",
+        "per_frame",
         "seed",
         "size",
         "tree",
         "width",
     )
 
-    def __init__(self, n: int, seed: int, p: int, size: int, reuse: bool) -> None:
-        self.n, self.seed, self.p, self.size = n, seed, p, size
-        self.n_blocks = (n + size - 1) // size
+    def __init__(self, n: int, frame_bits: int, seed: int, p: int, size: int, reuse: bool) -> None:
+        self.n, self.frame_bits, self.seed, self.p, self.size = n, frame_bits, seed, p, size
+        self.frames = -(-n // frame_bits)
+        self.per_frame = -(-frame_bits // size)
+        self.n_blocks = self.frames * self.per_frame
         # ``inverse[i]`` is the shuffled position of key bit ``i``; the forward map (which key bit
         # sits at a position) is built only if a search runs in this pass. A pass whose blocks
-        # halve the key starts from the block membership alone (see ``pass_membership``).
+        # halve every frame starts from the block membership alone (see ``pass_membership``).
         self._inverse: npt.NDArray[np.int32] | None = None
         self._perm: npt.NDArray[np.int32] | None = None
         self.member: npt.NDArray[np.uint8] | None = None
         if p == 0:
             self._inverse = identity_permutation(n)
-        elif size < n <= 2 * size:
-            self.member = pass_membership(n, seed, p, size)
+        elif frames_halve(n, frame_bits, size):
+            self.member = framed_membership(n, frame_bits, seed, p, size)
         else:
-            self._inverse = pass_permutation(n, seed, p, size)
+            self._inverse = framed_permutation(n, frame_bits, seed, p, size)
         self.width = 2 ** (math.ceil(math.log2(size)) + 1) if (reuse and size > 1) else 2
         self.tree = np.full(self.n_blocks * self.width, -1, dtype=np.int8)
-
-    @property
-    def materialized(self) -> bool:
-        """Whether the full permutation of this pass has been drawn."""
-        return self._inverse is not None
 
     @property
     def inverse(self) -> npt.NDArray[np.int32]:
         """``inverse[i]``: the shuffled position of key bit ``i``."""
         if self._inverse is None:
-            self._inverse = pass_permutation(self.n, self.seed, self.p, self.size)
+            self._inverse = framed_permutation(
+                self.n, self.frame_bits, self.seed, self.p, self.size
+            )
         return self._inverse
 
     @property
@@ -634,22 +715,37 @@ class _Pass:
         return self._perm
 
     def block_parities(self, bits: BitArray) -> BitArray:
-        """Bob's parity of every block of this pass."""
+        """Bob's parity of every block id of this pass (absent ids: 0)."""
         if self.member is not None and self._inverse is None:
-            return _member_parities(bits, self.member)
-        return _block_parities(bits, self.inverse, self.size)
+            return _member_parities(bits, self.member, self.frame_bits, self.frames)
+        return _block_parities(
+            bits, self.inverse, self.frame_bits, self.size, self.per_frame, self.n_blocks
+        )
 
     def walk(
         self, flips: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Toggle the known nodes holding ``flips``; return the (block, node) pairs now odd."""
         if self._inverse is None and self.member is not None:
-            return _walk_roots(self.tree, self.member, flips, self.width)
-        return _walk_flips(self.tree, self.inverse, flips, self.n, self.size, self.width)
+            return _walk_roots(self.tree, self.member, flips, self.width, self.frame_bits)
+        return _walk_flips(
+            self.tree, self.inverse, flips, self.n, self.frame_bits, self.size,
+            self.per_frame, self.width,
+        )  # fmt: skip
+
+
+#: Default frame length target (bits): frames hold between this and twice this many bits.
+DEFAULT_FRAME_BITS = 1 << 16
 
 
 class BobCascade(BobReconciler):
     """Bob's half of Cascade: asks for parities, runs the binary searches, corrects his key.
+
+    Frame-parallel: the key is cut into ``F`` frames (see :func:`frame_count`), each shuffled
+    within itself with its own public seed and corrected by the same Cascade, so that one round's
+    searches of every frame travel in one message. Each frame keeps Brassard and Salvail's
+    lowest-pass-first order on its own, so the round trips of a pass are the most any frame needs,
+    not their sum. All frames open each pass together.
 
     Parameters
     ----------
@@ -657,23 +753,39 @@ class BobCascade(BobReconciler):
         Which Cascade.
     seed : int, Generator or None
         Drives the public shuffle seed (public randomness; not secret).
+    search_order : {"lowest-pass", "all-passes"}
+        Per frame, search only the lowest pass with odd blocks in a round, or every pass.
+    frame_bits : int or None
+        Frame length target (frames hold ``[frame_bits, 2 frame_bits)`` bits); None: one frame.
     """
 
     def __init__(
-        self, variant: CascadeVariant, seed: Seed = None, search_order: str = "lowest-pass"
+        self,
+        variant: CascadeVariant,
+        seed: Seed = None,
+        search_order: str = "lowest-pass",
+        frame_bits: int | None = DEFAULT_FRAME_BITS,
     ) -> None:
         if search_order not in ("lowest-pass", "all-passes"):
             raise ParameterError(
                 "Argument 'search_order' must be 'lowest-pass' or 'all-passes', "
                 f"not {search_order!r}."
             )
+        if frame_bits is not None and (
+            isinstance(frame_bits, bool) or not isinstance(frame_bits, int) or frame_bits < 1
+        ):
+            raise ParameterError(
+                f"Argument 'frame_bits' must be a positive int or None, not {frame_bits!r}."
+            )
         self._all_passes = search_order == "all-passes"
         self._variant = variant
+        self._frame_bits = frame_bits
         self._rng = as_generator(seed)
         self._params: dict[str, Any] = {}
 
     def start_params(self) -> Mapping[str, Any]:
-        """The public ``ec.start`` fields of the last run (``n``, ``shuffle_seed``)."""
+        """The public ``ec.start`` fields of the last run (``n``, ``shuffle_seed``,
+        ``frame_bits``)."""
         return dict(self._params)
 
     def reconcile(
@@ -697,26 +809,37 @@ class BobCascade(BobReconciler):
             )
         n = int(bits.shape[0])
         variant = self._variant
-        sizes = block_sizes(variant, n, qber)
-        self._params = {"n": n, "shuffle_seed": int(self._rng.integers(0, 2**63))}
+        frames, frame_bits = frame_count(n, self._frame_bits)
+        sizes = block_sizes(variant, frame_bits, qber)
+        self._params = {
+            "n": n,
+            "shuffle_seed": int(self._rng.integers(0, 2**63)),
+            "frame_bits": frame_bits,
+        }
         reply = channel.ask(Message("ec.start", public={"method": variant.name, **self._params}))
         if reply.kind != "ec.ready":
             raise ProtocolAbort(f"Cascade: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
         run = _Run(
-            bits, self._params["shuffle_seed"], variant.sub_block_reuse, channel, self._all_passes
+            bits,
+            frame_bits,
+            self._params["shuffle_seed"],
+            variant.sub_block_reuse,
+            channel,
+            self._all_passes,
         )
         for k in sizes:
             run.open_pass(k, count=None)
             run.settle()
         # BICONF (Brassard and Salvail 1993): compare the parity of a random half of the
-        # key; a difference is searched and cascaded like any block. Stop after a streak of
-        # ``biconf_rounds`` rounds without a difference (Demystifying, 'Cascade mod. (1)').
+        # key (of every frame); a difference is searched and cascaded like any block. Stop after
+        # a streak of ``biconf_rounds`` rounds without a difference in any frame (Demystifying,
+        # 'Cascade mod. (1)').
         streak = 0
         while streak < variant.biconf_rounds and len(run.passes) < _MAX_PASSES:
-            odd = run.open_pass(math.ceil(n / 2), count=1)
+            odd = run.open_pass(math.ceil(frame_bits / 2), count=1)
             run.settle()
             streak = 0 if odd else streak + 1
-        return ReconciliationOutcome(key=bits, frames=1, frames_failed=0)
+        return ReconciliationOutcome(key=bits, frames=frames, frames_failed=0)
 
 
 class _Run:
@@ -725,6 +848,7 @@ class _Run:
     def __init__(
         self,
         bits: BitArray,
+        frame_bits: int,
         seed: int,
         reuse: bool,
         channel: ClassicalChannel,
@@ -733,6 +857,8 @@ class _Run:
         self.all_passes = all_passes
         self.bits = bits
         self.n = int(bits.shape[0])
+        self.frame_bits = frame_bits
+        self.frames = -(-self.n // frame_bits)
         self.seed = seed
         self.reuse = reuse
         self.channel = channel
@@ -742,20 +868,19 @@ class _Run:
 
     def open_pass(self, k: int, count: int | None) -> int:
         """Start a pass with blocks of ``k`` bits; ask Alice the parities of the first ``count``
-        blocks (all when None). Returns the number of mismatching blocks."""
+        blocks of every frame (all when None). Returns the number of mismatching blocks."""
         p = len(self.passes)
-        ps = _Pass(self.n, self.seed, p, k, self.reuse)
+        ps = _Pass(self.n, self.frame_bits, self.seed, p, k, self.reuse)
         self.passes.append(ps)
         public: dict[str, Any] = {"pass": p, "block_size": k}
         if count is not None:
             public["count"] = count
-        asked = ps.n_blocks if count is None else min(count, ps.n_blocks)
-        alice = _parity_reply(self.channel.ask(Message("ec.blocks", public=public)), asked)
-        bob = ps.block_parities(self.bits)[:asked]
+        ids, _, _ = _pass_blocks(self.n, self.frame_bits, k, count)
+        alice = _parity_reply(self.channel.ask(Message("ec.blocks", public=public)), ids.size)
+        bob = ps.block_parities(self.bits)[ids]
         mismatch = alice ^ bob
-        roots = np.arange(asked, dtype=np.int64) * ps.width + 1
-        ps.tree[roots] = (alice + 2 * mismatch).astype(np.int8)
-        odd = np.flatnonzero(mismatch).astype(np.int64)
+        ps.tree[ids * ps.width + 1] = (alice + 2 * mismatch).astype(np.int8)
+        odd = ids[mismatch.astype(bool)]
         if odd.size:
             self._pending.append((p, odd, np.ones(odd.size, dtype=np.int64)))
         return int(odd.size)
@@ -765,37 +890,43 @@ class _Run:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
         """Still-odd candidates to search now, sorted by pass: one (deepest) node per block.
 
-        In ``lowest-pass`` order only the lowest pass that has candidates is taken (Brassard and
-        Salvail: smallest blocks first); in ``all-passes`` order every pass's candidates are taken
-        at once, so one round serves the whole cascade wave (fewer round trips).
+        In ``lowest-pass`` order each frame gives only its lowest pass that has candidates
+        (Brassard and Salvail: smallest blocks first; frames are independent Cascades, so each
+        keeps its own order while all search in the same round); in ``all-passes`` order every
+        pass's candidates are taken at once.
         """
-        by_pass: dict[int, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]] = {}
+        ps_, bs_, hs_ = [], [], []
         for p, blocks, nodes in self._pending:
             ps = self.passes[p]
             still = (ps.tree[blocks * ps.width + nodes] >> 1) == 1
             if still.any():
-                by_pass.setdefault(p, []).append((blocks[still], nodes[still]))
+                ps_.append(np.full(int(still.sum()), p, dtype=np.int64))
+                bs_.append(blocks[still])
+                hs_.append(nodes[still])
         self._pending = []
-        if not by_pass:
+        if not ps_:
             return None
-        chosen = sorted(by_pass) if self.all_passes else [min(by_pass)]
-        for p, items in by_pass.items():
-            if p not in chosen:
-                for blocks, nodes in items:
-                    self._pending.append((p, blocks, nodes))
-        out_p, out_b, out_h = [], [], []
-        for p in chosen:
-            blocks = np.concatenate([b for b, _ in by_pass[p]])
-            nodes = np.concatenate([h for _, h in by_pass[p]])
-            # One search per block (searches in one pass must not share bits): the deepest node.
-            order = np.lexsort((-nodes, blocks))
-            blocks, nodes = blocks[order], nodes[order]
-            first = np.ones(blocks.size, dtype=bool)
-            first[1:] = blocks[1:] != blocks[:-1]
-            out_p.append(np.full(int(first.sum()), p, dtype=np.int64))
-            out_b.append(blocks[first])
-            out_h.append(nodes[first])
-        return np.concatenate(out_p), np.concatenate(out_b), np.concatenate(out_h)
+        passes = np.concatenate(ps_)
+        blocks = np.concatenate(bs_)
+        nodes = np.concatenate(hs_)
+        if not self.all_passes:
+            per_frame = np.array([q.per_frame for q in self.passes], dtype=np.int64)
+            frame = blocks // per_frame[passes]
+            lowest = np.full(self.frames, _MAX_PASSES, dtype=np.int64)
+            np.minimum.at(lowest, frame, passes)
+            take = passes == lowest[frame]
+            if not take.all():
+                rest = ~take
+                for p in np.unique(passes[rest]).tolist():
+                    sel = rest & (passes == p)
+                    self._pending.append((int(p), blocks[sel], nodes[sel]))
+                passes, blocks, nodes = passes[take], blocks[take], nodes[take]
+        # One search per block (searches in one pass must not share bits): the deepest node.
+        order = np.lexsort((-nodes, blocks, passes))
+        passes, blocks, nodes = passes[order], blocks[order], nodes[order]
+        first = np.ones(blocks.size, dtype=bool)
+        first[1:] = (blocks[1:] != blocks[:-1]) | (passes[1:] != passes[:-1])
+        return passes[first], blocks[first], nodes[first]
 
     def settle(self) -> None:
         """Search odd blocks until no known parity differs."""
@@ -838,7 +969,9 @@ class _Run:
         widths = np.array([p.width for p in self.passes], dtype=np.int64)
         base = blocks * widths[passes]
         for ps, lo, hi in spans:
-            start[lo:hi], end[lo:hi] = _node_ranges(blocks[lo:hi], nodes[lo:hi], self.n, ps.size)
+            start[lo:hi], end[lo:hi] = _node_ranges(
+                blocks[lo:hi], nodes[lo:hi], self.n, ps.frame_bits, ps.size, ps.per_frame
+            )
             alice_par[lo:hi] = ps.tree[base[lo:hi] + nodes[lo:hi]] & 1
         node = nodes.copy()
         mid = np.empty(m, dtype=np.int64)
@@ -897,13 +1030,17 @@ def _parity_reply(reply: Message, count: int) -> BitArray:
 
 def _register(name: str, variant: CascadeVariant) -> None:
     def make_bob(
-        seed: Seed = None, search_order: str = "lowest-pass", **options: Any
+        seed: Seed = None,
+        search_order: str = "lowest-pass",
+        frame_bits: int | None = DEFAULT_FRAME_BITS,
+        **options: Any,
     ) -> BobCascade:
         if options:
             raise ParameterError(
-                f"Method {name!r} takes only 'seed' and 'search_order', not {sorted(options)}."
+                f"Method {name!r} takes only 'seed', 'search_order' and 'frame_bits', "
+                f"not {sorted(options)}."
             )
-        return BobCascade(variant, seed=seed, search_order=search_order)
+        return BobCascade(variant, seed=seed, search_order=search_order, frame_bits=frame_bits)
 
     def make_alice(key: BitArray, params: Mapping[str, Any]) -> AliceCascade:
         return AliceCascade(key, params)

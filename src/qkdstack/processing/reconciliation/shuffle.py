@@ -19,7 +19,15 @@ from numba import njit
 
 from qkdstack.errors import ParameterError
 
-__all__ = ["identity_permutation", "pass_membership", "pass_permutation"]
+__all__ = [
+    "frame_seed",
+    "framed_membership",
+    "framed_permutation",
+    "frames_halve",
+    "identity_permutation",
+    "pass_membership",
+    "pass_permutation",
+]
 
 _MASK64 = (1 << 64) - 1
 
@@ -156,3 +164,59 @@ def pass_permutation(
         member = _splitmix_select(n, n - block_size, state)
         return _compose_two_blocks(member, block_size, state ^ np.uint64(0xA0761D6478BD642F))
     return _splitmix_fisher_yates(n, state)
+
+
+def frame_seed(seed: int, frame: int) -> int:
+    """The shuffle seed of frame ``frame`` of a key cut into independent frames.
+
+    Frame 0 keeps ``seed`` (so a one-frame run shuffles exactly as :func:`pass_permutation`);
+    frame ``f`` adds ``f`` times the 64-bit golden-ratio constant, modulo ``2^63``.
+    """
+    if frame < 0:
+        raise ParameterError(f"Argument 'frame' must be >= 0, not {frame}.")
+    return (seed + frame * 0x9E3779B97F4A7C15) % (1 << 63)
+
+
+def _frame_lengths(n: int, frame_bits: int) -> list[int]:
+    if not 1 <= frame_bits <= max(n, 1):
+        raise ParameterError(f"Argument 'frame_bits' must be in [1, n = {n}], not {frame_bits}.")
+    frames = -(-n // frame_bits)
+    return [min(frame_bits, n - f * frame_bits) for f in range(frames)]
+
+
+def framed_permutation(
+    n: int, frame_bits: int, seed: int, pass_index: int, block_size: int | None = None
+) -> npt.NDArray[np.int32]:
+    """The public permutation of a key cut into frames of ``frame_bits`` bits (the last shorter).
+
+    Each frame ``f`` (key bits ``[f L, f L + L_f)``) is shuffled within itself by
+    :func:`pass_permutation` with seed :func:`frame_seed`, so positions never leave their frame.
+    With one frame this is :func:`pass_permutation` itself.
+    """
+    _check(n, seed, pass_index)
+    out = np.empty(n, dtype=np.int32)
+    for f, length in enumerate(_frame_lengths(n, frame_bits)):
+        lo = f * frame_bits
+        size = block_size if block_size is not None and _two_blocks(length, block_size) else None
+        out[lo : lo + length] = lo + pass_permutation(length, frame_seed(seed, f), pass_index, size)
+    return out
+
+
+def framed_membership(
+    n: int, frame_bits: int, seed: int, pass_index: int, block_size: int
+) -> npt.NDArray[np.uint8]:
+    """:func:`pass_membership` of every frame (see :func:`framed_permutation`), concatenated.
+
+    Every frame must satisfy ``block_size < L_f <= 2 block_size``.
+    """
+    _check(n, seed, pass_index)
+    out = np.empty(n, dtype=np.uint8)
+    for f, length in enumerate(_frame_lengths(n, frame_bits)):
+        lo = f * frame_bits
+        out[lo : lo + length] = pass_membership(length, frame_seed(seed, f), pass_index, block_size)
+    return out
+
+
+def frames_halve(n: int, frame_bits: int, block_size: int) -> bool:
+    """Whether every frame's blocks of ``block_size`` halve it (two blocks per frame)."""
+    return all(_two_blocks(length, block_size) for length in _frame_lengths(n, frame_bits))
