@@ -58,7 +58,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -155,8 +155,17 @@ def _member_parities(
 ) -> BitArray:  # pragma: no cover
     """Parities of the two blocks of every frame of a halving pass, from each bit's block."""
     out = np.zeros(2 * frames, dtype=np.uint8)
-    for i in range(key.shape[0]):
-        out[2 * (i // frame_bits) + member[i]] ^= key[i]
+    n = key.shape[0]
+    for f in range(frames):
+        acc0 = np.uint8(0)
+        acc1 = np.uint8(0)
+        for i in range(f * frame_bits, min(f * frame_bits + frame_bits, n)):
+            # Branch-free: member[i] is a coin flip.
+            bit = key[i]
+            acc1 ^= bit & member[i]
+            acc0 ^= bit
+        out[2 * f] = acc0 ^ acc1
+        out[2 * f + 1] = acc1
     return out
 
 
@@ -261,6 +270,38 @@ def _level_update(
             start[i] = mid[i]
             node[i] = left + 1
             alice_par[i] = cur ^ al
+
+
+@njit(cache=True)
+def _innermost(
+    passes: npt.NDArray[np.int64], blocks: npt.NDArray[np.int64], nodes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:  # pragma: no cover
+    """Which heap nodes (sorted by pass, block, node) have no other listed node below them.
+
+    Node ``a`` is an ancestor of node ``h`` when shifting ``h`` right by the depth difference
+    gives ``a``; duplicates keep their first copy.
+    """
+    m = nodes.shape[0]
+    keep = np.ones(m, dtype=np.bool_)
+    lo = 0
+    while lo < m:
+        hi = lo + 1
+        while hi < m and passes[hi] == passes[lo] and blocks[hi] == blocks[lo]:
+            hi += 1
+        for i in range(lo, hi):
+            if i > lo and nodes[i] == nodes[i - 1]:
+                keep[i] = False
+                continue
+            a = nodes[i]
+            for j in range(i + 1, hi):
+                h = nodes[j]
+                while h > a:
+                    h >>= 1
+                if h == a and nodes[j] != a:
+                    keep[i] = False
+                    break
+        lo = hi
+    return keep
 
 
 @njit(cache=True)
@@ -660,6 +701,7 @@ class _Pass:
     """
 
     __slots__ = (
+        "_full_width",
         "_inverse",
         "_perm",
         "frame_bits",
@@ -692,8 +734,19 @@ class _Pass:
             self.member = framed_membership(n, frame_bits, seed, p, size)
         else:
             self._inverse = framed_permutation(n, frame_bits, seed, p, size)
-        self.width = 2 ** (math.ceil(math.log2(size)) + 1) if (reuse and size > 1) else 2
+        self._full_width = 2 ** (math.ceil(math.log2(size)) + 1) if (reuse and size > 1) else 2
+        # A halving pass keeps only its roots until a search runs in it (most never search).
+        self.width = 2 if self.member is not None else self._full_width
         self.tree = np.full(self.n_blocks * self.width, -1, dtype=np.int8)
+
+    def make_searchable(self) -> None:
+        """Draw the full permutation and the whole search tree (roots kept), before a search."""
+        _ = self.inverse
+        if self.width != self._full_width:
+            blocks = np.arange(self.n_blocks, dtype=np.int64)
+            tree = np.full(self.n_blocks * self._full_width, -1, dtype=np.int8)
+            tree[blocks * self._full_width + 1] = self.tree[blocks * self.width + 1]
+            self.tree, self.width = tree, self._full_width
 
     @property
     def inverse(self) -> npt.NDArray[np.int32]:
@@ -734,8 +787,12 @@ class _Pass:
         )  # fmt: skip
 
 
-#: Default frame length target (bits): frames hold between this and twice this many bits.
-DEFAULT_FRAME_BITS = 1 << 16
+#: Default frame length target in bits (None: the whole key is one frame). Measured at
+#: n = 10^6, Q = 2% (BENCHMARKS.md): frames of 2^14-2^17 bits need about as many round trips as
+#: the whole key (the cascade chain of one frame is nearly as long as that of the key, and every
+#: block of the key already travels in one message per level), cost more Python per level, and
+#: leak more (f 1.034-1.046 against 1.029), so one frame is the default.
+DEFAULT_FRAME_BITS: int | None = None
 
 
 class BobCascade(BobReconciler):
@@ -886,14 +943,14 @@ class _Run:
         return int(odd.size)
 
     def _next_batch(
-        self,
+        self, busy: npt.NDArray[np.bool_] | None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
         """Still-odd candidates to search now, sorted by pass: one (deepest) node per block.
 
         In ``lowest-pass`` order each frame gives only its lowest pass that has candidates
         (Brassard and Salvail: smallest blocks first; frames are independent Cascades, so each
         keeps its own order while all search in the same round); in ``all-passes`` order every
-        pass's candidates are taken at once.
+        pass's candidates are taken at once. Candidates of ``busy`` frames (still searching) wait.
         """
         ps_, bs_, hs_ = [], [], []
         for p, blocks, nodes in self._pending:
@@ -909,102 +966,152 @@ class _Run:
         passes = np.concatenate(ps_)
         blocks = np.concatenate(bs_)
         nodes = np.concatenate(hs_)
-        if not self.all_passes:
+        if not self.all_passes or busy is not None:
             per_frame = np.array([q.per_frame for q in self.passes], dtype=np.int64)
             frame = blocks // per_frame[passes]
-            lowest = np.full(self.frames, _MAX_PASSES, dtype=np.int64)
-            np.minimum.at(lowest, frame, passes)
-            take = passes == lowest[frame]
+            if self.all_passes:
+                take = np.ones(passes.size, dtype=bool)
+            else:
+                lowest = np.full(self.frames, _MAX_PASSES, dtype=np.int64)
+                np.minimum.at(lowest, frame, passes)
+                take = passes == lowest[frame]
+            if busy is not None:
+                take &= ~busy[frame]
             if not take.all():
                 rest = ~take
                 for p in np.unique(passes[rest]).tolist():
                     sel = rest & (passes == p)
                     self._pending.append((int(p), blocks[sel], nodes[sel]))
                 passes, blocks, nodes = passes[take], blocks[take], nodes[take]
-        # One search per block (searches in one pass must not share bits): the deepest node.
-        order = np.lexsort((-nodes, blocks, passes))
+                if passes.size == 0:
+                    return None
+        # Searches in one pass must not share bits: of nested odd nodes only the deepest is
+        # searched (it holds an error of its ancestors too), but disjoint odd nodes of one block
+        # are searched side by side, each finding its own error.
+        order = np.lexsort((nodes, blocks, passes))
         passes, blocks, nodes = passes[order], blocks[order], nodes[order]
-        first = np.ones(blocks.size, dtype=bool)
-        first[1:] = (blocks[1:] != blocks[:-1]) | (passes[1:] != passes[:-1])
-        return passes[first], blocks[first], nodes[first]
+        keep = _innermost(passes, blocks, nodes)
+        return passes[keep], blocks[keep], nodes[keep]
 
     def settle(self) -> None:
-        """Search odd blocks until no known parity differs."""
-        while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
-            flips = self._binary_search(*batch)
-            self.bits[flips] ^= 1
-            for p, ps in enumerate(self.passes):
-                got_blocks, got_nodes = ps.walk(flips)
-                if got_blocks.size:
-                    self._pending.append((p, got_blocks, got_nodes))
+        """Search odd blocks until no known parity differs, every frame at its own pace.
 
-    def _binary_search(
-        self,
-        passes: npt.NDArray[np.int64],
-        blocks: npt.NDArray[np.int64],
-        nodes: npt.NDArray[np.int64],
-    ) -> npt.NDArray[np.int64]:
-        """BINARY from each odd node in lock step; return the (distinct) error positions found.
-
-        ``passes`` is sorted. Each node holds an odd number of errors; keeping the half whose
-        parities differ ends on one erroneous bit (Brassard and Salvail 1993, BINARY). One message
-        per level carries every question of the round; known parities (sub-block reuse) are not
-        asked again, and the right half's parity is inferred as parent XOR left. All searches run
-        against Bob's key as it stood at the start of the round, so each ends on a true error;
-        searches in different passes may end on the same bit, which is flipped once.
+        A frame's *round* is a set of BINARY searches started together against its bits as
+        they stand (see :meth:`_next_batch`); its corrections are applied, and its next round
+        chosen, as soon as all of them end. Frames share bits with no other frame, so their
+        rounds need not wait for one another: each message carries the current level of every
+        search of every frame, and the round trips of a pass are about the largest number of
+        BINARY levels one frame needs in it, not the sum of the per-round maxima.
         """
+        pool = self._start(self._next_batch(None))
+        while pool is not None:
+            pool = self._level(pool)
+
+    def _start(
+        self,
+        batch: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None,
+    ) -> _Searches | None:
+        """New searches from odd nodes (sorted by pass)."""
+        if batch is None:
+            return None
+        passes, blocks, nodes = batch
         m = blocks.size
-        groups = np.unique(passes)
-        bounds = np.searchsorted(passes, np.stack([groups, groups + 1]))
-        spans = [
-            (self.passes[int(p)], int(bounds[0, g]), int(bounds[1, g]))
-            for g, p in enumerate(groups)
-        ]
         start = np.empty(m, dtype=np.int64)
         end = np.empty(m, dtype=np.int64)
         alice_par = np.empty(m, dtype=np.uint8)
-        widths = np.array([p.width for p in self.passes], dtype=np.int64)
-        base = blocks * widths[passes]
-        for ps, lo, hi in spans:
-            start[lo:hi], end[lo:hi] = _node_ranges(
-                blocks[lo:hi], nodes[lo:hi], self.n, ps.frame_bits, ps.size, ps.per_frame
+        base = np.empty(m, dtype=np.int64)
+        frame = np.empty(m, dtype=np.int64)
+        for p, lo, hi in _spans(passes):
+            ps = self.passes[p]
+            ps.make_searchable()
+            sl = slice(lo, hi)
+            start[sl], end[sl] = _node_ranges(
+                blocks[sl], nodes[sl], self.n, ps.frame_bits, ps.size, ps.per_frame
             )
-            alice_par[lo:hi] = ps.tree[base[lo:hi] + nodes[lo:hi]] & 1
-        node = nodes.copy()
+            base[sl] = blocks[sl] * ps.width
+            alice_par[sl] = ps.tree[base[sl] + nodes[sl]] & 1
+            frame[sl] = blocks[sl] // ps.per_frame
+        return _Searches(passes, frame, base, start, end, nodes.copy(), alice_par)
+
+    def _level(self, pool: _Searches) -> _Searches | None:
+        """One BINARY level of every search in ``pool`` (one message); then finish the rounds of
+        frames whose searches all ended and start their next ones."""
+        m = pool.passes.size
         mid = np.empty(m, dtype=np.int64)
         need = np.empty(m, dtype=np.bool_)
         alice_left = np.zeros(m, dtype=np.uint8)
         bob_left = np.zeros(m, dtype=np.uint8)
-        while True:
-            active = False
-            for ps, lo, hi in spans:
-                active |= _level_prepare(
-                    self.bits, ps.perm, ps.tree, ps.width > 2, base, start, end, node,
-                    lo, hi, mid, need, alice_left, bob_left,
-                )  # fmt: skip
-            if not active:
-                break
-            asked = np.flatnonzero(need)
-            if asked.size:
-                public: dict[str, Any] = {
-                    "pass": passes[asked].astype(np.uint8),
-                    "start": start[asked],
-                    "end": mid[asked],
-                }
-                reply = self.channel.ask(Message("ec.parity", public=public))
-                alice_left[asked] = _parity_reply(reply, int(asked.size))
-            for ps, lo, hi in spans:
-                _level_update(
-                    ps.tree, ps.width > 2, base, start, end, node, alice_par,
-                    lo, hi, mid, alice_left, bob_left,
-                )  # fmt: skip
+        spans = [(self.passes[p], lo, hi) for p, lo, hi in _spans(pool.passes)]
+        for ps, lo, hi in spans:
+            _level_prepare(
+                self.bits, ps.perm, ps.tree, ps.width > 2, pool.base, pool.start, pool.end,
+                pool.node, lo, hi, mid, need, alice_left, bob_left,
+            )  # fmt: skip
+        asked = np.flatnonzero(need)
+        if asked.size:
+            public: dict[str, Any] = {
+                "pass": pool.passes[asked].astype(np.uint8),
+                "start": pool.start[asked],
+                "end": mid[asked],
+            }
+            reply = self.channel.ask(Message("ec.parity", public=public))
+            alice_left[asked] = _parity_reply(reply, int(asked.size))
+        for ps, lo, hi in spans:
+            _level_update(
+                ps.tree, ps.width > 2, pool.base, pool.start, pool.end, pool.node,
+                pool.alice_par, lo, hi, mid, alice_left, bob_left,
+            )  # fmt: skip
+        running = (pool.end - pool.start) > 1
+        if running.all():
+            return pool
+        busy = np.zeros(self.frames, dtype=bool)
+        busy[pool.frame[running]] = True
+        ended = ~busy[pool.frame]
+        if not ended.any():
+            return pool
+        # Every search of these frames has ended on one erroneous bit: correct them, then let
+        # the cascade effect reopen blocks of every pass.
         found = np.empty(m, dtype=np.int64)
         for ps, lo, hi in spans:
-            found[lo:hi] = ps.perm[start[lo:hi]]
-        return np.unique(found)
+            found[lo:hi] = ps.perm[pool.start[lo:hi]]
+        flips = np.unique(found[ended])
+        self.bits[flips] ^= 1
+        for p, ps in enumerate(self.passes):
+            got_blocks, got_nodes = ps.walk(flips)
+            if got_blocks.size:
+                self._pending.append((p, got_blocks, got_nodes))
+        keep = ~ended
+        fresh = self._start(self._next_batch(busy))
+        old = _Searches(*(field[keep] for field in pool)) if keep.any() else None
+        if old is None:
+            return fresh
+        if fresh is None:
+            return old
+        merged = _Searches(*(np.concatenate(pair) for pair in zip(old, fresh, strict=True)))
+        order = np.argsort(merged.passes, kind="stable")
+        return _Searches(*(field[order] for field in merged))
+
+
+class _Searches(NamedTuple):
+    """The BINARY searches in progress, sorted by pass (one entry per search)."""
+
+    passes: npt.NDArray[np.int64]
+    frame: npt.NDArray[np.int64]
+    base: npt.NDArray[np.int64]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    node: npt.NDArray[np.int64]
+    alice_par: BitArray
+
+
+def _spans(passes: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]:
+    """``(pass, lo, hi)`` for each run of equal values in the sorted ``passes``."""
+    if passes.size == 0:
+        return []
+    cut = np.flatnonzero(passes[1:] != passes[:-1]) + 1
+    los = np.concatenate(([0], cut))
+    his = np.concatenate((cut, [passes.size]))
+    return [(int(passes[lo]), int(lo), int(hi)) for lo, hi in zip(los, his, strict=True)]
 
 
 def _parity_reply(reply: Message, count: int) -> BitArray:
