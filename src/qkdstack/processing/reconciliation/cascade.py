@@ -116,7 +116,9 @@ def _prefix_xor(key: BitArray, position: npt.NDArray[np.int32]) -> BitArray:  # 
 
 
 @njit(cache=True, inline="always")
-def _block_of(pos: int, frame_bits: int, size: int, per_frame: int) -> int:  # pragma: no cover
+def _block_of(
+    pos: int | np.int64, frame_bits: int, size: int, per_frame: int
+) -> int | np.int64:  # pragma: no cover
     """Block index of shuffled position ``pos``: frame ``f`` holds blocks ``[f B, f B + B)``."""
     f = pos // frame_bits
     return f * per_frame + (pos - f * frame_bits) // size
@@ -124,7 +126,7 @@ def _block_of(pos: int, frame_bits: int, size: int, per_frame: int) -> int:  # p
 
 @njit(cache=True, inline="always")
 def _block_span(
-    b: int, frame_bits: int, size: int, per_frame: int, n: int
+    b: int | np.int64, frame_bits: int, size: int, per_frame: int, n: int
 ) -> tuple[int, int]:  # pragma: no cover
     """Shuffled range ``[start, end)`` of block ``b`` (the last block of a frame may be short)."""
     f = b // per_frame
@@ -1082,14 +1084,21 @@ class _Run:
                 self._pending.append((p, got_blocks, got_nodes))
         keep = ~ended
         fresh = self._start(self._next_batch(busy))
-        old = _Searches(*(field[keep] for field in pool)) if keep.any() else None
+        old = pool.take(keep) if keep.any() else None
         if old is None:
             return fresh
         if fresh is None:
             return old
-        merged = _Searches(*(np.concatenate(pair) for pair in zip(old, fresh, strict=True)))
-        order = np.argsort(merged.passes, kind="stable")
-        return _Searches(*(field[order] for field in merged))
+        merged = _Searches(
+            np.concatenate((old.passes, fresh.passes)),
+            np.concatenate((old.frame, fresh.frame)),
+            np.concatenate((old.base, fresh.base)),
+            np.concatenate((old.start, fresh.start)),
+            np.concatenate((old.end, fresh.end)),
+            np.concatenate((old.node, fresh.node)),
+            np.concatenate((old.alice_par, fresh.alice_par)),
+        )
+        return merged.take(np.argsort(merged.passes, kind="stable"))
 
 
 class _Searches(NamedTuple):
@@ -1102,6 +1111,13 @@ class _Searches(NamedTuple):
     end: npt.NDArray[np.int64]
     node: npt.NDArray[np.int64]
     alice_par: BitArray
+
+    def take(self, index: npt.NDArray[Any]) -> _Searches:
+        """The searches selected by ``index`` (a mask or indices), in that order."""
+        return _Searches(
+            self.passes[index], self.frame[index], self.base[index], self.start[index],
+            self.end[index], self.node[index], self.alice_par[index],
+        )  # fmt: skip
 
 
 def _spans(passes: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]:
