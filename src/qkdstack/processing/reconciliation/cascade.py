@@ -127,7 +127,7 @@ def _block_of(
 @njit(cache=True, inline="always")
 def _block_span(
     b: int | np.int64, frame_bits: int, size: int, per_frame: int, n: int
-) -> tuple[int, int]:  # pragma: no cover
+) -> tuple[int | np.int64, int | np.int64]:  # pragma: no cover
     """Shuffled range ``[start, end)`` of block ``b`` (the last block of a frame may be short)."""
     f = b // per_frame
     s = f * frame_bits + (b - f * per_frame) * size
