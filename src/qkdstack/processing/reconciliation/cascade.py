@@ -275,6 +275,25 @@ def _level_update(
 
 
 @njit(cache=True)
+def _check_ranges(
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    passes: npt.NDArray[np.int64],
+    n: int,
+) -> tuple[bool, int, int]:  # pragma: no cover
+    """Whether every range ``[start, end)`` is non-empty inside ``[0, n)``; the least and
+    greatest pass asked (one sweep instead of one numpy reduction per condition)."""
+    first = passes[0]
+    last = passes[0]
+    for i in range(starts.shape[0]):
+        if starts[i] < 0 or ends[i] > n or starts[i] >= ends[i]:
+            return False, 0, 0
+        first = min(first, passes[i])
+        last = max(last, passes[i])
+    return True, first, last
+
+
+@njit(cache=True)
 def _innermost(
     passes: npt.NDArray[np.int64], blocks: npt.NDArray[np.int64], nodes: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bool_]:  # pragma: no cover
@@ -664,12 +683,14 @@ class AliceCascade(AliceReconciler):
                 or starts.dtype.kind not in "iu"
                 or ends.dtype.kind not in "iu"
                 or passes.dtype.kind not in "iu"
-                or starts.min() < 0
-                or ends.max() > self._n
-                or not np.all(starts < ends)
             ):
                 raise ProtocolAbort("Cascade: malformed parity request.", stage=_STAGE)
-            first, last = int(passes.min()), int(passes.max())
+            starts = starts.astype(np.int64, copy=False)
+            ends = ends.astype(np.int64, copy=False)
+            passes = passes.astype(np.int64, copy=False)
+            valid, first, last = _check_ranges(starts, ends, passes, self._n)
+            if not valid:
+                raise ProtocolAbort("Cascade: malformed parity request.", stage=_STAGE)
             if first == last:  # the usual case: one pass per round
                 if first not in self._sizes:
                     raise ProtocolAbort(f"Cascade: pass {first} was never opened.", stage=_STAGE)

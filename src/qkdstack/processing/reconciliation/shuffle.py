@@ -58,10 +58,12 @@ def _splitmix_select(
 ) -> npt.NDArray[np.uint8]:  # pragma: no cover
     # Selection sampling (Knuth Algorithm 3.4.2S): item i is chosen with probability
     # (still needed) / (still left), which gives a uniformly random subset of exactly ``chosen``.
+    # Each SplitMix64 output gives two 32-bit uniforms (high and low halves), one per item.
     out = np.zeros(n, dtype=np.uint8)
     s = np.uint64(state)
     need = np.int64(chosen)
-    for i in range(n):
+    mask = np.uint64(0xFFFFFFFF)
+    for i in range(0, n, 2):
         s += np.uint64(0x9E3779B97F4A7C15)
         z = s
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -72,6 +74,10 @@ def _splitmix_select(
         take = np.int64(np.int64(((z >> np.uint64(32)) * np.uint64(n - i)) >> np.uint64(32)) < need)
         out[i] = take
         need -= take
+        if i + 1 < n:
+            take = np.int64(np.int64(((z & mask) * np.uint64(n - i - 1)) >> np.uint64(32)) < need)
+            out[i + 1] = take
+            need -= take
     return out
 
 
