@@ -176,11 +176,18 @@ def frame_seed(seed: int, frame: int) -> int:
     """The shuffle seed of frame ``frame`` of a key cut into independent frames.
 
     Frame 0 keeps ``seed`` (so a one-frame run shuffles exactly as :func:`pass_permutation`);
-    frame ``f`` adds ``f`` times the 64-bit golden-ratio constant, modulo ``2^63``.
+    frame ``f >= 1`` gets the SplitMix64 finaliser (Steele, Lea and Flood 2014) of
+    ``seed + f * golden``, truncated to 63 bits: frame seeds must not be a fixed stride apart, since
+    seeds a multiple of the golden-ratio increment apart give shifted copies of one stream.
     """
     if frame < 0:
         raise ParameterError(f"Argument 'frame' must be >= 0, not {frame}.")
-    return (seed + frame * 0x9E3779B97F4A7C15) % (1 << 63)
+    if frame == 0:
+        return seed
+    z = (seed + frame * 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (z ^ (z >> 31)) >> 1
 
 
 def _frame_lengths(n: int, frame_bits: int) -> list[int]:
