@@ -1054,7 +1054,7 @@ class _Run:
             base[sl] = blocks[sl] * ps.width
             alice_par[sl] = ps.tree[base[sl] + nodes[sl]] & 1
             frame[sl] = blocks[sl] // ps.per_frame
-        return _Searches(passes, frame, base, start, end, nodes.copy(), alice_par)
+        return _Searches(passes, frame, base, start, end, nodes.copy(), alice_par, _spans(passes))
 
     def _level(self, pool: _Searches) -> _Searches | None:
         """One BINARY level of every search in ``pool`` (one message); then finish the rounds of
@@ -1064,7 +1064,7 @@ class _Run:
         need = np.empty(m, dtype=np.bool_)
         alice_left = np.zeros(m, dtype=np.uint8)
         bob_left = np.zeros(m, dtype=np.uint8)
-        spans = [(self.passes[p], lo, hi) for p, lo, hi in _spans(pool.passes)]
+        spans = [(self.passes[p], lo, hi) for p, lo, hi in pool.spans]
         for ps, lo, hi in spans:
             _level_prepare(
                 self.bits, ps.perm, ps.tree, ps.width > 2, pool.base, pool.start, pool.end,
@@ -1118,6 +1118,7 @@ class _Run:
             np.concatenate((old.end, fresh.end)),
             np.concatenate((old.node, fresh.node)),
             np.concatenate((old.alice_par, fresh.alice_par)),
+            [],
         )
         return merged.take(np.argsort(merged.passes, kind="stable"))
 
@@ -1132,12 +1133,14 @@ class _Searches(NamedTuple):
     end: npt.NDArray[np.int64]
     node: npt.NDArray[np.int64]
     alice_par: BitArray
+    spans: list[tuple[int, int, int]]  # (pass, lo, hi) of each run of one pass
 
     def take(self, index: npt.NDArray[Any]) -> _Searches:
         """The searches selected by ``index`` (a mask or indices), in that order."""
+        passes = self.passes[index]
         return _Searches(
-            self.passes[index], self.frame[index], self.base[index], self.start[index],
-            self.end[index], self.node[index], self.alice_par[index],
+            passes, self.frame[index], self.base[index], self.start[index],
+            self.end[index], self.node[index], self.alice_par[index], _spans(passes),
         )  # fmt: skip
 
 
