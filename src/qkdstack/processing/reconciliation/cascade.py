@@ -26,22 +26,31 @@ cascade-opt8     14     ``2^ceil(a)``         ``2^ceil((a+12)/2)``   4096, then 
 
 with ``a = log2(1/Q) - 1/2``. ``cascade`` (the default) is ``cascade-opt8``.
 
+Frames: the key may be cut into ``F`` frames of ``L`` bits (the last shorter; ``frame_bits`` of
+:class:`BobCascade`, one frame by default), each an independent Cascade with block sizes computed
+for ``L`` bits and its own public shuffle (:func:`.shuffle.framed_permutation`); the messages below
+carry every frame at once. Shuffled position ``f L + j`` is position ``j`` of frame ``f``, and block
+ids run frame by frame, ``ceil(L / k)`` per frame.
+
 Protocol over the channel (all batched: one message per round, never one per bit):
 
-* ``ec.start``   public ``method, n, shuffle_seed``; Alice answers ``ec.ready``.
-* ``ec.blocks``  public ``pass, block_size`` (and ``count`` for BICONF: only the first block);
-  Alice answers the block parities of that pass (disclosed, one bit each). Passes whose blocks
-  halve the key draw only the block membership at first and the order inside the blocks when a
-  search needs it (same uniform permutation; see :mod:`.shuffle`).
+* ``ec.start``   public ``method, n, shuffle_seed, frame_bits`` (``L``; absent means ``n``);
+  Alice answers ``ec.ready``.
+* ``ec.blocks``  public ``pass, block_size`` (and ``count`` for BICONF: only the first block of
+  each frame); Alice answers the parities of every block of that pass, frame by frame (disclosed,
+  one bit each). Passes whose blocks halve every frame draw only the block membership at first and
+  the order inside the blocks when a search needs it (same uniform permutation; see
+  :mod:`.shuffle`).
 * ``ec.parity``  public ``pass, start, end`` (arrays of ranges of the shuffled key); Alice answers
   the parity of each range (disclosed, one bit each). One such message carries one level of every
-  binary search that runs in the round.
+  binary search in progress, in every frame.
 
-Searches run in rounds: each round takes every mismatching block of the lowest pass that has any
-(blocks of one pass are disjoint, so no two searches find the same bit, and the smallest blocks
-cost the fewest questions, as Brassard and Salvail prescribe), runs their binary searches in lock
-step against Bob's key as it stood at the start of the round, then applies all corrections and
-updates the block parities of every pass.
+Searches run in rounds, per frame: a round takes the frame's odd nodes of its lowest pass that has
+any (Brassard and Salvail: smallest blocks first, and they cost the fewest questions); of nested
+odd nodes only the innermost is searched, disjoint ones side by side (they hold distinct errors).
+The searches run in lock step against the frame's bits as they stood at the start of the round;
+when all have ended, the corrections are applied, every pass's known parities updated (the cascade
+effect), and the frame's next round starts at once, while other frames may still be searching.
 
 References
 ----------
