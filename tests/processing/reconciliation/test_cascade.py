@@ -439,3 +439,18 @@ def test_alice_rejects_frame_bits_outside_the_key() -> None:
     key = np.zeros(100, np.uint8)
     with pytest.raises(ProtocolAbort, match="frame_bits"):
         AliceCascade(key, {"n": 100, "shuffle_seed": 1, "frame_bits": 101})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ALL_CASCADES)
+def test_frame_parallel_corrects_large_keys(method: str) -> None:
+    # n = 10^6 in frames of 2^16 bits (15 frames of 66,667): every error corrected, and the
+    # channel's leak equals the parity bits Alice sent.
+    rng = np.random.default_rng(77)
+    n = 1_000_000
+    for q in (0.01, 0.05):
+        alice, bob = _pair(rng, n, round(q * n))
+        key, leaked, _, spy, frames = _run_framed(method, alice, bob, q, 1 << 16, 5)
+        assert frames == 15 and spy.frame_bits == 66_667
+        assert leaked == spy.parity_bits_told
+        assert np.array_equal(key, alice), f"{method} q={q}"
