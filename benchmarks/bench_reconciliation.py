@@ -7,7 +7,9 @@ error rate (runs with residual errors), the median round trips and the median wa
 throughput ratio to ``cascade-original`` measured in the same process. Then the cost of the
 verification hash next to error correction, and where the default method spends its time.
 
-Usage: ``python benchmarks/bench_reconciliation.py [--quick]``.
+Usage: ``python benchmarks/bench_reconciliation.py [--quick] [--only SECTION ...]`` with sections
+``variants`` (all Cascades at n = 10^4), ``large`` (10^5 and 10^6), ``frames`` (frame-parallel
+Cascade against one frame, same process), ``ldpc``, ``verify``, ``profile``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import cProfile
 import pstats
 import statistics
 import time
+from typing import Any
 
 import numpy as np
 
@@ -31,22 +34,43 @@ def _pair(rng: np.random.Generator, n: int, q: float) -> tuple[np.ndarray, np.nd
     return alice, bob
 
 
-def _measure(method: str, n: int, q: float, repeats: int, seed: int) -> dict[str, float]:
+def _measure(
+    method: str, n: int, q: float, repeats: int, seed: int, **options: Any
+) -> dict[str, float]:
+    """Runs with residual errors count as frame errors; ``options`` go to ``make_bob``."""
+    from qkdstack.processing.channel import ClassicalChannel
+    from qkdstack.processing.reconciliation import alice_responder, efficiency, get_method
+
     rng = np.random.default_rng(seed)
-    effs, secs, trips, fails = [], [], [], 0
+    effs, secs, cpus, trips, fails = [], [], [], [], 0
     for r in range(repeats):
         alice, bob = _pair(rng, n, q)
-        res = reconcile(alice, bob, q, method=method, seed=r)
-        fails += int(not np.array_equal(res.key, alice))
-        effs.append(res.efficiency)
-        secs.append(res.seconds)
-        trips.append(res.round_trips)
+        if not options:
+            c0 = time.process_time()
+            res = reconcile(alice, bob, q, method=method, seed=r)
+            cpus.append(time.process_time() - c0)
+            fails += int(not np.array_equal(res.key, alice))
+            effs.append(res.efficiency)
+            secs.append(res.seconds)
+            trips.append(res.round_trips)
+            continue
+        channel = ClassicalChannel(alice_responder(alice))
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        with channel.in_stage("reconciliation"):
+            out = get_method(method).make_bob(seed=r, **options).reconcile(bob, q, channel)
+        cpus.append(time.process_time() - c0)
+        secs.append(time.perf_counter() - t0)
+        fails += int(not np.array_equal(out.key, alice))
+        effs.append(efficiency(channel.stats.leaked_bits("reconciliation"), n, q))
+        trips.append(channel.stats.round_trips)
     return {
         "f": float(np.mean(effs)),
         "f_se": float(np.std(effs) / np.sqrt(len(effs))),
         "fer": fails / repeats,
         "trips": float(statistics.median(trips)),
         "seconds": float(statistics.median(secs)),
+        "cpu": float(statistics.median(cpus)),
     }
 
 
@@ -77,19 +101,35 @@ def _measure_frames(method: str, n: int, q: float, repeats: int, seed: int) -> d
     }
 
 
-def _row(method: str, n: int, q: float, m: dict[str, float], base_s: float) -> str:
+def _row(
+    method: str,
+    n: int,
+    q: float,
+    m: dict[str, float],
+    base_s: float,
+    clock: str = "seconds",
+    base_name: str = "original",
+) -> str:
     mbps = n / m["seconds"] / 1e6
+    cpu = (
+        f"cpu={m['cpu'] * 1e3:7.1f} ms ({n / m['cpu'] / 1e6:5.2f} Mbit/CPU-s)  "
+        if "cpu" in m
+        else ""
+    )
     return (
         f"{method:17s} {n:>9,} {q:5.3f}  f={m['f']:.4f}±{m['f_se']:.4f}  FER={m['fer']:.3f}  "
-        f"trips={m['trips']:6.0f}  t={m['seconds'] * 1e3:8.1f} ms  {mbps:6.2f} Mbit/s  "
-        f"x{base_s / m['seconds']:.2f} vs original"
+        f"trips={m['trips']:6.0f}  t={m['seconds'] * 1e3:8.1f} ms  {mbps:6.2f} Mbit/s  {cpu}"
+        f"x{base_s / m[clock]:.2f} vs {base_name}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
+    sections = ("variants", "large", "frames", "ldpc", "verify", "profile")
+    parser.add_argument("--only", nargs="+", choices=sections, default=list(sections))
     args = parser.parse_args()
+    only = set(args.only)
     qbers = (0.01, 0.02, 0.03, 0.05)
     methods = [m for m in sorted(METHODS) if m.startswith("cascade")]
     ldpc_methods = [m for m in sorted(METHODS) if m.startswith("ldpc")]
@@ -100,7 +140,19 @@ def main() -> None:
         a, b = _pair(rng, 2000, 0.02)
         reconcile(a, b, 0.02, method=m, seed=0)
 
-    reps = 10 if args.quick else 200
+    if "variants" in only:
+        _variants(methods, qbers, 10 if args.quick else 200)
+    if "large" in only:
+        _large(qbers, [(100_000, 3)] if args.quick else [(100_000, 40), (1_000_000, 8)])
+    if "frames" in only:
+        _frames(qbers, 2 if args.quick else 8)
+    if "ldpc" in only:
+        _ldpc(ldpc_methods, args.quick)
+    if "verify" in only or "profile" in only:
+        _verify_and_profile(args.quick, only)
+
+
+def _variants(methods: list[str], qbers: tuple[float, ...], reps: int) -> None:
     print(f"== all methods, n = 10^4, {reps} runs each (mean f ± standard error) ==")
     for q in qbers:
         base = _measure("cascade-original", 10_000, q, reps, seed=int(q * 1e4))
@@ -108,7 +160,8 @@ def main() -> None:
             res = base if m == "cascade-original" else _measure(m, 10_000, q, reps, int(q * 1e4))
             print(_row(m, 10_000, q, res, base["seconds"]))
 
-    sizes = [(100_000, 3)] if args.quick else [(100_000, 40), (1_000_000, 8)]
+
+def _large(qbers: tuple[float, ...], sizes: list[tuple[int, int]]) -> None:
     print("\n== default and baseline at large n ==")
     for n, reps in sizes:
         for q in qbers:
@@ -118,7 +171,24 @@ def main() -> None:
                 res = _measure(m, n, q, reps, seed=n + int(q * 1e4))
                 print(_row(m, n, q, res, base["seconds"]))
 
-    n_ldpc, reps = (20_000, 1) if args.quick else (100_000, 3)
+
+def _frames(qbers: tuple[float, ...], reps: int) -> None:
+    n = 1_000_000
+    print(f"\n== frame-parallel cascade, n = {n:,}, {reps} runs (ratio: to one frame) ==")
+    for method in ("cascade", "cascade-opt7"):
+        for q in qbers:
+            seed = 11 + int(q * 1e4)
+            base = _measure(method, n, q, reps, seed, frame_bits=None)
+            # The machine is shared: the ratio (one frame / this) is of CPU times.
+            print(_row(f"{method} 1fr", n, q, base, base["cpu"], "cpu", "1 frame"))
+            for bits in (1 << 15, 1 << 16, 1 << 17):
+                res = _measure(method, n, q, reps, seed, frame_bits=bits)
+                label = f"{method} 2^{bits.bit_length() - 1}"
+                print(_row(label, n, q, res, base["cpu"], "cpu", "1 frame"))
+
+
+def _ldpc(ldpc_methods: list[str], quick: bool) -> None:
+    n_ldpc, reps = (20_000, 1) if quick else (100_000, 3)
     print(f"\n== LDPC, n = {n_ldpc:,}, {reps} runs each (FER here = failed frames / frames) ==")
     for q in (0.02, 0.04, 0.06, 0.08):
         base = _measure("cascade-original", n_ldpc, q, reps, seed=7)
@@ -126,10 +196,19 @@ def main() -> None:
             res = _measure_frames(m, n_ldpc, q, reps, seed=7)
             print(_row(m, n_ldpc, q, res, base["seconds"]))
 
-    print("\n== verification hash (Poly1305) next to error correction, n = 10^6, Q = 2% ==")
+
+def _verify_and_profile(quick: bool, only: set[str]) -> None:
     n = 1_000_000
     a, b = _pair(np.random.default_rng(5), n, 0.02)
-    t_ec = _measure("cascade", n, 0.02, 1 if args.quick else 3, seed=5)["seconds"]
+    if "verify" in only:
+        _verify(a, n, quick)
+    if "profile" in only:
+        _profile(a, b)
+
+
+def _verify(a: np.ndarray, n: int, quick: bool) -> None:
+    print("\n== verification hash (Poly1305) next to error correction, n = 10^6, Q = 2% ==")
+    t_ec = _measure("cascade", n, 0.02, 1 if quick else 3, seed=5)["seconds"]
     hash_key = bytes(range(16))
     times = []
     for _ in range(7):
@@ -142,6 +221,8 @@ def main() -> None:
         f"({100 * t_ver / t_ec:.2f}%), epsilon_cor = {collision_probability(n):.2e}"
     )
 
+
+def _profile(a: np.ndarray, b: np.ndarray) -> None:
     print("\n== where cascade spends its time (cProfile, n = 10^6, Q = 2%) ==")
     profiler = cProfile.Profile()
     profiler.enable()
@@ -152,13 +233,13 @@ def main() -> None:
     groups = {
         "public shuffles (both parties)": ("_splitmix_fisher_yates", "_splitmix_select"),
         "channel encode/decode": ("encode_message", "decode_message"),
-        "Bob binary search + its round trips": ("_binary_search",),
+        "Bob binary-search levels + their round trips": ("_level",),
         "Bob per-pass setup (inverse perm, trees)": ("__init__",),
         "block parities / prefix XOR": ("_block_parities", "_prefix_xor"),
     }
     for label, names in groups.items():
         own = sum(
-            row[3] if names[0] == "_binary_search" else row[2]
+            row[3] if names[0] == "_level" else row[2]
             for (_, _, func), row in stats.stats.items()  # type: ignore[attr-defined]
             if func in names
         )

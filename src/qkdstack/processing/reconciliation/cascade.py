@@ -26,22 +26,31 @@ cascade-opt8     14     ``2^ceil(a)``         ``2^ceil((a+12)/2)``   4096, then 
 
 with ``a = log2(1/Q) - 1/2``. ``cascade`` (the default) is ``cascade-opt8``.
 
+Frames: the key may be cut into ``F`` frames of ``L`` bits (the last shorter; ``frame_bits`` of
+:class:`BobCascade`, one frame by default), each an independent Cascade with block sizes computed
+for ``L`` bits and its own public shuffle (:func:`.shuffle.framed_permutation`); the messages below
+carry every frame at once. Shuffled position ``f L + j`` is position ``j`` of frame ``f``, and block
+ids run frame by frame, ``ceil(L / k)`` per frame.
+
 Protocol over the channel (all batched: one message per round, never one per bit):
 
-* ``ec.start``   public ``method, n, shuffle_seed``; Alice answers ``ec.ready``.
-* ``ec.blocks``  public ``pass, block_size`` (and ``count`` for BICONF: only the first block);
-  Alice answers the block parities of that pass (disclosed, one bit each). Passes whose blocks
-  halve the key draw only the block membership at first and the order inside the blocks when a
-  search needs it (same uniform permutation; see :mod:`.shuffle`).
+* ``ec.start``   public ``method, n, shuffle_seed, frame_bits`` (``L``; absent means ``n``);
+  Alice answers ``ec.ready``.
+* ``ec.blocks``  public ``pass, block_size`` (and ``count`` for BICONF: only the first block of
+  each frame); Alice answers the parities of every block of that pass, frame by frame (disclosed,
+  one bit each). Passes whose blocks halve every frame draw only the block membership at first and
+  the order inside the blocks when a search needs it (same uniform permutation; see
+  :mod:`.shuffle`).
 * ``ec.parity``  public ``pass, start, end`` (arrays of ranges of the shuffled key); Alice answers
   the parity of each range (disclosed, one bit each). One such message carries one level of every
-  binary search that runs in the round.
+  binary search in progress, in every frame.
 
-Searches run in rounds: each round takes every mismatching block of the lowest pass that has any
-(blocks of one pass are disjoint, so no two searches find the same bit, and the smallest blocks
-cost the fewest questions, as Brassard and Salvail prescribe), runs their binary searches in lock
-step against Bob's key as it stood at the start of the round, then applies all corrections and
-updates the block parities of every pass.
+Searches run in rounds, per frame: a round takes the frame's odd nodes of its lowest pass that has
+any (Brassard and Salvail: smallest blocks first, and they cost the fewest questions); of nested
+odd nodes only the innermost is searched, disjoint ones side by side (they hold distinct errors).
+The searches run in lock step against the frame's bits as they stood at the start of the round;
+when all have ended, the corrections are applied, every pass's known parities updated (the cascade
+effect), and the frame's next round starts at once, while other frames may still be searching.
 
 References
 ----------
@@ -58,7 +67,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -74,19 +83,22 @@ from qkdstack.processing.reconciliation.base import (
     register_method,
 )
 from qkdstack.processing.reconciliation.shuffle import (
+    framed_membership,
+    framed_permutation,
+    frames_halve,
     identity_permutation,
-    pass_membership,
-    pass_permutation,
 )
 from qkdstack.randomness import as_generator
 from qkdstack.typing import BitArray, Seed
 
 __all__ = [
+    "DEFAULT_FRAME_BITS",
     "VARIANTS",
     "AliceCascade",
     "BobCascade",
     "CascadeVariant",
     "block_sizes",
+    "frame_count",
 ]
 
 _MAX_PASSES = 64
@@ -112,24 +124,59 @@ def _prefix_xor(key: BitArray, position: npt.NDArray[np.int32]) -> BitArray:  # 
     return out
 
 
+@njit(cache=True, inline="always")
+def _block_of(
+    pos: int | np.int64, frame_bits: int, size: int, per_frame: int
+) -> int | np.int64:  # pragma: no cover
+    """Block index of shuffled position ``pos``: frame ``f`` holds blocks ``[f B, f B + B)``."""
+    f = pos // frame_bits
+    return f * per_frame + (pos - f * frame_bits) // size
+
+
+@njit(cache=True, inline="always")
+def _block_span(
+    b: int | np.int64, frame_bits: int, size: int, per_frame: int, n: int
+) -> tuple[int | np.int64, int | np.int64]:  # pragma: no cover
+    """Shuffled range ``[start, end)`` of block ``b`` (the last block of a frame may be short)."""
+    f = b // per_frame
+    s = f * frame_bits + (b - f * per_frame) * size
+    frame_end = min(f * frame_bits + frame_bits, n)
+    return s, min(s + size, frame_end)
+
+
 @njit(cache=True)
 def _block_parities(
-    key: BitArray, position: npt.NDArray[np.int32], block_size: int
+    key: BitArray,
+    position: npt.NDArray[np.int32],
+    frame_bits: int,
+    size: int,
+    per_frame: int,
+    n_blocks: int,
 ) -> BitArray:  # pragma: no cover
-    """Parity of each block of ``block_size`` consecutive shuffled positions (last may be short)."""
-    n = position.shape[0]
-    out = np.zeros((n + block_size - 1) // block_size, dtype=np.uint8)
-    for i in range(n):
-        out[position[i] // block_size] ^= key[i]
+    """Parity of each block (index space ``frames * per_frame``; absent blocks stay 0)."""
+    out = np.zeros(n_blocks, dtype=np.uint8)
+    for i in range(position.shape[0]):
+        out[_block_of(np.int64(position[i]), frame_bits, size, per_frame)] ^= key[i]
     return out
 
 
 @njit(cache=True)
-def _member_parities(key: BitArray, member: npt.NDArray[np.uint8]) -> BitArray:  # pragma: no cover
-    """Parities of the two blocks of a halving pass, from each bit's block (0 or 1)."""
-    out = np.zeros(2, dtype=np.uint8)
-    for i in range(key.shape[0]):
-        out[member[i]] ^= key[i]
+def _member_parities(
+    key: BitArray, member: npt.NDArray[np.uint8], frame_bits: int, frames: int
+) -> BitArray:  # pragma: no cover
+    """Parities of the two blocks of every frame of a halving pass, from each bit's block."""
+    out = np.zeros(2 * frames, dtype=np.uint8)
+    n = key.shape[0]
+    for f in range(frames):
+        acc0 = np.uint8(0)
+        acc1 = np.uint8(0)
+        for i in range(f * frame_bits, min(f * frame_bits + frame_bits, n)):
+            # Branch-free: member[i] is a coin flip.
+            bit = key[i]
+            acc1 ^= bit & member[i]
+            acc0 ^= bit
+        out[2 * f] = acc0 ^ acc1
+        out[2 * f + 1] = acc1
     return out
 
 
@@ -139,12 +186,13 @@ def _walk_roots(
     member: npt.NDArray[np.uint8],
     flips: npt.NDArray[np.int64],
     width: int,
+    frame_bits: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
     """:func:`_walk_flips` for a halving pass with no search yet (only its roots are known)."""
     out_b = np.empty(flips.shape[0], dtype=np.int64)
     count = 0
     for i in range(flips.shape[0]):
-        b = np.int64(member[flips[i]])
+        b = 2 * (flips[i] // frame_bits) + np.int64(member[flips[i]])
         code = tree[b * width + 1]
         if code >= 0:
             code ^= 2
@@ -236,8 +284,64 @@ def _level_update(
 
 
 @njit(cache=True)
+def _check_ranges(
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    passes: npt.NDArray[np.int64],
+    n: int,
+) -> tuple[bool, int, int]:  # pragma: no cover
+    """Whether every range ``[start, end)`` is non-empty inside ``[0, n)``; the least and
+    greatest pass asked (one sweep instead of one numpy reduction per condition)."""
+    first = passes[0]
+    last = passes[0]
+    for i in range(starts.shape[0]):
+        if starts[i] < 0 or ends[i] > n or starts[i] >= ends[i]:
+            return False, 0, 0
+        first = min(first, passes[i])
+        last = max(last, passes[i])
+    return True, first, last
+
+
+@njit(cache=True)
+def _innermost(
+    passes: npt.NDArray[np.int64], blocks: npt.NDArray[np.int64], nodes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:  # pragma: no cover
+    """Which heap nodes (sorted by pass, block, node) have no other listed node below them.
+
+    Node ``a`` is an ancestor of node ``h`` when shifting ``h`` right by the depth difference
+    gives ``a``; duplicates keep their first copy.
+    """
+    m = nodes.shape[0]
+    keep = np.ones(m, dtype=np.bool_)
+    lo = 0
+    while lo < m:
+        hi = lo + 1
+        while hi < m and passes[hi] == passes[lo] and blocks[hi] == blocks[lo]:
+            hi += 1
+        for i in range(lo, hi):
+            if i > lo and nodes[i] == nodes[i - 1]:
+                keep[i] = False
+                continue
+            a = nodes[i]
+            for j in range(i + 1, hi):
+                h = nodes[j]
+                while h > a:
+                    h >>= 1
+                if h == a and nodes[j] != a:
+                    keep[i] = False
+                    break
+        lo = hi
+    return keep
+
+
+@njit(cache=True)
 def _node_ranges(
-    blocks: npt.NDArray[np.int64], nodes: npt.NDArray[np.int64], n: int, block_size: int
+    blocks: npt.NDArray[np.int64],
+    nodes: npt.NDArray[np.int64],
+    n: int,
+    frame_bits: int,
+    size: int,
+    per_frame: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
     """Shuffled-key range ``[start, end)`` of heap node ``nodes[i]`` of block ``blocks[i]``.
 
@@ -247,8 +351,7 @@ def _node_ranges(
     starts = np.empty(blocks.shape[0], dtype=np.int64)
     ends = np.empty(blocks.shape[0], dtype=np.int64)
     for i in range(blocks.shape[0]):
-        s = blocks[i] * block_size
-        e = min(s + block_size, n)
+        s, e = _block_span(blocks[i], frame_bits, size, per_frame, n)
         h = nodes[i]
         depth = 0
         while (h >> depth) > 1:
@@ -270,7 +373,9 @@ def _walk_flips(
     inverse: npt.NDArray[np.int32],
     flips: npt.NDArray[np.int64],
     n: int,
+    frame_bits: int,
     block_size: int,
+    per_frame: int,
     width: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
     """Toggle the mismatch of every known tree node that holds a flipped bit (one pass).
@@ -282,9 +387,8 @@ def _walk_flips(
     count = 0
     for i in range(flips.shape[0]):
         pos = np.int64(inverse[flips[i]])
-        b = pos // block_size
-        s = b * block_size
-        e = s + block_size if s + block_size < n else np.int64(n)
+        b = _block_of(pos, frame_bits, block_size, per_frame)
+        s, e = _block_span(b, frame_bits, block_size, per_frame, n)
         h = np.int64(1)
         base = b * width
         while h < width:
@@ -455,6 +559,46 @@ _add(
 
 
 # --------------------------------------------------------------------------------------------
+# Frames
+# --------------------------------------------------------------------------------------------
+
+
+def _pass_blocks(
+    n: int, frame_bits: int, size: int, count: int | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The blocks of a pass over a key cut into frames: ``(ids, starts, ends)`` in order.
+
+    Frame ``f`` covers shuffled positions ``[f L, min((f + 1) L, n))`` with ``L = frame_bits``
+    and holds block ids ``[f B, (f + 1) B)``, ``B = ceil(L / size)``; blocks that would start past
+    the end of a short last frame do not exist. ``count`` keeps the first ``count`` of each frame.
+    """
+    frames = -(-n // frame_bits)
+    per_frame = -(-frame_bits // size)
+    frame = np.repeat(np.arange(frames, dtype=np.int64), per_frame)
+    j = np.tile(np.arange(per_frame, dtype=np.int64), frames)
+    starts = frame * frame_bits + j * size
+    frame_end = np.minimum((frame + 1) * frame_bits, n)
+    keep = starts < frame_end
+    if count is not None:
+        keep &= j < count
+    ids = np.flatnonzero(keep).astype(np.int64)
+    return ids, starts[ids], np.minimum(starts[ids] + size, frame_end[ids])
+
+
+def frame_count(n: int, frame_bits: int | None) -> tuple[int, int]:
+    """``(frames, L)``: cut ``n`` bits into ``max(1, n // frame_bits)`` near-equal frames.
+
+    ``L = ceil(n / F)`` is each frame's length (the last may be shorter), so frames hold between
+    ``frame_bits`` and ``2 frame_bits`` bits; ``frame_bits=None`` keeps the key in one frame.
+    """
+    if frame_bits is not None and frame_bits < 1:
+        raise ParameterError(f"Argument 'frame_bits' must be >= 1 or None, not {frame_bits}.")
+    wanted = 1 if frame_bits is None else max(1, n // frame_bits)
+    length = -(-n // wanted)
+    return -(-n // length), length
+
+
+# --------------------------------------------------------------------------------------------
 # Alice's half
 # --------------------------------------------------------------------------------------------
 
@@ -490,6 +634,9 @@ class AliceCascade(AliceReconciler):
             )
         self._n = n
         self._seed = _int_field(params, "shuffle_seed", 0, 2**63)
+        self._frame_bits = (
+            _int_field(params, "frame_bits", 1, n + 1) if "frame_bits" in params else n
+        )
         # Prefix XOR of the shuffled key per pass: any range parity in O(1). Passes whose blocks
         # halve the key draw only the block membership first, the order when a range is asked.
         self._prefix: dict[int, BitArray] = {}
@@ -501,7 +648,9 @@ class AliceCascade(AliceReconciler):
             position = (
                 identity_permutation(self._n)
                 if pass_index == 0
-                else pass_permutation(self._n, self._seed, pass_index, block_size)
+                else framed_permutation(
+                    self._n, self._frame_bits, self._seed, pass_index, block_size
+                )
             )
             prefix = _prefix_xor(self._key, position)
             self._prefix[pass_index] = prefix
@@ -521,15 +670,15 @@ class AliceCascade(AliceReconciler):
             count = (
                 _int_field(request.public, "count", 1, self._n + 1)
                 if "count" in request.public
-                else self._n
+                else None
             )
-            if p > 0 and k < self._n <= 2 * k:
-                member = pass_membership(self._n, self._seed, p, k)
-                parity = _member_parities(self._key, member)[:count]
+            ids, starts, ends = _pass_blocks(self._n, self._frame_bits, k, count)
+            if p > 0 and frames_halve(self._n, self._frame_bits, k):
+                member = framed_membership(self._n, self._frame_bits, self._seed, p, k)
+                frames = -(-self._n // self._frame_bits)
+                parity = _member_parities(self._key, member, self._frame_bits, frames)[ids]
                 return Message("ec.parities", disclosed={"parity": parity})
             prefix = self._pass_prefix(p, k)
-            starts = np.arange(0, self._n, k, dtype=np.int64)[:count]
-            ends = np.minimum(starts + k, self._n)
             return Message("ec.parities", disclosed={"parity": prefix[ends] ^ prefix[starts]})
         if request.kind == "ec.parity":
             starts = np.asarray(request.public.get("start"))
@@ -543,12 +692,14 @@ class AliceCascade(AliceReconciler):
                 or starts.dtype.kind not in "iu"
                 or ends.dtype.kind not in "iu"
                 or passes.dtype.kind not in "iu"
-                or starts.min() < 0
-                or ends.max() > self._n
-                or not np.all(starts < ends)
             ):
                 raise ProtocolAbort("Cascade: malformed parity request.", stage=_STAGE)
-            first, last = int(passes.min()), int(passes.max())
+            starts = starts.astype(np.int64, copy=False)
+            ends = ends.astype(np.int64, copy=False)
+            passes = passes.astype(np.int64, copy=False)
+            valid, first, last = _check_ranges(starts, ends, passes, self._n)
+            if not valid:
+                raise ProtocolAbort("Cascade: malformed parity request.", stage=_STAGE)
             if first == last:  # the usual case: one pass per round
                 if first not in self._sizes:
                     raise ProtocolAbort(f"Cascade: pass {first} was never opened.", stage=_STAGE)
@@ -571,56 +722,71 @@ class AliceCascade(AliceReconciler):
 
 
 class _Pass:
-    """Bob's bookkeeping for one pass.
+    """Bob's bookkeeping for one pass (over every frame at once).
 
     ``tree`` holds, per block, a heap-indexed binary-search tree (node 1 is the block, node ``h``
-    has children ``2h`` and ``2h+1``, split as in :func:`_node_range`). Each entry is ``-1`` when
+    has children ``2h`` and ``2h+1``, split as in :func:`_node_ranges`). Each entry is ``-1`` when
     Alice's parity of that node is unknown, else ``alice + 2 * mismatch`` where ``mismatch`` is the
     current parity difference between Bob's and Alice's bits in the node. Without sub-block reuse
-    only the roots are kept (``width = 2``).
+    only the roots are kept (``width = 2``). Blocks are numbered frame by frame (see
+    :func:`_pass_blocks`), ``per_frame`` ids per frame.
     """
 
     __slots__ = (
+        "_full_width",
         "_inverse",
         "_perm",
+        "frame_bits",
+        "frames",
         "member",
         "n",
         "n_blocks",
         "p",
+        "per_frame",
         "seed",
         "size",
         "tree",
         "width",
     )
 
-    def __init__(self, n: int, seed: int, p: int, size: int, reuse: bool) -> None:
-        self.n, self.seed, self.p, self.size = n, seed, p, size
-        self.n_blocks = (n + size - 1) // size
+    def __init__(self, n: int, frame_bits: int, seed: int, p: int, size: int, reuse: bool) -> None:
+        self.n, self.frame_bits, self.seed, self.p, self.size = n, frame_bits, seed, p, size
+        self.frames = -(-n // frame_bits)
+        self.per_frame = -(-frame_bits // size)
+        self.n_blocks = self.frames * self.per_frame
         # ``inverse[i]`` is the shuffled position of key bit ``i``; the forward map (which key bit
         # sits at a position) is built only if a search runs in this pass. A pass whose blocks
-        # halve the key starts from the block membership alone (see ``pass_membership``).
+        # halve every frame starts from the block membership alone (see ``pass_membership``).
         self._inverse: npt.NDArray[np.int32] | None = None
         self._perm: npt.NDArray[np.int32] | None = None
         self.member: npt.NDArray[np.uint8] | None = None
         if p == 0:
             self._inverse = identity_permutation(n)
-        elif size < n <= 2 * size:
-            self.member = pass_membership(n, seed, p, size)
+        elif frames_halve(n, frame_bits, size):
+            self.member = framed_membership(n, frame_bits, seed, p, size)
         else:
-            self._inverse = pass_permutation(n, seed, p, size)
-        self.width = 2 ** (math.ceil(math.log2(size)) + 1) if (reuse and size > 1) else 2
+            self._inverse = framed_permutation(n, frame_bits, seed, p, size)
+        self._full_width = 2 ** (math.ceil(math.log2(size)) + 1) if (reuse and size > 1) else 2
+        # A halving pass keeps only its roots until a search runs in it (most never search).
+        self.width = 2 if self.member is not None else self._full_width
         self.tree = np.full(self.n_blocks * self.width, -1, dtype=np.int8)
 
-    @property
-    def materialized(self) -> bool:
-        """Whether the full permutation of this pass has been drawn."""
-        return self._inverse is not None
+    def make_searchable(self) -> None:
+        """Draw the full permutation and the whole search tree (roots kept), before a search."""
+        _ = self.inverse
+        if self.width != self._full_width:
+            blocks = np.arange(self.n_blocks, dtype=np.int64)
+            tree = np.full(self.n_blocks * self._full_width, -1, dtype=np.int8)
+            tree[blocks * self._full_width + 1] = self.tree[blocks * self.width + 1]
+            self.tree, self.width = tree, self._full_width
 
     @property
     def inverse(self) -> npt.NDArray[np.int32]:
         """``inverse[i]``: the shuffled position of key bit ``i``."""
         if self._inverse is None:
-            self._inverse = pass_permutation(self.n, self.seed, self.p, self.size)
+            self._inverse = framed_permutation(
+                self.n, self.frame_bits, self.seed, self.p, self.size
+            )
         return self._inverse
 
     @property
@@ -634,22 +800,41 @@ class _Pass:
         return self._perm
 
     def block_parities(self, bits: BitArray) -> BitArray:
-        """Bob's parity of every block of this pass."""
+        """Bob's parity of every block id of this pass (absent ids: 0)."""
         if self.member is not None and self._inverse is None:
-            return _member_parities(bits, self.member)
-        return _block_parities(bits, self.inverse, self.size)
+            return _member_parities(bits, self.member, self.frame_bits, self.frames)
+        return _block_parities(
+            bits, self.inverse, self.frame_bits, self.size, self.per_frame, self.n_blocks
+        )
 
     def walk(
         self, flips: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Toggle the known nodes holding ``flips``; return the (block, node) pairs now odd."""
         if self._inverse is None and self.member is not None:
-            return _walk_roots(self.tree, self.member, flips, self.width)
-        return _walk_flips(self.tree, self.inverse, flips, self.n, self.size, self.width)
+            return _walk_roots(self.tree, self.member, flips, self.width, self.frame_bits)
+        return _walk_flips(
+            self.tree, self.inverse, flips, self.n, self.frame_bits, self.size,
+            self.per_frame, self.width,
+        )  # fmt: skip
+
+
+#: Default frame length target in bits (None: the whole key is one frame). Measured at
+#: n = 10^6, Q = 2% (BENCHMARKS.md): frames of 2^14-2^17 bits need about as many round trips as
+#: the whole key (the cascade chain of one frame is nearly as long as that of the key, and every
+#: block of the key already travels in one message per level), cost more Python per level, and
+#: leak more (f 1.034-1.046 against 1.029), so one frame is the default.
+DEFAULT_FRAME_BITS: int | None = None
 
 
 class BobCascade(BobReconciler):
     """Bob's half of Cascade: asks for parities, runs the binary searches, corrects his key.
+
+    Frame-parallel: the key is cut into ``F`` frames (see :func:`frame_count`), each shuffled
+    within itself with its own public seed and corrected by the same Cascade, so that one round's
+    searches of every frame travel in one message. Each frame keeps Brassard and Salvail's
+    lowest-pass-first order on its own, so the round trips of a pass are the most any frame needs,
+    not their sum. All frames open each pass together.
 
     Parameters
     ----------
@@ -657,23 +842,39 @@ class BobCascade(BobReconciler):
         Which Cascade.
     seed : int, Generator or None
         Drives the public shuffle seed (public randomness; not secret).
+    search_order : {"lowest-pass", "all-passes"}
+        Per frame, search only the lowest pass with odd blocks in a round, or every pass.
+    frame_bits : int or None
+        Frame length target (frames hold ``[frame_bits, 2 frame_bits)`` bits); None: one frame.
     """
 
     def __init__(
-        self, variant: CascadeVariant, seed: Seed = None, search_order: str = "lowest-pass"
+        self,
+        variant: CascadeVariant,
+        seed: Seed = None,
+        search_order: str = "lowest-pass",
+        frame_bits: int | None = DEFAULT_FRAME_BITS,
     ) -> None:
         if search_order not in ("lowest-pass", "all-passes"):
             raise ParameterError(
                 "Argument 'search_order' must be 'lowest-pass' or 'all-passes', "
                 f"not {search_order!r}."
             )
+        if frame_bits is not None and (
+            isinstance(frame_bits, bool) or not isinstance(frame_bits, int) or frame_bits < 1
+        ):
+            raise ParameterError(
+                f"Argument 'frame_bits' must be a positive int or None, not {frame_bits!r}."
+            )
         self._all_passes = search_order == "all-passes"
         self._variant = variant
+        self._frame_bits = frame_bits
         self._rng = as_generator(seed)
         self._params: dict[str, Any] = {}
 
     def start_params(self) -> Mapping[str, Any]:
-        """The public ``ec.start`` fields of the last run (``n``, ``shuffle_seed``)."""
+        """The public ``ec.start`` fields of the last run (``n``, ``shuffle_seed``,
+        ``frame_bits``)."""
         return dict(self._params)
 
     def reconcile(
@@ -697,26 +898,37 @@ class BobCascade(BobReconciler):
             )
         n = int(bits.shape[0])
         variant = self._variant
-        sizes = block_sizes(variant, n, qber)
-        self._params = {"n": n, "shuffle_seed": int(self._rng.integers(0, 2**63))}
+        frames, frame_bits = frame_count(n, self._frame_bits)
+        sizes = block_sizes(variant, frame_bits, qber)
+        self._params = {
+            "n": n,
+            "shuffle_seed": int(self._rng.integers(0, 2**63)),
+            "frame_bits": frame_bits,
+        }
         reply = channel.ask(Message("ec.start", public={"method": variant.name, **self._params}))
         if reply.kind != "ec.ready":
             raise ProtocolAbort(f"Cascade: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
         run = _Run(
-            bits, self._params["shuffle_seed"], variant.sub_block_reuse, channel, self._all_passes
+            bits,
+            frame_bits,
+            self._params["shuffle_seed"],
+            variant.sub_block_reuse,
+            channel,
+            self._all_passes,
         )
         for k in sizes:
             run.open_pass(k, count=None)
             run.settle()
         # BICONF (Brassard and Salvail 1993): compare the parity of a random half of the
-        # key; a difference is searched and cascaded like any block. Stop after a streak of
-        # ``biconf_rounds`` rounds without a difference (Demystifying, 'Cascade mod. (1)').
+        # key (of every frame); a difference is searched and cascaded like any block. Stop after
+        # a streak of ``biconf_rounds`` rounds without a difference in any frame (Demystifying,
+        # 'Cascade mod. (1)').
         streak = 0
         while streak < variant.biconf_rounds and len(run.passes) < _MAX_PASSES:
-            odd = run.open_pass(math.ceil(n / 2), count=1)
+            odd = run.open_pass(math.ceil(frame_bits / 2), count=1)
             run.settle()
             streak = 0 if odd else streak + 1
-        return ReconciliationOutcome(key=bits, frames=1, frames_failed=0)
+        return ReconciliationOutcome(key=bits, frames=frames, frames_failed=0)
 
 
 class _Run:
@@ -725,6 +937,7 @@ class _Run:
     def __init__(
         self,
         bits: BitArray,
+        frame_bits: int,
         seed: int,
         reuse: bool,
         channel: ClassicalChannel,
@@ -733,6 +946,8 @@ class _Run:
         self.all_passes = all_passes
         self.bits = bits
         self.n = int(bits.shape[0])
+        self.frame_bits = frame_bits
+        self.frames = -(-self.n // frame_bits)
         self.seed = seed
         self.reuse = reuse
         self.channel = channel
@@ -742,136 +957,210 @@ class _Run:
 
     def open_pass(self, k: int, count: int | None) -> int:
         """Start a pass with blocks of ``k`` bits; ask Alice the parities of the first ``count``
-        blocks (all when None). Returns the number of mismatching blocks."""
+        blocks of every frame (all when None). Returns the number of mismatching blocks."""
         p = len(self.passes)
-        ps = _Pass(self.n, self.seed, p, k, self.reuse)
+        ps = _Pass(self.n, self.frame_bits, self.seed, p, k, self.reuse)
         self.passes.append(ps)
         public: dict[str, Any] = {"pass": p, "block_size": k}
         if count is not None:
             public["count"] = count
-        asked = ps.n_blocks if count is None else min(count, ps.n_blocks)
-        alice = _parity_reply(self.channel.ask(Message("ec.blocks", public=public)), asked)
-        bob = ps.block_parities(self.bits)[:asked]
+        ids, _, _ = _pass_blocks(self.n, self.frame_bits, k, count)
+        alice = _parity_reply(self.channel.ask(Message("ec.blocks", public=public)), ids.size)
+        bob = ps.block_parities(self.bits)[ids]
         mismatch = alice ^ bob
-        roots = np.arange(asked, dtype=np.int64) * ps.width + 1
-        ps.tree[roots] = (alice + 2 * mismatch).astype(np.int8)
-        odd = np.flatnonzero(mismatch).astype(np.int64)
+        ps.tree[ids * ps.width + 1] = (alice + 2 * mismatch).astype(np.int8)
+        odd = ids[mismatch.astype(bool)]
         if odd.size:
             self._pending.append((p, odd, np.ones(odd.size, dtype=np.int64)))
         return int(odd.size)
 
     def _next_batch(
-        self,
+        self, busy: npt.NDArray[np.bool_] | None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
         """Still-odd candidates to search now, sorted by pass: one (deepest) node per block.
 
-        In ``lowest-pass`` order only the lowest pass that has candidates is taken (Brassard and
-        Salvail: smallest blocks first); in ``all-passes`` order every pass's candidates are taken
-        at once, so one round serves the whole cascade wave (fewer round trips).
+        In ``lowest-pass`` order each frame gives only its lowest pass that has candidates
+        (Brassard and Salvail: smallest blocks first; frames are independent Cascades, so each
+        keeps its own order while all search in the same round); in ``all-passes`` order every
+        pass's candidates are taken at once. Candidates of ``busy`` frames (still searching) wait.
         """
-        by_pass: dict[int, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]] = {}
+        ps_, bs_, hs_ = [], [], []
         for p, blocks, nodes in self._pending:
             ps = self.passes[p]
             still = (ps.tree[blocks * ps.width + nodes] >> 1) == 1
             if still.any():
-                by_pass.setdefault(p, []).append((blocks[still], nodes[still]))
+                ps_.append(np.full(int(still.sum()), p, dtype=np.int64))
+                bs_.append(blocks[still])
+                hs_.append(nodes[still])
         self._pending = []
-        if not by_pass:
+        if not ps_:
             return None
-        chosen = sorted(by_pass) if self.all_passes else [min(by_pass)]
-        for p, items in by_pass.items():
-            if p not in chosen:
-                for blocks, nodes in items:
-                    self._pending.append((p, blocks, nodes))
-        out_p, out_b, out_h = [], [], []
-        for p in chosen:
-            blocks = np.concatenate([b for b, _ in by_pass[p]])
-            nodes = np.concatenate([h for _, h in by_pass[p]])
-            # One search per block (searches in one pass must not share bits): the deepest node.
-            order = np.lexsort((-nodes, blocks))
-            blocks, nodes = blocks[order], nodes[order]
-            first = np.ones(blocks.size, dtype=bool)
-            first[1:] = blocks[1:] != blocks[:-1]
-            out_p.append(np.full(int(first.sum()), p, dtype=np.int64))
-            out_b.append(blocks[first])
-            out_h.append(nodes[first])
-        return np.concatenate(out_p), np.concatenate(out_b), np.concatenate(out_h)
+        passes = np.concatenate(ps_)
+        blocks = np.concatenate(bs_)
+        nodes = np.concatenate(hs_)
+        if not self.all_passes or busy is not None:
+            per_frame = np.array([q.per_frame for q in self.passes], dtype=np.int64)
+            frame = blocks // per_frame[passes]
+            if self.all_passes:
+                take = np.ones(passes.size, dtype=bool)
+            else:
+                lowest = np.full(self.frames, _MAX_PASSES, dtype=np.int64)
+                np.minimum.at(lowest, frame, passes)
+                take = passes == lowest[frame]
+            if busy is not None:
+                take &= ~busy[frame]
+            if not take.all():
+                rest = ~take
+                for p in np.unique(passes[rest]).tolist():
+                    sel = rest & (passes == p)
+                    self._pending.append((int(p), blocks[sel], nodes[sel]))
+                passes, blocks, nodes = passes[take], blocks[take], nodes[take]
+                if passes.size == 0:
+                    return None
+        # Searches in one pass must not share bits: of nested odd nodes only the deepest is
+        # searched (it holds an error of its ancestors too), but disjoint odd nodes of one block
+        # are searched side by side, each finding its own error.
+        order = np.lexsort((nodes, blocks, passes))
+        passes, blocks, nodes = passes[order], blocks[order], nodes[order]
+        keep = _innermost(passes, blocks, nodes)
+        return passes[keep], blocks[keep], nodes[keep]
 
     def settle(self) -> None:
-        """Search odd blocks until no known parity differs."""
-        while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
-            flips = self._binary_search(*batch)
-            self.bits[flips] ^= 1
-            for p, ps in enumerate(self.passes):
-                got_blocks, got_nodes = ps.walk(flips)
-                if got_blocks.size:
-                    self._pending.append((p, got_blocks, got_nodes))
+        """Search odd blocks until no known parity differs, every frame at its own pace.
 
-    def _binary_search(
-        self,
-        passes: npt.NDArray[np.int64],
-        blocks: npt.NDArray[np.int64],
-        nodes: npt.NDArray[np.int64],
-    ) -> npt.NDArray[np.int64]:
-        """BINARY from each odd node in lock step; return the (distinct) error positions found.
-
-        ``passes`` is sorted. Each node holds an odd number of errors; keeping the half whose
-        parities differ ends on one erroneous bit (Brassard and Salvail 1993, BINARY). One message
-        per level carries every question of the round; known parities (sub-block reuse) are not
-        asked again, and the right half's parity is inferred as parent XOR left. All searches run
-        against Bob's key as it stood at the start of the round, so each ends on a true error;
-        searches in different passes may end on the same bit, which is flipped once.
+        A frame's *round* is a set of BINARY searches started together against its bits as
+        they stand (see :meth:`_next_batch`); its corrections are applied, and its next round
+        chosen, as soon as all of them end. Frames share bits with no other frame, so their
+        rounds need not wait for one another: each message carries the current level of every
+        search of every frame, and the round trips of a pass are about the largest number of
+        BINARY levels one frame needs in it, not the sum of the per-round maxima.
         """
+        pool = self._start(self._next_batch(None))
+        while pool is not None:
+            pool = self._level(pool)
+
+    def _start(
+        self,
+        batch: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None,
+    ) -> _Searches | None:
+        """New searches from odd nodes (sorted by pass)."""
+        if batch is None:
+            return None
+        passes, blocks, nodes = batch
         m = blocks.size
-        groups = np.unique(passes)
-        bounds = np.searchsorted(passes, np.stack([groups, groups + 1]))
-        spans = [
-            (self.passes[int(p)], int(bounds[0, g]), int(bounds[1, g]))
-            for g, p in enumerate(groups)
-        ]
         start = np.empty(m, dtype=np.int64)
         end = np.empty(m, dtype=np.int64)
         alice_par = np.empty(m, dtype=np.uint8)
-        widths = np.array([p.width for p in self.passes], dtype=np.int64)
-        base = blocks * widths[passes]
-        for ps, lo, hi in spans:
-            start[lo:hi], end[lo:hi] = _node_ranges(blocks[lo:hi], nodes[lo:hi], self.n, ps.size)
-            alice_par[lo:hi] = ps.tree[base[lo:hi] + nodes[lo:hi]] & 1
-        node = nodes.copy()
+        base = np.empty(m, dtype=np.int64)
+        frame = np.empty(m, dtype=np.int64)
+        for p, lo, hi in _spans(passes):
+            ps = self.passes[p]
+            ps.make_searchable()
+            sl = slice(lo, hi)
+            start[sl], end[sl] = _node_ranges(
+                blocks[sl], nodes[sl], self.n, ps.frame_bits, ps.size, ps.per_frame
+            )
+            base[sl] = blocks[sl] * ps.width
+            alice_par[sl] = ps.tree[base[sl] + nodes[sl]] & 1
+            frame[sl] = blocks[sl] // ps.per_frame
+        return _Searches(passes, frame, base, start, end, nodes.copy(), alice_par, _spans(passes))
+
+    def _level(self, pool: _Searches) -> _Searches | None:
+        """One BINARY level of every search in ``pool`` (one message); then finish the rounds of
+        frames whose searches all ended and start their next ones."""
+        m = pool.passes.size
         mid = np.empty(m, dtype=np.int64)
         need = np.empty(m, dtype=np.bool_)
         alice_left = np.zeros(m, dtype=np.uint8)
         bob_left = np.zeros(m, dtype=np.uint8)
-        while True:
-            active = False
-            for ps, lo, hi in spans:
-                active |= _level_prepare(
-                    self.bits, ps.perm, ps.tree, ps.width > 2, base, start, end, node,
-                    lo, hi, mid, need, alice_left, bob_left,
-                )  # fmt: skip
-            if not active:
-                break
-            asked = np.flatnonzero(need)
-            if asked.size:
-                public: dict[str, Any] = {
-                    "pass": passes[asked].astype(np.uint8),
-                    "start": start[asked],
-                    "end": mid[asked],
-                }
-                reply = self.channel.ask(Message("ec.parity", public=public))
-                alice_left[asked] = _parity_reply(reply, int(asked.size))
-            for ps, lo, hi in spans:
-                _level_update(
-                    ps.tree, ps.width > 2, base, start, end, node, alice_par,
-                    lo, hi, mid, alice_left, bob_left,
-                )  # fmt: skip
+        spans = [(self.passes[p], lo, hi) for p, lo, hi in pool.spans]
+        for ps, lo, hi in spans:
+            _level_prepare(
+                self.bits, ps.perm, ps.tree, ps.width > 2, pool.base, pool.start, pool.end,
+                pool.node, lo, hi, mid, need, alice_left, bob_left,
+            )  # fmt: skip
+        asked = np.flatnonzero(need)
+        if asked.size:
+            public: dict[str, Any] = {
+                "pass": pool.passes[asked].astype(np.uint8),
+                "start": pool.start[asked],
+                "end": mid[asked],
+            }
+            reply = self.channel.ask(Message("ec.parity", public=public))
+            alice_left[asked] = _parity_reply(reply, int(asked.size))
+        for ps, lo, hi in spans:
+            _level_update(
+                ps.tree, ps.width > 2, pool.base, pool.start, pool.end, pool.node,
+                pool.alice_par, lo, hi, mid, alice_left, bob_left,
+            )  # fmt: skip
+        running = (pool.end - pool.start) > 1
+        if running.all():
+            return pool
+        busy = np.zeros(self.frames, dtype=bool)
+        busy[pool.frame[running]] = True
+        ended = ~busy[pool.frame]
+        if not ended.any():
+            return pool
+        # Every search of these frames has ended on one erroneous bit: correct them, then let
+        # the cascade effect reopen blocks of every pass.
         found = np.empty(m, dtype=np.int64)
         for ps, lo, hi in spans:
-            found[lo:hi] = ps.perm[start[lo:hi]]
-        return np.unique(found)
+            found[lo:hi] = ps.perm[pool.start[lo:hi]]
+        flips = np.unique(found[ended])
+        self.bits[flips] ^= 1
+        for p, ps in enumerate(self.passes):
+            got_blocks, got_nodes = ps.walk(flips)
+            if got_blocks.size:
+                self._pending.append((p, got_blocks, got_nodes))
+        keep = ~ended
+        fresh = self._start(self._next_batch(busy))
+        old = pool.take(keep) if keep.any() else None
+        if old is None:
+            return fresh
+        if fresh is None:
+            return old
+        merged = _Searches(
+            np.concatenate((old.passes, fresh.passes)),
+            np.concatenate((old.frame, fresh.frame)),
+            np.concatenate((old.base, fresh.base)),
+            np.concatenate((old.start, fresh.start)),
+            np.concatenate((old.end, fresh.end)),
+            np.concatenate((old.node, fresh.node)),
+            np.concatenate((old.alice_par, fresh.alice_par)),
+            [],
+        )
+        return merged.take(np.argsort(merged.passes, kind="stable"))
+
+
+class _Searches(NamedTuple):
+    """The BINARY searches in progress, sorted by pass (one entry per search)."""
+
+    passes: npt.NDArray[np.int64]
+    frame: npt.NDArray[np.int64]
+    base: npt.NDArray[np.int64]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    node: npt.NDArray[np.int64]
+    alice_par: BitArray
+    spans: list[tuple[int, int, int]]  # (pass, lo, hi) of each run of one pass
+
+    def take(self, index: npt.NDArray[Any]) -> _Searches:
+        """The searches selected by ``index`` (a mask or indices), in that order."""
+        passes = self.passes[index]
+        return _Searches(
+            passes, self.frame[index], self.base[index], self.start[index],
+            self.end[index], self.node[index], self.alice_par[index], _spans(passes),
+        )  # fmt: skip
+
+
+def _spans(passes: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]:
+    """``(pass, lo, hi)`` for each run of equal values in the sorted ``passes``."""
+    if passes.size == 0:
+        return []
+    cut = np.flatnonzero(passes[1:] != passes[:-1]) + 1
+    los = np.concatenate(([0], cut))
+    his = np.concatenate((cut, [passes.size]))
+    return [(int(passes[lo]), int(lo), int(hi)) for lo, hi in zip(los, his, strict=True)]
 
 
 def _parity_reply(reply: Message, count: int) -> BitArray:
@@ -897,13 +1186,17 @@ def _parity_reply(reply: Message, count: int) -> BitArray:
 
 def _register(name: str, variant: CascadeVariant) -> None:
     def make_bob(
-        seed: Seed = None, search_order: str = "lowest-pass", **options: Any
+        seed: Seed = None,
+        search_order: str = "lowest-pass",
+        frame_bits: int | None = DEFAULT_FRAME_BITS,
+        **options: Any,
     ) -> BobCascade:
         if options:
             raise ParameterError(
-                f"Method {name!r} takes only 'seed' and 'search_order', not {sorted(options)}."
+                f"Method {name!r} takes only 'seed', 'search_order' and 'frame_bits', "
+                f"not {sorted(options)}."
             )
-        return BobCascade(variant, seed=seed, search_order=search_order)
+        return BobCascade(variant, seed=seed, search_order=search_order, frame_bits=frame_bits)
 
     def make_alice(key: BitArray, params: Mapping[str, Any]) -> AliceCascade:
         return AliceCascade(key, params)

@@ -19,7 +19,15 @@ from numba import njit
 
 from qkdstack.errors import ParameterError
 
-__all__ = ["identity_permutation", "pass_membership", "pass_permutation"]
+__all__ = [
+    "frame_seed",
+    "framed_membership",
+    "framed_permutation",
+    "frames_halve",
+    "identity_permutation",
+    "pass_membership",
+    "pass_permutation",
+]
 
 _MASK64 = (1 << 64) - 1
 
@@ -50,10 +58,12 @@ def _splitmix_select(
 ) -> npt.NDArray[np.uint8]:  # pragma: no cover
     # Selection sampling (Knuth Algorithm 3.4.2S): item i is chosen with probability
     # (still needed) / (still left), which gives a uniformly random subset of exactly ``chosen``.
+    # Each SplitMix64 output gives two 32-bit uniforms (high and low halves), one per item.
     out = np.zeros(n, dtype=np.uint8)
     s = np.uint64(state)
     need = np.int64(chosen)
-    for i in range(n):
+    mask = np.uint64(0xFFFFFFFF)
+    for i in range(0, n, 2):
         s += np.uint64(0x9E3779B97F4A7C15)
         z = s
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -64,6 +74,10 @@ def _splitmix_select(
         take = np.int64(np.int64(((z >> np.uint64(32)) * np.uint64(n - i)) >> np.uint64(32)) < need)
         out[i] = take
         need -= take
+        if i + 1 < n:
+            take = np.int64(np.int64(((z & mask) * np.uint64(n - i - 1)) >> np.uint64(32)) < need)
+            out[i + 1] = take
+            need -= take
     return out
 
 
@@ -156,3 +170,66 @@ def pass_permutation(
         member = _splitmix_select(n, n - block_size, state)
         return _compose_two_blocks(member, block_size, state ^ np.uint64(0xA0761D6478BD642F))
     return _splitmix_fisher_yates(n, state)
+
+
+def frame_seed(seed: int, frame: int) -> int:
+    """The shuffle seed of frame ``frame`` of a key cut into independent frames.
+
+    Frame 0 keeps ``seed`` (so a one-frame run shuffles exactly as :func:`pass_permutation`);
+    frame ``f >= 1`` gets the SplitMix64 finaliser (Steele, Lea and Flood 2014) of
+    ``seed + f * golden``, truncated to 63 bits: frame seeds must not be a fixed stride apart, since
+    seeds a multiple of the golden-ratio increment apart give shifted copies of one stream.
+    """
+    if frame < 0:
+        raise ParameterError(f"Argument 'frame' must be >= 0, not {frame}.")
+    if frame == 0:
+        return seed
+    z = (seed + frame * 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (z ^ (z >> 31)) >> 1
+
+
+def _frame_lengths(n: int, frame_bits: int) -> list[int]:
+    if not 1 <= frame_bits <= max(n, 1):
+        raise ParameterError(f"Argument 'frame_bits' must be in [1, n = {n}], not {frame_bits}.")
+    frames = -(-n // frame_bits)
+    return [min(frame_bits, n - f * frame_bits) for f in range(frames)]
+
+
+def framed_permutation(
+    n: int, frame_bits: int, seed: int, pass_index: int, block_size: int | None = None
+) -> npt.NDArray[np.int32]:
+    """The public permutation of a key cut into frames of ``frame_bits`` bits (the last shorter).
+
+    Each frame ``f`` (key bits ``[f L, f L + L_f)``) is shuffled within itself by
+    :func:`pass_permutation` with seed :func:`frame_seed`, so positions never leave their frame.
+    With one frame this is :func:`pass_permutation` itself.
+    """
+    _check(n, seed, pass_index)
+    out = np.empty(n, dtype=np.int32)
+    for f, length in enumerate(_frame_lengths(n, frame_bits)):
+        lo = f * frame_bits
+        size = block_size if block_size is not None and _two_blocks(length, block_size) else None
+        out[lo : lo + length] = lo + pass_permutation(length, frame_seed(seed, f), pass_index, size)
+    return out
+
+
+def framed_membership(
+    n: int, frame_bits: int, seed: int, pass_index: int, block_size: int
+) -> npt.NDArray[np.uint8]:
+    """:func:`pass_membership` of every frame (see :func:`framed_permutation`), concatenated.
+
+    Every frame must satisfy ``block_size < L_f <= 2 block_size``.
+    """
+    _check(n, seed, pass_index)
+    out = np.empty(n, dtype=np.uint8)
+    for f, length in enumerate(_frame_lengths(n, frame_bits)):
+        lo = f * frame_bits
+        out[lo : lo + length] = pass_membership(length, frame_seed(seed, f), pass_index, block_size)
+    return out
+
+
+def frames_halve(n: int, frame_bits: int, block_size: int) -> bool:
+    """Whether every frame's blocks of ``block_size`` halve it (two blocks per frame)."""
+    return all(_two_blocks(length, block_size) for length in _frame_lengths(n, frame_bits))
