@@ -335,7 +335,7 @@ def _int(public: Mapping[str, Any], name: str, low: int, high: int) -> int:
 
 
 def _punctured_syndromes(
-    key: BitArray, plan: _BlindPlan, code: LDPCCode, kind: str
+    key: BitArray, plan: _FramePlan, code: LDPCCode, kind: str
 ) -> tuple[Message, BitArray]:
     """Alice's syndromes of every frame, punctured positions filled with fresh secret bits.
 
@@ -361,7 +361,7 @@ def _punctured_syndromes(
     return reply, values
 
 
-def _read_syndromes(reply: Message, kind: str, plan: _BlindPlan, code: LDPCCode) -> BitArray:
+def _read_syndromes(reply: Message, kind: str, plan: _FramePlan, code: LDPCCode) -> BitArray:
     """Bob's view of Alice's syndrome reply: the ``(frames, M)`` syndromes."""
     rows = reply.public.get("masked_rows")
     masked = reply.public.get("masked")
@@ -387,7 +387,7 @@ def _read_syndromes(reply: Message, kind: str, plan: _BlindPlan, code: LDPCCode)
 
 
 def _frame_llrs(
-    bits: BitArray, qber: float, plan: _BlindPlan, code: LDPCCode
+    bits: BitArray, qber: float, plan: _FramePlan, code: LDPCCode
 ) -> npt.NDArray[np.float64]:
     """Bob's channel LLRs per frame: key bits ``+-ln((1-Q)/Q)``, shortened known, punctured 0."""
     magnitude = math.log((1.0 - qber) / qber)
@@ -424,7 +424,7 @@ class AliceLDPC(AliceReconciler):
         d = _int(request.public, "punctured", 0, code.n // 2 + 1)
         payload = _int(request.public, "payload", 1, code.n + 1)
         seed = _int(request.public, "seed", 0, 2**63)
-        plan = _blind_plan(float(rate), self._key.shape[0], d, payload, 1, seed)
+        plan = _frame_plan(float(rate), self._key.shape[0], d, payload, 1, seed)
         if _int(request.public, "frames", 1, 2**40) != plan.frames:
             raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
         reply, _ = _punctured_syndromes(self._key, plan, code, "ec.syndromes")
@@ -475,7 +475,7 @@ class BobLDPC(BobReconciler):
         if reply.kind != "ec.ready":
             raise ProtocolAbort(f"LDPC: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
         rate, frames, payload, d = plan_frames(n_key, qber, self._target)
-        plan = _blind_plan(rate, n_key, d, payload, 1, seed)
+        plan = _frame_plan(rate, n_key, d, payload, 1, seed)
         code = load_code(rate)
         reply = channel.ask(
             Message(
@@ -565,7 +565,7 @@ def masked_rows(code: LDPCCode, punctured: npt.NDArray[np.int64]) -> npt.NDArray
 
 
 @dataclass(frozen=True)
-class _BlindPlan:
+class _FramePlan:
     rate: float
     punctured: npt.NDArray[np.int64]  # frame positions, in reveal order
     payload_positions: npt.NDArray[np.int64]  # the other positions, key bits in the first ones
@@ -574,9 +574,9 @@ class _BlindPlan:
     step: int  # punctured bits revealed per round
 
 
-def _blind_plan(
+def _frame_plan(
     rate: float, n_key: int, punctured_count: int, payload: int, step: int, seed: int
-) -> _BlindPlan:
+) -> _FramePlan:
     code = load_code(rate)
     rng = np.random.default_rng([seed, 2])
     order = rng.permutation(code.n).astype(np.int64)
@@ -585,7 +585,7 @@ def _blind_plan(
     if not 1 <= payload <= positions.size:
         raise ProtocolAbort(f"LDPC: payload {payload} does not fit a frame.", stage=_STAGE)
     frames = max(1, -(-n_key // payload))
-    return _BlindPlan(rate, punctured, positions, payload, frames, step)
+    return _FramePlan(rate, punctured, positions, payload, frames, step)
 
 
 def plan_blind(
@@ -622,7 +622,7 @@ class AliceBlind(AliceReconciler):
             raise ProtocolAbort(
                 f"LDPC: Bob's key has {n} bits but Alice's has {self._key.shape[0]}.", stage=_STAGE
             )
-        self._plan: _BlindPlan | None = None
+        self._plan: _FramePlan | None = None
         self._punct_values: BitArray | None = None
         self._revealed: npt.NDArray[np.int64] | None = None
 
@@ -645,7 +645,7 @@ class AliceBlind(AliceReconciler):
         step = _int(request.public, "step", 1, code.n)
         seed = _int(request.public, "seed", 0, 2**63)
         payload = _int(request.public, "payload", 1, code.n + 1)
-        plan = _blind_plan(float(rate), self._key.shape[0], d, payload, step, seed)
+        plan = _frame_plan(float(rate), self._key.shape[0], d, payload, step, seed)
         if _int(request.public, "frames", 1, 2**40) != plan.frames:
             raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
         # Fresh secret bits in the punctured positions: they mask |R| syndrome bits.
@@ -734,7 +734,7 @@ class BobBlind(BobReconciler):
             raise ProtocolAbort(f"LDPC: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
         rate, d, payload = plan_blind(n_key, qber, self._start, self._fraction)
         step = max(1, -(-d // self._rounds))
-        plan = _blind_plan(rate, n_key, d, payload, step, seed)
+        plan = _frame_plan(rate, n_key, d, payload, step, seed)
         code = load_code(rate)
         reply = channel.ask(
             Message(
