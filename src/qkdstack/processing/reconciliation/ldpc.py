@@ -91,6 +91,25 @@ CODE_RATES: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9
 _LLR_KNOWN = 50.0  # LLR of a shortened (known) bit
 
 
+def _begin(
+    key: BitArray, qber: float, channel: ClassicalChannel, method: str, rng: np.random.Generator
+) -> tuple[BitArray, int, int]:
+    """Check Bob's inputs, draw the public frame seed and open the exchange with ``ec.start``."""
+    bits = np.ascontiguousarray(key, dtype=np.uint8).copy()
+    if bits.ndim != 1 or bits.shape[0] < 1:
+        raise ParameterError(
+            f"Argument 'key' must be a non-empty 1-D bit array, not shape {bits.shape}."
+        )
+    if not 0.0 < qber < 0.5:
+        raise ParameterError(f"Argument 'qber' must be in (0, 0.5), not {qber}.")
+    n_key = int(bits.shape[0])
+    seed = int(rng.integers(0, 2**63))
+    reply = channel.ask(Message("ec.start", public={"method": method, "n": n_key}))
+    if reply.kind != "ec.ready":
+        raise ProtocolAbort(f"LDPC: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
+    return bits, n_key, seed
+
+
 @dataclass(frozen=True)
 class LDPCCode:
     """A parity-check matrix as its Tanner-graph edges.
@@ -462,18 +481,7 @@ class BobLDPC(BobReconciler):
         self, key: BitArray, qber: float, channel: ClassicalChannel
     ) -> ReconciliationOutcome:
         """Correct ``key`` frame by frame; frames that do not decode are counted as failed."""
-        bits = np.ascontiguousarray(key, dtype=np.uint8).copy()
-        if bits.ndim != 1 or bits.shape[0] < 1:
-            raise ParameterError(
-                f"Argument 'key' must be a non-empty 1-D bit array, not shape {bits.shape}."
-            )
-        if not 0.0 < qber < 0.5:
-            raise ParameterError(f"Argument 'qber' must be in (0, 0.5), not {qber}.")
-        n_key = int(bits.shape[0])
-        seed = int(self._rng.integers(0, 2**63))
-        reply = channel.ask(Message("ec.start", public={"method": "ldpc", "n": n_key}))
-        if reply.kind != "ec.ready":
-            raise ProtocolAbort(f"LDPC: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
+        bits, n_key, seed = _begin(key, qber, channel, "ldpc", self._rng)
         rate, frames, payload, d = plan_frames(n_key, qber, self._target)
         plan = _frame_plan(rate, n_key, d, payload, 1, seed)
         code = load_code(rate)
@@ -720,18 +728,7 @@ class BobBlind(BobReconciler):
         self, key: BitArray, qber: float, channel: ClassicalChannel
     ) -> ReconciliationOutcome:
         """Decode every frame, revealing punctured bits of the failed ones round by round."""
-        bits = np.ascontiguousarray(key, dtype=np.uint8).copy()
-        if bits.ndim != 1 or bits.shape[0] < 1:
-            raise ParameterError(
-                f"Argument 'key' must be a non-empty 1-D bit array, not shape {bits.shape}."
-            )
-        if not 0.0 < qber < 0.5:
-            raise ParameterError(f"Argument 'qber' must be in (0, 0.5), not {qber}.")
-        n_key = int(bits.shape[0])
-        seed = int(self._rng.integers(0, 2**63))
-        reply = channel.ask(Message("ec.start", public={"method": "ldpc-blind", "n": n_key}))
-        if reply.kind != "ec.ready":
-            raise ProtocolAbort(f"LDPC: expected 'ec.ready', got {reply.kind!r}.", stage=_STAGE)
+        bits, n_key, seed = _begin(key, qber, channel, "ldpc-blind", self._rng)
         rate, d, payload = plan_blind(n_key, qber, self._start, self._fraction)
         step = max(1, -(-d // self._rounds))
         plan = _frame_plan(rate, n_key, d, payload, step, seed)
