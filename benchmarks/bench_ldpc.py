@@ -31,7 +31,10 @@ def main() -> None:
     parser.add_argument(
         "--method", default="ldpc", choices=["ldpc", "ldpc-blind"], help="blind ignores --target"
     )
+    parser.add_argument("--quick", action="store_true", help="one run of 2*10^4 bits per point")
     args = parser.parse_args()
+    if args.quick:
+        args.n, args.reps = 20_000, 1
     for target in args.target:
         for q in args.qber:
             rng = np.random.default_rng(7)
