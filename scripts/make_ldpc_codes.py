@@ -55,13 +55,23 @@ from numba import njit
 N = 65536
 SEED = 20261127
 MAX_DEPTH = 1
+N_BASE = 1024  # columns of the quasi-cyclic codes' base graph
+LIFT = 256  # circulant size: quasi-cyclic codes of N_BASE * LIFT = 262144 bits
+QC_DEPTH = 64  # the base graph is small: grow the full tree
 OUT = Path(__file__).resolve().parents[1] / "src/qkdstack/processing/reconciliation/codes"
+
+# Rate 0.85, lambda_5: the table prints 0.094274, with which the rate-0.85 coefficients sum to
+# 1.0515 (every other column sums to 1 within 2e-5); 0.04274 makes them sum to 1.00000, so we read
+# the extra digit as a typo. The 65536-bit codes (built before this was noticed) used the printed
+# value, renormalised; the quasi-cyclic codes use 0.04274.
+LAMBDA_5_R085 = 0.04274
+PRINTED_LAMBDA_5_R085 = 0.094274
 
 # Elkouss et al. 2009, Table I: {degree i: lambda_i} (lambda(x) = sum lambda_i x^(i-1)).
 LAMBDA: dict[float, dict[int, float]] = {
     0.90: {2: 0.07689, 3: 0.28096, 5: 0.08933, 9: 0.19620, 12: 0.30631, 21: 0.05031},
     0.85: {
-        2: 0.04528, 3: 0.20537, 4: 0.05878, 5: 0.094274, 6: 0.08454, 7: 0.01176, 9: 0.05137,
+        2: 0.04528, 3: 0.20537, 4: 0.05878, 5: LAMBDA_5_R085, 6: 0.08454, 7: 0.01176, 9: 0.05137,
         21: 0.50015,
     },
     0.80: {2: 0.09420, 3: 0.18088, 6: 0.11972, 7: 0.08550, 8: 0.09816, 17: 0.07194, 26: 0.34960},
@@ -223,7 +233,10 @@ def _peg(
 def build(rate: float) -> tuple[np.ndarray, np.ndarray, int]:
     """(rows, degrees, m) of the code of ``rate``."""
     m = round(N * (1 - rate))
-    degrees = variable_degrees(N, LAMBDA[rate])
+    lam = dict(LAMBDA[rate])
+    if rate == 0.85:
+        lam[5] = PRINTED_LAMBDA_5_R085  # as the shipped 65536-bit code was built
+    degrees = variable_degrees(N, lam)
     # At most M - 1 degree-2 variables (the surplus becomes degree 3), laid as a staircase.
     n_chain = min(int(np.sum(degrees == 2)), m - 1)
     degrees[n_chain : int(np.sum(degrees == 2))] = 3
@@ -232,6 +245,131 @@ def build(rate: float) -> tuple[np.ndarray, np.ndarray, int]:
     var_adj = _peg(N, m, degrees, cap, MAX_DEPTH, n_chain, SEED + round(rate * 100))
     rows = np.concatenate([np.sort(var_adj[v, : degrees[v]]) for v in range(N)])
     return rows.astype(np.uint16), degrees.astype(np.uint8), m
+
+
+@njit(cache=True)
+def _lift_shifts(
+    var_adj: np.ndarray, degrees: np.ndarray, m: int, lift: int, cap: int, seed: int
+) -> np.ndarray:
+    """Circulant shifts of the base edges ``var_adj`` (-1 padded), greedily against short cycles.
+
+    A closed walk ``c_1 v_1 c_2 v_2 ... c_k v_k c_1`` of the base graph lifts to a cycle of length
+    ``2k`` exactly when the alternating sum of the shifts along it vanishes mod ``lift``
+    (M. P. C. Fossorier, "Quasi-cyclic low-density parity-check codes from circulant permutation
+    matrices", IEEE Trans. Inf. Theory 50, 1788 (2004), Theorem 2). Edges are given shifts in the
+    order the base graph was grown; each takes, among the values that close the fewest 4-cycles
+    (zero where possible), one that closes the fewest 6-cycles, ties broken at random.
+    """
+    np.random.seed(seed)  # noqa: NPY002 (numba supports only the legacy generator)
+    n = var_adj.shape[0]
+    shift = np.full((m, n), -1, dtype=np.int64)
+    check_adj = np.full((m, cap), -1, dtype=np.int64)
+    check_deg = np.zeros(m, dtype=np.int64)
+    out = np.full(var_adj.shape, -1, dtype=np.int64)
+    cnt4 = np.zeros(lift, dtype=np.int64)
+    cnt6 = np.zeros(lift, dtype=np.int64)
+    for v in range(n):
+        for k in range(degrees[v]):
+            c = var_adj[v, k]
+            cnt4[:] = 0
+            cnt6[:] = 0
+            for k2 in range(k):
+                c2 = var_adj[v, k2]
+                a = shift[c2, v]
+                # 4-cycles v - c2 - v2 - c - v: s(c,v) = s(c2,v) - s(c2,v2) + s(c,v2).
+                for i in range(check_deg[c]):
+                    v2 = check_adj[c, i]
+                    if shift[c2, v2] >= 0:
+                        cnt4[(a - shift[c2, v2] + shift[c, v2]) % lift] += 1
+                # 6-cycles v - c2 - v2 - c3 - v3 - c - v.
+                for i in range(check_deg[c2]):
+                    v2 = check_adj[c2, i]
+                    if v2 == v:
+                        continue
+                    b = a - shift[c2, v2]
+                    for j in range(degrees[v2]):
+                        c3 = var_adj[v2, j]
+                        if c3 < 0:
+                            break
+                        if c3 == c2 or c3 == c or shift[c3, v2] < 0:
+                            continue
+                        e = b + shift[c3, v2]
+                        for t in range(check_deg[c]):
+                            v3 = check_adj[c, t]
+                            if v3 != v2 and shift[c3, v3] >= 0:
+                                cnt6[(e - shift[c3, v3] + shift[c, v3]) % lift] += 1
+            best4 = cnt4.min()
+            best6 = 1 << 62
+            for s in range(lift):
+                if cnt4[s] == best4 and cnt6[s] < best6:
+                    best6 = cnt6[s]
+            ties = 0
+            for s in range(lift):
+                if cnt4[s] == best4 and cnt6[s] == best6:
+                    ties += 1
+            pick = np.random.randint(ties)  # noqa: NPY002
+            chosen = -1
+            for s in range(lift):
+                if cnt4[s] == best4 and cnt6[s] == best6:
+                    if pick == 0:
+                        chosen = s
+                        break
+                    pick -= 1
+            shift[c, v] = chosen
+            out[v, k] = chosen
+            check_adj[c, check_deg[c]] = v
+            check_deg[c] += 1
+    return out
+
+
+def build_qc(rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]:
+    """(rows, degrees, shifts, 4-cycles, 6-cycles, m_base) of the quasi-cyclic code of ``rate``.
+
+    The base graph (``N_BASE`` columns) is grown by the same progressive edge growth as the
+    65536-bit codes, with the full breadth-first tree (``QC_DEPTH`` levels), degree-2 columns as
+    a staircase (lifted, a staircase stays a forest: no cycle through degree-2 variables only).
+    """
+    m = round(N_BASE * (1 - rate))
+    degrees = variable_degrees(N_BASE, LAMBDA[rate])
+    n_chain = min(int(np.sum(degrees == 2)), m - 1)
+    degrees[n_chain : int(np.sum(degrees == 2))] = 3
+    edges = int(degrees.sum())
+    cap = 2 * (-(-edges // m)) + 8
+    seed = SEED + round(rate * 100)
+    var_adj = _peg(N_BASE, m, degrees, cap, QC_DEPTH, n_chain, seed)
+    shifts = _lift_shifts(var_adj, degrees, m, LIFT, cap, seed + 1)
+    rows, vals = [], []
+    for v in range(N_BASE):
+        order = np.argsort(var_adj[v, : degrees[v]])
+        rows.append(var_adj[v, : degrees[v]][order])
+        vals.append(shifts[v, : degrees[v]][order])
+    return (
+        np.concatenate(rows).astype(np.uint16),
+        degrees.astype(np.uint8),
+        np.concatenate(vals).astype(np.uint16),
+        0,
+        0,
+        m,
+    )
+
+
+def main_qc(rates: list[float]) -> None:
+    """Write ``ldpc_R<rate>_N<N_BASE * LIFT>.npz`` quasi-cyclic codes (base graph and shifts)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    for rate in rates:
+        start = time.perf_counter()
+        rows, degrees, shifts, _, _, m = build_qc(rate)
+        path = OUT / f"ldpc_R{rate:.2f}_N{N_BASE * LIFT}.npz"
+        np.savez_compressed(
+            path, rows=rows, degrees=degrees, shifts=shifts, n=N_BASE, m=m, lift=LIFT, seed=SEED
+        )
+        check = np.bincount(rows.astype(np.int64), minlength=m)
+        print(
+            f"{path.name}: threshold {THRESHOLD[rate]}, base {N_BASE} x {m}, {rows.size} base "
+            f"edges, variable degrees {degrees.min()}-{degrees.max()}, check degrees "
+            f"{check.min()}-{check.max()}, {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
 
 
 def main(rates: list[float]) -> None:
@@ -252,4 +390,7 @@ def main(rates: list[float]) -> None:
 
 
 if __name__ == "__main__":
-    main([float(r) for r in sys.argv[1:]] or sorted(LAMBDA))
+    if sys.argv[1:2] == ["qc"]:
+        main_qc([float(r) for r in sys.argv[2:]] or sorted(LAMBDA))
+    else:
+        main([float(r) for r in sys.argv[1:]] or sorted(LAMBDA))

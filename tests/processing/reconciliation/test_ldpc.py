@@ -6,15 +6,17 @@ import math
 
 import numpy as np
 import pytest
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 
 from qkdstack.errors import ParameterError, ProtocolAbort, VerificationFailed
 from qkdstack.processing.channel import ClassicalChannel, Message, decode_message
 from qkdstack.processing.reconciliation import get_method
 from qkdstack.processing.reconciliation.base import alice_responder
 from qkdstack.processing.reconciliation.ldpc import (
+    CODE_LENGTHS,
     CODE_RATES,
     AliceLDPC,
+    LDPCCode,
     decode_syndrome,
     load_code,
     masked_rows,
@@ -30,14 +32,58 @@ def _h(p: float) -> float:
     return -p * math.log2(p) - (1 - p) * math.log2(1 - p)
 
 
-def test_shipped_codes_have_their_design_rates_and_no_double_edges() -> None:
+@pytest.mark.parametrize("length", CODE_LENGTHS)
+def test_shipped_codes_have_their_design_rates_and_no_double_edges(length: int) -> None:
+    assert set(CODE_LENGTHS) == {65536, 262144}
     for rate in CODE_RATES:
-        code = load_code(rate)
-        assert code.n == 65536
-        assert code.m == round(65536 * (1 - rate))
+        code = load_code(rate, length)
+        assert code.n == length
+        # The 65536-bit codes have M = round(N (1 - R)); the quasi-cyclic ones 256 times the
+        # base graph's round(1024 (1 - R)) rows.
+        assert code.m == (
+            round(65536 * (1 - rate)) if length == 65536 else 256 * round(1024 * (1 - rate))
+        )
         pairs = code.edge_check * code.n + code.edge_var
         assert np.unique(pairs).size == pairs.size
         assert np.bincount(code.edge_var, minlength=code.n).min() >= 2
+        assert np.array_equal(code.check_var, code.edge_var[code.check_order])
+        assert np.all(np.diff(code.edge_check[code.check_order]) >= 0)
+
+
+def _sparse(code: LDPCCode) -> csr_matrix:
+    ones = np.ones(code.edge_check.size, dtype=np.int64)
+    return coo_matrix((ones, (code.edge_check, code.edge_var)), shape=(code.m, code.n)).tocsr()
+
+
+@pytest.mark.parametrize("rate", [0.5, 0.7, 0.85])
+def test_long_codes_are_quasi_cyclic_without_four_cycles(rate: float) -> None:
+    # Quasi-cyclic with circulants of size Z = 256: moving every column v Z + j to v Z + (j + 1)
+    # mod Z and every row likewise maps H onto itself (Fossorier 2004).
+    z = 256
+    code = load_code(rate, 262144)
+    h = _sparse(code)
+    rolled_rows = (code.edge_check // z) * z + (code.edge_check + 1) % z
+    rolled_cols = (code.edge_var // z) * z + (code.edge_var + 1) % z
+    ones = np.ones(code.edge_check.size, dtype=np.int64)
+    rolled = coo_matrix((ones, (rolled_rows, rolled_cols)), shape=h.shape).tocsr()
+    assert (h != rolled).nnz == 0
+    # No 4-cycle: two rows share at most one column (off-diagonal entries of H H^T are <= 1).
+    gram = (h @ h.T).tocoo()
+    assert gram.data[gram.row != gram.col].max() == 1
+
+
+def test_rate_085_long_code_has_the_published_degree_distribution() -> None:
+    # Elkouss et al. 2009, Table I, rate 0.85, with lambda_5 = 0.04274 (printed 0.094274, which
+    # makes the column sum to 1.0515; every other column sums to 1).
+    table = {
+        2: 0.04528, 3: 0.20537, 4: 0.05878, 5: 0.04274, 6: 0.08454, 7: 0.01176, 9: 0.05137,
+        21: 0.50015,
+    }  # fmt: skip
+    assert abs(sum(table.values()) - 1.0) < 1e-4
+    degrees = np.diff(load_code(0.85, 262144).var_ptr)
+    edges = np.bincount(degrees) * np.arange(degrees.max() + 1) / degrees.sum()
+    for degree, fraction in table.items():
+        assert abs(edges[degree] - fraction) < 2e-3, degree
 
 
 def test_rate_half_code_has_the_published_degree_distribution() -> None:
@@ -58,11 +104,12 @@ def test_rate_half_code_has_the_published_degree_distribution() -> None:
     assert abs(edges[list(table)].sum() - 1.0) < 1e-9
 
 
-def test_degree_two_variables_form_no_cycle() -> None:
+@pytest.mark.parametrize("length", CODE_LENGTHS)
+def test_degree_two_variables_form_no_cycle(length: int) -> None:
     # A cycle through degree-2 variables only is a low-weight codeword (a weight-k word with
     # zero syndrome): union-find over the checks they join must never close a loop.
     for rate in CODE_RATES:
-        code = load_code(rate)
+        code = load_code(rate, length)
         parent = list(range(code.m))
         for v in np.flatnonzero(np.diff(code.var_ptr) == 2).tolist():
             ends = code.edge_check[code.var_ptr[v] : code.var_ptr[v] + 2].tolist()
@@ -99,25 +146,66 @@ def test_decoder_corrects_a_noisy_frame_well_below_threshold() -> None:
     assert ok and np.array_equal(word, x) and iterations < 60
 
 
+def test_decoder_corrects_a_long_frame_near_the_target_efficiency() -> None:
+    # The 2^18-bit rate-0.85 code at Q = 1.8%: M / (N h(Q)) = 1.153.
+    code = load_code(0.85, 262144)
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 2, code.n, dtype=np.uint8)
+    q = 0.018
+    assert abs(0.15 / _h(q) - 1.153) < 1e-3
+    y = x ^ (rng.random(code.n) < q).astype(np.uint8)
+    word, ok, _ = decode_syndrome(code, math.log((1 - q) / q) * (1 - 2.0 * y), syndrome(code, x))
+    assert ok and np.array_equal(word, x)
+
+
+def test_two_party_ldpc_on_long_frames_counts_what_crossed_the_channel() -> None:
+    n, q = 1_000_000, 0.04
+    alice, bob = _errors(n, q, 11)
+    told = {"syndrome": 0, "masked": 0}
+
+    def spy(sender: Role, wire: bytes) -> bytes:
+        message = decode_message(wire)
+        told["syndrome"] += int(np.asarray(message.disclosed.get("syndrome", [])).size)
+        told["masked"] += int(np.asarray(message.public.get("masked", [])).size)
+        return wire
+
+    channel = ClassicalChannel(alice_responder(alice), tamper=spy)
+    with channel.in_stage("reconciliation"):
+        outcome = (
+            get_method("ldpc").make_bob(seed=3, target_efficiency=1.2).reconcile(bob, q, channel)
+        )
+    rate, frames, _, d, length = plan_frames(n, q, 1.2)
+    assert length == 262144 and outcome.frames == frames
+    assert outcome.frames_failed == 0 and np.array_equal(outcome.key, alice)
+    m = load_code(rate, length).m
+    assert told["syndrome"] + told["masked"] == frames * m
+    assert told["masked"] <= frames * d
+    assert channel.stats.leaked_bits("reconciliation") == told["syndrome"]
+
+
 def test_plan_meets_the_target_leakage_or_caps_puncturing() -> None:
     # Rate-compatible frame (Elkouss et al. 2010): M checks, d punctured positions, p key bits
     # leak M - d >= ceil(f* h(Q) p), with equality unless the puncturing is at its cap M / 10;
     # the key fills the frames evenly, at least ceil(n / N) of them; d and the shortened
-    # positions N - p - d are non-negative.
-    n_code = 65536
+    # positions N - p - d are non-negative. Long keys get the 2^18-bit codes.
     exact = 0
-    for n in (100_000, 1_000_000):
+    lengths = set()
+    for n in (100_000, 1_000_000, 10_000_000):
         for q in (0.02, 0.04, 0.06, 0.08):
-            rate, frames, payload, d = plan_frames(n, q, 1.1)
-            m = load_code(rate).m
-            assert frames >= -(-n // n_code)
+            rate, frames, payload, d, length = plan_frames(n, q, 1.1)
+            lengths.add(length)
+            m = load_code(rate, length).m
+            assert frames >= -(-n // length)
             assert payload == -(-n // frames)
             target = math.ceil(1.1 * _h(q) * payload)
             assert m - d >= target
             assert m - d == target or d == m // 10
             exact += m - d == target
-            assert 0 <= d <= min(n_code - payload, m // 10)
-    assert exact >= 6
+            assert 0 <= d <= min(length - payload, m // 10)
+            if n == 10_000_000:
+                assert length == 262144 and payload > 0.9 * length
+    assert exact >= 10
+    assert lengths == {65536, 262144}
 
 
 def _errors(n: int, q: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,8 +226,8 @@ def test_two_party_ldpc_corrects_every_frame_and_counts_syndromes(q: float) -> N
         outcome = half.reconcile(bob, q, channel)
     assert outcome.frames_failed == 0
     assert np.array_equal(outcome.key, alice)
-    rate, frames, _, d = plan_frames(n, q, 1.5)
-    assert outcome.frames == frames == 1
+    rate, frames, _, d, length = plan_frames(n, q, 1.5)
+    assert outcome.frames == frames == 1 and length == 65536
     # Leaked: the M syndrome bits less those masked by the punctured bits (at most d of them).
     m = load_code(rate).m
     leaked = channel.stats.leaked_bits("reconciliation")
@@ -176,14 +264,42 @@ def test_ldpc_rejects_bad_arguments_and_messages() -> None:
         alice.handle(
             Message(
                 "ec.syndromes",
-                public={"rate": 0.33, "frames": 1, "payload": 100, "punctured": 0, "seed": 1},
+                public={
+                    "rate": 0.33,
+                    "length": 65536,
+                    "frames": 1,
+                    "payload": 100,
+                    "punctured": 0,
+                    "seed": 1,
+                },
             )
         )
     with pytest.raises(ProtocolAbort):
         alice.handle(
             Message(
                 "ec.syndromes",
-                public={"rate": 0.5, "frames": 7, "payload": 100, "punctured": 0, "seed": 1},
+                public={
+                    "rate": 0.5,
+                    "length": 65536,
+                    "frames": 7,
+                    "payload": 100,
+                    "punctured": 0,
+                    "seed": 1,
+                },
+            )
+        )
+    with pytest.raises(ProtocolAbort):
+        alice.handle(
+            Message(
+                "ec.syndromes",
+                public={
+                    "rate": 0.5,
+                    "length": 1000,
+                    "frames": 1,
+                    "payload": 100,
+                    "punctured": 0,
+                    "seed": 1,
+                },
             )
         )
     with pytest.raises(ProtocolAbort):
@@ -248,7 +364,7 @@ def test_blind_corrects_every_frame_and_the_channel_counts_its_leak(q: float) ->
 
 
 def test_plan_at_very_low_qber_uses_the_highest_rate_code() -> None:
-    rate, _, _, _ = plan_frames(10_000, 0.002, 1.3)
+    rate, _, _, _, _ = plan_frames(10_000, 0.002, 1.3)
     assert rate == max(CODE_RATES)
 
 

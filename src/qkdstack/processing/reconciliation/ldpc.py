@@ -50,7 +50,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -70,11 +70,13 @@ from qkdstack.theory.entropy import binary_entropy
 from qkdstack.typing import BitArray, Seed
 
 __all__ = [
+    "CODE_LENGTHS",
     "CODE_RATES",
     "AliceBlind",
     "AliceLDPC",
     "BobBlind",
     "BobLDPC",
+    "FramePlan",
     "LDPCCode",
     "decode_syndrome",
     "load_code",
@@ -86,8 +88,11 @@ __all__ = [
 
 _STAGE = "reconciliation"
 _N = 65536
+_N_BASE = 1024  # columns of the base graph of the quasi-cyclic codes
 CODE_RATES: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
-"""Rates of the shipped mother codes (all of length 65536)."""
+"""Rates of the shipped mother codes (each at every length of :data:`CODE_LENGTHS`)."""
+CODE_LENGTHS: tuple[int, ...] = (65536, 262144)
+"""Lengths of the shipped mother codes: PEG codes of 65536 bits, quasi-cyclic codes of 2^18 bits."""
 _LLR_KNOWN = 50.0  # LLR of a shortened (known) bit
 
 
@@ -124,6 +129,9 @@ class LDPCCode:
         Edge indices sorted by row; ``check_ptr`` (length m + 1) delimits each row's edges in it.
     var_ptr : ndarray of int64
         Length n + 1: column ``v``'s edges are ``var_ptr[v]:var_ptr[v+1]``.
+    check_var : ndarray of int32
+        ``edge_var[check_order]``: the column of every edge, edges in row order (the decoder's
+        layout).
     """
 
     n: int
@@ -133,6 +141,7 @@ class LDPCCode:
     check_order: npt.NDArray[np.int64]
     check_ptr: npt.NDArray[np.int64]
     var_ptr: npt.NDArray[np.int64]
+    check_var: npt.NDArray[np.int32]
 
     @property
     def rate(self) -> float:
@@ -141,23 +150,50 @@ class LDPCCode:
 
 
 @cache
-def load_code(rate: float) -> LDPCCode:
-    """The shipped mother code of rate ``rate`` (one of :data:`CODE_RATES`)."""
+def load_code(rate: float, length: int = _N) -> LDPCCode:
+    """The shipped mother code of rate ``rate`` (one of :data:`CODE_RATES`) and ``length`` bits.
+
+    Codes of 65536 bits are stored edge by edge (progressive edge growth); codes of 262144 bits
+    are quasi-cyclic, stored as a base graph of 1024 columns and the shift of every base edge: base
+    edge ``(c, v)`` with shift ``s`` stands for the ``Z x Z`` circulant permutation that joins
+    column ``v Z + j`` to row ``c Z + (j + s) mod Z``, ``Z = 256`` (Fossorier, IEEE Trans. Inf.
+    Theory 50, 1788 (2004)).
+    """
     if rate not in CODE_RATES:
         raise ParameterError(f"Argument 'rate' must be one of {CODE_RATES}, not {rate}.")
-    name = f"ldpc_R{rate:.2f}_N{_N}.npz"
+    if length not in CODE_LENGTHS:
+        raise ParameterError(f"Argument 'length' must be one of {CODE_LENGTHS}, not {length}.")
+    name = f"ldpc_R{rate:.2f}_N{length}.npz"
     path = resources.files("qkdstack.processing.reconciliation").joinpath("codes", name)
     with path.open("rb") as fh, np.load(fh) as data:
         rows = data["rows"].astype(np.int64)
         degrees = data["degrees"].astype(np.int64)
         n, m = int(data["n"]), int(data["m"])
+        shifts = data["shifts"].astype(np.int64) if "shifts" in data else None
+        lift = int(data["lift"]) if "lift" in data else 1
     cols = np.repeat(np.arange(n, dtype=np.int64), degrees)
+    if shifts is not None:
+        # Lift: base edge e becomes the edges (rows[e] Z + (j + s_e) mod Z, cols[e] Z + j).
+        # Base edges are sorted by column, then row, so within one base column the lifted edges
+        # come out sorted by (column, row) when laid out as (j, edge).
+        j = np.arange(lift, dtype=np.int64)
+        lifted_check = np.empty(rows.size * lift, dtype=np.int64)
+        lifted_var = np.empty(rows.size * lift, dtype=np.int64)
+        ends = np.cumsum(degrees)
+        for v in range(n):
+            lo, hi = int(ends[v] - degrees[v]), int(ends[v])
+            block = rows[lo:hi][None, :] * lift + (j[:, None] + shifts[lo:hi][None, :]) % lift
+            lifted_check[lo * lift : hi * lift] = block.ravel()
+            lifted_var[lo * lift : hi * lift] = np.repeat(v * lift + j, hi - lo)
+        rows, cols = lifted_check, lifted_var
+        n, m = n * lift, m * lift
     check_order = np.argsort(rows, kind="stable").astype(np.int64)
     check_ptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=m), out=check_ptr[1:])
     var_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(cols, minlength=n), out=var_ptr[1:])
-    return LDPCCode(n, m, rows, cols, check_order, check_ptr, var_ptr)
+    check_var = cols[check_order].astype(np.int32)
+    return LDPCCode(n, m, rows, cols, check_order, check_ptr, var_ptr, check_var)
 
 
 @njit(cache=True)
@@ -175,42 +211,48 @@ def syndrome(code: LDPCCode, bits: BitArray) -> BitArray:
     return _syndrome(code.edge_check, code.edge_var, code.m, np.ascontiguousarray(bits, np.uint8))
 
 
-_CLAMP = 0.999999999999  # |tanh| limit: check messages stay below ~28.3 in magnitude
+_CLAMP = np.float32(0.9999999)  # |tanh| limit: check messages stay below ~16.8 in magnitude
+_EXP_LIMIT = np.float32(30.0)
 
 
 @njit(cache=True)
 def _decode(
-    edge_var: npt.NDArray[np.int64],
-    check_order: npt.NDArray[np.int64],
+    check_var: npt.NDArray[np.int32],
     check_ptr: npt.NDArray[np.int64],
-    llr: npt.NDArray[np.float64],
+    llr: npt.NDArray[np.float32],
     target: BitArray,
     max_iter: int,
 ) -> tuple[BitArray, bool, int]:  # pragma: no cover
-    """Layered sum-product decoding towards syndrome ``target`` (tanh rule, check by check)."""
+    """Layered sum-product decoding towards syndrome ``target`` (tanh rule, check by check).
+
+    Messages are single precision and stored in row order (``c2v[k]`` for edge ``k`` of
+    ``check_var``), so each check reads its messages contiguously; ``tanh(x / 2)`` is computed as
+    ``(e^x - 1) / (e^x + 1)`` and ``2 atanh(t)`` as ``ln((1 + t) / (1 - t))``.
+    """
     n = llr.shape[0]
     m = target.shape[0]
-    c2v = np.zeros(edge_var.shape[0])
+    one = np.float32(1.0)
+    c2v = np.zeros(check_var.shape[0], dtype=np.float32)
     post = llr.copy()  # posterior LLR of every bit: channel + all check messages
     width = 0
     for c in range(m):
         width = max(width, check_ptr[c + 1] - check_ptr[c])
-    incoming = np.empty(width)
-    ths = np.empty(width)
+    incoming = np.empty(width, dtype=np.float32)
+    ths = np.empty(width, dtype=np.float32)
     hard = np.zeros(n, dtype=np.uint8)
     for it in range(1, max_iter + 1):
         for c in range(m):
             lo = check_ptr[c]
             hi = check_ptr[c + 1]
             # Variable-to-check messages: posterior minus this check's last message.
-            prod = 1.0 if target[c] == 0 else -1.0
+            prod = one if target[c] == 0 else -one
             zeros = 0
             zero_at = -1
             for k in range(lo, hi):
-                e = check_order[k]
-                x = post[edge_var[e]] - c2v[e]
+                x = post[check_var[k]] - c2v[k]
                 incoming[k - lo] = x
-                t = math.tanh(0.5 * x)
+                ex = math.exp(min(max(x, -_EXP_LIMIT), _EXP_LIMIT))
+                t = (ex - one) / (ex + one)
                 ths[k - lo] = t
                 if t == 0.0:
                     zeros += 1
@@ -219,9 +261,8 @@ def _decode(
                     prod *= t
             # Check-to-variable: tanh(c2v/2) = (-1)^s prod_{others} tanh(v2c/2).
             for k in range(lo, hi):
-                e = check_order[k]
                 if zeros > 1 or (zeros == 1 and k != zero_at):
-                    val = 0.0
+                    val = np.float32(0.0)
                 elif zeros == 1:
                     val = prod
                 else:
@@ -230,9 +271,9 @@ def _decode(
                     val = _CLAMP
                 elif val < -_CLAMP:
                     val = -_CLAMP
-                out = 2.0 * math.atanh(val)
-                c2v[e] = out
-                post[edge_var[e]] = incoming[k - lo] + out
+                out = math.log((one + val) / (one - val))
+                c2v[k] = out
+                post[check_var[k]] = incoming[k - lo] + out
         # Stop as soon as the hard decision has the target syndrome.
         for v in range(n):
             hard[v] = 1 if post[v] < 0.0 else 0
@@ -240,7 +281,7 @@ def _decode(
         for c in range(m):
             parity = target[c]
             for k in range(check_ptr[c], check_ptr[c + 1]):
-                parity ^= hard[edge_var[check_order[k]]]
+                parity ^= hard[check_var[k]]
             if parity:
                 ok = False
                 break
@@ -250,7 +291,7 @@ def _decode(
 
 
 def decode_syndrome(
-    code: LDPCCode, llr: npt.NDArray[np.float64], target: BitArray, max_iter: int = 100
+    code: LDPCCode, llr: npt.NDArray[np.floating[Any]], target: BitArray, max_iter: int = 100
 ) -> tuple[BitArray, bool, int]:
     """Belief-propagation syndrome decoding of one frame.
 
@@ -264,8 +305,8 @@ def decode_syndrome(
     Parameters
     ----------
     code : LDPCCode
-    llr : ndarray of float64, shape (code.n,)
-        Channel log-likelihood ratios ``ln P(x=0|y) / P(x=1|y)``.
+    llr : ndarray of float, shape (code.n,)
+        Channel log-likelihood ratios ``ln P(x=0|y) / P(x=1|y)`` (decoded in single precision).
     target : ndarray of uint8, shape (code.m,)
         Alice's syndrome.
     max_iter : int
@@ -277,10 +318,9 @@ def decode_syndrome(
         The decision, whether it has syndrome ``target``, and the iterations used.
     """
     return _decode(
-        code.edge_var,
-        code.check_order,
+        code.check_var,
         code.check_ptr,
-        np.ascontiguousarray(llr, dtype=np.float64),
+        np.ascontiguousarray(llr, dtype=np.float32),
         np.ascontiguousarray(target, dtype=np.uint8),
         max_iter,
     )
@@ -291,8 +331,23 @@ def decode_syndrome(
 # --------------------------------------------------------------------------------------------
 
 
-def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[float, int, int, int]:
-    """Pick (mother rate, frames, key bits per frame, punctured bits per frame).
+class FramePlan(NamedTuple):
+    """The public plan of an ``ldpc`` run (:func:`plan_frames`)."""
+
+    rate: float
+    """Mother code rate (one of :data:`CODE_RATES`)."""
+    frames: int
+    """Number of frames."""
+    payload: int
+    """Key bits per frame (the last frame may carry fewer)."""
+    punctured: int
+    """Punctured positions per frame."""
+    length: int
+    """Mother code length (one of :data:`CODE_LENGTHS`)."""
+
+
+def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
+    """Pick the mother code (rate, length), frames, key bits and punctured bits per frame.
 
     The key is spread evenly over the fewest frames ``F = ceil(n / N)``, ``p = ceil(n / F)`` key
     bits each, so no frame is mostly padding. A frame should leak ``L = ceil(f* h(Q) p)`` bits.
@@ -303,39 +358,45 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> tuple[floa
     construction of Elkouss, Martinez-Mateo, Lancho, Martin (2010): a mother code of rate
     ``R_0`` with ``d`` punctured and ``s`` shortened positions has rate
     ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly, as long as ``d <= M / 10``.
-    If no code fits so, more frames are tried (while ``p >= N / 2``); failing that, puncturing
-    is capped (and by the room ``N - p``), leaking more than ``f* h(Q)``: frames
-    punctured by 14-19% of ``M`` failed about one in 20-50 at f* = 1.2, by up to 11% none of about 200
-    (2026-11-27, BENCHMARKS.md), and 46% of the rate-0.9 code failed 7 frames in 16 at Q = 0.5%.
-    Past the lowest rate, more frames (shorter payloads) are used.
+    The longest codes (``N = 2^18``) are tried first, then the 65536-bit ones; for each, if no
+    code fits so, more frames are tried (while ``p >= N / 2``). Failing that, the 65536-bit codes
+    are used with puncturing capped (and by the room ``N - p``), leaking more than ``f* h(Q)``:
+    frames punctured by 14-19% of ``M`` failed about one in 20-50 at f* = 1.2, by up to 11% none
+    of about 200 (2026-11-27, BENCHMARKS.md), and 46% of the rate-0.9 code failed 7 frames in 16
+    at Q = 0.5%. Past the lowest rate, more frames (shorter payloads) are used.
     """
     h = float(binary_entropy(qber))
-    first = max(1, -(-n_key // _N))
     by_checks = sorted(CODE_RATES, reverse=True)  # fewest checks first
     # Exact fit with the fewest frames, a payload of at least N / 2 (more frames, more shortening).
-    for frames in range(first, max(first, -(-2 * n_key // _N)) + 1):
-        payload = -(-n_key // frames)
-        leak = math.ceil(target_efficiency * h * payload)
-        for rate in by_checks:
-            m = _checks(rate)
-            if m >= leak:
-                if m - leak <= min(m // 10, _N - payload):
-                    return rate, frames, payload, m - leak
-                break
+    for length in sorted(CODE_LENGTHS, reverse=True):
+        first = max(1, -(-n_key // length))
+        for frames in range(first, max(first, -(-2 * n_key // length)) + 1):
+            payload = -(-n_key // frames)
+            leak = math.ceil(target_efficiency * h * payload)
+            for rate in by_checks:
+                m = _checks(rate, length)
+                if m >= leak:
+                    if m - leak <= min(m // 10, length - payload):
+                        return FramePlan(rate, frames, payload, m - leak, length)
+                    break
     # Otherwise the fewest frames, puncturing capped (past the lowest rate: more frames).
+    first = max(1, -(-n_key // _N))
     for frames in range(first, first + 64):
         payload = -(-n_key // frames)
         leak = math.ceil(target_efficiency * h * payload)
         for rate in by_checks:
-            m = _checks(rate)
+            m = _checks(rate, _N)
             if m >= leak:
-                return rate, frames, payload, max(0, min(m - leak, m // 10, _N - payload))
-    return CODE_RATES[0], first, -(-n_key // first), 0
+                d = max(0, min(m - leak, m // 10, _N - payload))
+                return FramePlan(rate, frames, payload, d, _N)
+    return FramePlan(CODE_RATES[0], first, -(-n_key // first), 0, _N)
 
 
-def _checks(rate: float) -> int:
-    """Rows of the mother code of ``rate``."""
-    return round(_N * (1.0 - rate))
+def _checks(rate: float, length: int) -> int:
+    """Rows of the mother code of ``rate`` and ``length`` (quasi-cyclic: base rows times Z)."""
+    if length == _N:
+        return round(_N * (1.0 - rate))
+    return round(_N_BASE * (1.0 - rate)) * (length // _N_BASE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,18 +466,22 @@ def _read_syndromes(reply: Message, kind: str, plan: _FramePlan, code: LDPCCode)
     return synd
 
 
-def _frame_llrs(
-    bits: BitArray, qber: float, plan: _FramePlan, code: LDPCCode
-) -> npt.NDArray[np.float64]:
-    """Bob's channel LLRs per frame: key bits ``+-ln((1-Q)/Q)``, shortened known, punctured 0."""
+def _frame_llr(
+    bits: BitArray, qber: float, plan: _FramePlan, frame: int
+) -> npt.NDArray[np.float32]:
+    """Bob's channel LLRs of one frame: key bits ``+-ln((1-Q)/Q)``, shortened known, punctured 0."""
     magnitude = math.log((1.0 - qber) / qber)
     size = plan.payload
-    llrs = np.zeros((plan.frames, code.n))
-    for f in range(plan.frames):
-        chunk = bits[f * size : (f + 1) * size]
-        llrs[f, plan.payload_positions] = _LLR_KNOWN  # unused positions: known 0
-        llrs[f, plan.payload_positions[: chunk.size]] = magnitude * (1.0 - 2.0 * chunk)
-    return llrs
+    chunk = bits[frame * size : (frame + 1) * size]
+    llr = np.zeros(plan.length, dtype=np.float32)
+    llr[plan.payload_positions] = _LLR_KNOWN  # unused positions: known 0
+    llr[plan.payload_positions[: chunk.size]] = magnitude * (1.0 - 2.0 * chunk)
+    return llr
+
+
+def _frame_llrs(bits: BitArray, qber: float, plan: _FramePlan) -> npt.NDArray[np.float32]:
+    """:func:`_frame_llr` of every frame, shape ``(frames, N)``."""
+    return np.stack([_frame_llr(bits, qber, plan, f) for f in range(plan.frames)])
 
 
 class AliceLDPC(AliceReconciler):
@@ -439,11 +504,14 @@ class AliceLDPC(AliceReconciler):
         rate = request.public.get("rate")
         if rate not in CODE_RATES:
             raise ProtocolAbort(f"LDPC: unknown code rate {rate!r}.", stage=_STAGE)
-        code = load_code(float(rate))
+        length = request.public.get("length")
+        if length not in CODE_LENGTHS:
+            raise ProtocolAbort(f"LDPC: unknown code length {length!r}.", stage=_STAGE)
+        code = load_code(float(rate), int(length))
         d = _int(request.public, "punctured", 0, code.n // 2 + 1)
         payload = _int(request.public, "payload", 1, code.n + 1)
         seed = _int(request.public, "seed", 0, 2**63)
-        plan = _frame_plan(float(rate), self._key.shape[0], d, payload, 1, seed)
+        plan = _frame_plan(float(rate), code.n, self._key.shape[0], d, payload, 1, seed)
         if _int(request.public, "frames", 1, 2**40) != plan.frames:
             raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
         reply, _ = _punctured_syndromes(self._key, plan, code, "ec.syndromes")
@@ -482,14 +550,15 @@ class BobLDPC(BobReconciler):
     ) -> ReconciliationOutcome:
         """Correct ``key`` frame by frame; frames that do not decode are counted as failed."""
         bits, n_key, seed = _begin(key, qber, channel, "ldpc", self._rng)
-        rate, frames, payload, d = plan_frames(n_key, qber, self._target)
-        plan = _frame_plan(rate, n_key, d, payload, 1, seed)
-        code = load_code(rate)
+        rate, frames, payload, d, length = plan_frames(n_key, qber, self._target)
+        plan = _frame_plan(rate, length, n_key, d, payload, 1, seed)
+        code = load_code(rate, length)
         reply = channel.ask(
             Message(
                 "ec.syndromes",
                 public={
                     "rate": rate,
+                    "length": length,
                     "frames": frames,
                     "payload": payload,
                     "punctured": d,
@@ -498,10 +567,10 @@ class BobLDPC(BobReconciler):
             )
         )
         synd = _read_syndromes(reply, "ec.syndromes", plan, code)
-        llrs = _frame_llrs(bits, qber, plan, code)
         failed = 0
         for f in range(frames):
-            word, ok, _ = decode_syndrome(code, llrs[f], synd[f], self._max_iter)
+            llr = _frame_llr(bits, qber, plan, f)
+            word, ok, _ = decode_syndrome(code, llr, synd[f], self._max_iter)
             if ok:
                 chunk = min(payload, n_key - f * payload)
                 bits[f * payload : f * payload + chunk] = word[plan.payload_positions[:chunk]]
@@ -549,32 +618,41 @@ def masked_rows(code: LDPCCode, punctured: npt.NDArray[np.int64]) -> npt.NDArray
     ``M - p`` leakage of punctured codes (Elkouss et al. 2010; Martinez-Mateo, Elkouss, Martin
     2012) made visible to the channel.
     """
-    dense = np.zeros((code.m, punctured.size), dtype=np.uint8)
     column_of = np.full(code.n, -1, dtype=np.int64)
     column_of[punctured] = np.arange(punctured.size)
     sel = column_of[code.edge_var] >= 0
-    dense[code.edge_check[sel], column_of[code.edge_var[sel]]] = 1
-    packed = np.packbits(dense, axis=1)
-    free = np.ones(code.m, dtype=bool)
-    pivots = []
-    for j in range(punctured.size):
-        byte, bit = divmod(j, 8)
-        has = ((packed[:, byte] >> (7 - bit)) & 1).astype(bool)
-        candidates = np.flatnonzero(has & free)
-        if candidates.size == 0:
+    rows = code.edge_check[sel]
+    cols = column_of[code.edge_var[sel]]
+    order = np.lexsort((cols, rows))
+    rows, cols = rows[order], cols[order]
+    # Each row restricted to the punctured columns as a bitset (a Python int), inserted in row
+    # order into a basis keyed by leading bit: a row that does not reduce to zero is independent
+    # of the rows kept before it. The kept rows span the row space of H[:, punctured], so their
+    # count is its rank and H[kept, punctured] has full row rank. Rows are sparse here (a few
+    # punctured columns each), so this costs about the number of such rows, not M x |punctured|.
+    bounds = np.flatnonzero(np.diff(rows)) + 1
+    basis: dict[int, int] = {}
+    pivots: list[int] = []
+    for group_rows, group_cols in zip(np.split(rows, bounds), np.split(cols, bounds), strict=True):
+        if group_rows.size == 0:
             continue
-        r = int(candidates[0])
-        free[r] = False
-        pivots.append(r)
-        others = np.flatnonzero(has)
-        others = others[others != r]
-        packed[others] ^= packed[r]
+        bitset = 0
+        for j in group_cols.tolist():
+            bitset ^= 1 << j
+        while bitset:
+            lead = bitset.bit_length() - 1
+            if lead not in basis:
+                basis[lead] = bitset
+                pivots.append(int(group_rows[0]))
+                break
+            bitset ^= basis[lead]
     return np.sort(np.array(pivots, dtype=np.int64))
 
 
 @dataclass(frozen=True)
 class _FramePlan:
     rate: float
+    length: int
     punctured: npt.NDArray[np.int64]  # frame positions, in reveal order
     payload_positions: npt.NDArray[np.int64]  # the other positions, key bits in the first ones
     payload: int  # key bits per frame (the first ``payload`` payload positions; the rest are 0)
@@ -583,17 +661,16 @@ class _FramePlan:
 
 
 def _frame_plan(
-    rate: float, n_key: int, punctured_count: int, payload: int, step: int, seed: int
+    rate: float, length: int, n_key: int, punctured_count: int, payload: int, step: int, seed: int
 ) -> _FramePlan:
-    code = load_code(rate)
     rng = np.random.default_rng([seed, 2])
-    order = rng.permutation(code.n).astype(np.int64)
+    order = rng.permutation(length).astype(np.int64)
     punctured = order[:punctured_count]
     positions = order[punctured_count:]  # random order: key bits first, the rest shortened
     if not 1 <= payload <= positions.size:
         raise ProtocolAbort(f"LDPC: payload {payload} does not fit a frame.", stage=_STAGE)
     frames = max(1, -(-n_key // payload))
-    return _FramePlan(rate, punctured, positions, payload, frames, step)
+    return _FramePlan(rate, length, punctured, positions, payload, frames, step)
 
 
 def plan_blind(
@@ -653,7 +730,7 @@ class AliceBlind(AliceReconciler):
         step = _int(request.public, "step", 1, code.n)
         seed = _int(request.public, "seed", 0, 2**63)
         payload = _int(request.public, "payload", 1, code.n + 1)
-        plan = _frame_plan(float(rate), self._key.shape[0], d, payload, step, seed)
+        plan = _frame_plan(float(rate), _N, self._key.shape[0], d, payload, step, seed)
         if _int(request.public, "frames", 1, 2**40) != plan.frames:
             raise ProtocolAbort("LDPC: frame count does not cover the key.", stage=_STAGE)
         # Fresh secret bits in the punctured positions: they mask |R| syndrome bits.
@@ -731,7 +808,7 @@ class BobBlind(BobReconciler):
         bits, n_key, seed = _begin(key, qber, channel, "ldpc-blind", self._rng)
         rate, d, payload = plan_blind(n_key, qber, self._start, self._fraction)
         step = max(1, -(-d // self._rounds))
-        plan = _frame_plan(rate, n_key, d, payload, step, seed)
+        plan = _frame_plan(rate, _N, n_key, d, payload, step, seed)
         code = load_code(rate)
         reply = channel.ask(
             Message(
@@ -747,7 +824,7 @@ class BobBlind(BobReconciler):
             )
         )
         synd = _read_syndromes(reply, "ec.blind", plan, code)
-        llrs = _frame_llrs(bits, qber, plan, code)
+        llrs = _frame_llrs(bits, qber, plan)
         size = plan.payload
         revealed = np.zeros(plan.frames, dtype=np.int64)
         pending = np.arange(plan.frames)
