@@ -36,7 +36,14 @@ from scipy.stats import beta
 
 from qkdstack.processing.channel import ClassicalChannel
 from qkdstack.processing.reconciliation import alice_responder, efficiency, get_method
-from qkdstack.processing.reconciliation.ldpc import plan_blind, plan_frames
+from qkdstack.processing.reconciliation.ldpc import (
+    CODE_RATES,
+    decode_syndrome,
+    load_code,
+    plan_blind,
+    plan_frames,
+    syndrome,
+)
 
 
 def main() -> None:
@@ -163,6 +170,10 @@ def fer(args: argparse.Namespace) -> None:
         f"cpu={platform.processor() or platform.machine()} cores={os.cpu_count()}",
         flush=True,
     )
+    # Compile (and cache) the numba kernels once here, not in every worker.
+    code = load_code(CODE_RATES[0])
+    zeros = np.zeros(code.n, dtype=np.uint8)
+    decode_syndrome(code, np.ones(code.n), syndrome(code, zeros), 1)
     start = time.time()
     results: list[dict[str, Any]] = []
     with multiprocessing.get_context("spawn").Pool(args.procs) as pool:

@@ -34,12 +34,28 @@ level would reach every check (then the checks of the last level are the candida
 random (numba's generator, seeded; among unreached checks, the first unreached one from a random
 point of the lowest-degree bucket).
 
-Output: one compressed ``ldpc_R<rate>_N<N>.npz`` per rate under
+Quasi-cyclic codes of 2^18 bits (``qc``): a base graph of ``N_BASE = 1024`` columns and
+``round(1024 (1 - R))`` rows is grown by the same progressive edge growth (the full breadth-first
+tree: the base graph is small) from the same degree distribution, with the degree-2 columns as a
+staircase; every base edge then becomes a ``LIFT x LIFT`` (256) circulant permutation matrix: base
+edge ``(c, v)`` with shift ``s`` joins column ``v Z + j`` to row ``c Z + (j + s) mod Z``. A cycle of
+the base graph lifts to cycles of the same length exactly when the alternating sum of the shifts
+along it is 0 mod Z (M. P. C. Fossorier, "Quasi-cyclic low-density parity-check codes from
+circulant permutation matrices", IEEE Trans. Inf. Theory 50, 1788 (2004), Theorem 2); the shifts
+are chosen edge by edge, in the order the base graph was grown, among the values closing the fewest
+4-cycles (none, for all nine codes) and then the fewest 6-cycles, ties at random. A lift of a tree
+is a forest, so the degree-2 staircase stays free of cycles. The base graph is dense (check
+degrees up to ~50 of 1024 columns), so 4-cycle freedom is what the lifting buys; the code length
+is what buys the efficiency (BENCHMARKS.md).
+
+Output: one compressed ``ldpc_R<rate>_N<N>.npz`` per rate and length under
 ``src/qkdstack/processing/reconciliation/codes/`` with ``rows`` (uint16, the check of every one of H,
 sorted by column then row), ``degrees`` (uint8, the number of ones of each column) and the scalars
-``n``, ``m``, ``seed``.
+``n``, ``m``, ``seed``; the quasi-cyclic ones hold the base graph so (``n = 1024``, ``m`` base
+rows) plus ``shifts`` (uint16, one per base edge) and ``lift``.
 
-Usage: ``python scripts/make_ldpc_codes.py [rate ...]`` (a few minutes). Deterministic for a given
+Usage: ``python scripts/make_ldpc_codes.py [rate ...]`` (65536 bits, a few minutes) and
+``python scripts/make_ldpc_codes.py qc [rate ...]`` (2^18 bits, seconds). Deterministic for a given
 seed.
 """
 
@@ -322,8 +338,8 @@ def _lift_shifts(
     return out
 
 
-def build_qc(rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]:
-    """(rows, degrees, shifts, 4-cycles, 6-cycles, m_base) of the quasi-cyclic code of ``rate``.
+def build_qc(rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(rows, degrees, shifts, m_base) of the quasi-cyclic code of ``rate``.
 
     The base graph (``N_BASE`` columns) is grown by the same progressive edge growth as the
     65536-bit codes, with the full breadth-first tree (``QC_DEPTH`` levels), degree-2 columns as
@@ -347,8 +363,6 @@ def build_qc(rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int,
         np.concatenate(rows).astype(np.uint16),
         degrees.astype(np.uint8),
         np.concatenate(vals).astype(np.uint16),
-        0,
-        0,
         m,
     )
 
@@ -358,7 +372,7 @@ def main_qc(rates: list[float]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for rate in rates:
         start = time.perf_counter()
-        rows, degrees, shifts, _, _, m = build_qc(rate)
+        rows, degrees, shifts, m = build_qc(rate)
         path = OUT / f"ldpc_R{rate:.2f}_N{N_BASE * LIFT}.npz"
         np.savez_compressed(
             path, rows=rows, degrees=degrees, shifts=shifts, n=N_BASE, m=m, lift=LIFT, seed=SEED

@@ -17,10 +17,14 @@ LLR 0; the syndrome bits they mask are sent as public values, see :func:`masked_
 whose decoder does not reach the syndrome is reported failed (``frames_failed``); its key must not
 be used. The efficiency is ``f = leaked / (n h(Q))`` (Elkouss et al. 2009).
 
-Codes: nine mother codes of length 65536 and rates 0.50-0.90, built by
-``scripts/make_ldpc_codes.py`` by progressive edge growth (Hu et al. 2005) from the BSC-optimised
-degree distributions of Elkouss et al. 2009 (Table I), shipped as ``codes/ldpc_R<rate>_N<N>.npz``.
-Decoding: sum-product with a layered schedule (:func:`decode_syndrome`).
+Codes: mother codes of rates 0.50-0.90 (step 0.05) at two lengths, built by
+``scripts/make_ldpc_codes.py`` from the BSC-optimised degree distributions of Elkouss et al. 2009
+(Table I) and shipped as ``codes/ldpc_R<rate>_N<N>.npz``: 65536 bits, by progressive edge growth
+(Hu et al. 2005), stored edge by edge; 262144 = 2^18 bits, quasi-cyclic: a 1024-column base graph
+grown by progressive edge growth, lifted by 256 x 256 circulant permutations whose shifts are
+chosen to leave no 4-cycle and few 6-cycles (Fossorier 2004), stored as base edges and shifts
+(~17 kB per code). Long keys use the 2^18-bit codes (:func:`plan_frames`). Decoding: sum-product
+with a layered schedule (:func:`decode_syndrome`).
 
 Messages (``ldpc``): ``ec.start`` (public ``method, n``); ``ec.syndromes`` (public ``rate, frames,
 payload, punctured, seed``) answered by ``ec.syndromes`` with the masked syndrome bits public
@@ -37,6 +41,8 @@ discrete-variable quantum key distribution", ISIT 2009 (efficiency f = M / (n h(
 D. Elkouss, J. Martinez-Mateo, D. Lancho, V. Martin, ITW 2010, arXiv:1006.2660 (puncturing and
 shortening). J. Martinez-Mateo, D. Elkouss, V. Martin, "Blind reconciliation", Quantum Inf. Comput.
 12, 791 (2012). (Section and equation numbers were not checked against the papers.)
+M. P. C. Fossorier, "Quasi-cyclic low-density parity-check codes from circulant permutation
+matrices", IEEE Trans. Inf. Theory 50, 1788 (2004).
 X.-Y. Hu, E. Eleftheriou, D.-M. Arnold, "Regular and irregular progressive edge-growth Tanner
 graphs", IEEE Trans. Inf. Theory 51, 386 (2005).
 E. Sharon, S. Litsyn, J. Goldberger, "Efficient serial message-passing schedules for LDPC
