@@ -95,6 +95,7 @@ __all__ = [
 _STAGE = "reconciliation"
 _N = 65536
 _N_BASE = 1024  # columns of the base graph of the quasi-cyclic codes
+_MAX_SHORTENED = 0.2  # shortened fraction of a frame above which a shorter code is preferred
 CODE_RATES: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 """Rates of the shipped mother codes (each at every length of :data:`CODE_LENGTHS`)."""
 CODE_LENGTHS: tuple[int, ...] = (65536, 262144)
@@ -364,16 +365,22 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
     construction of Elkouss, Martinez-Mateo, Lancho, Martin (2010): a mother code of rate
     ``R_0`` with ``d`` punctured and ``s`` shortened positions has rate
     ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly, as long as ``d <= M / 10``.
-    The longest codes (``N = 2^18``) are tried first, then the 65536-bit ones; for each, if no
-    code fits so, more frames are tried (while ``p >= N / 2``). Failing that, the 65536-bit codes
-    are used with puncturing capped (and by the room ``N - p``), leaking more than ``f* h(Q)``:
+    Frame counts from ``F`` to ``2F`` (``p >= N / 2``) are tried, the longest codes
+    (``N = 2^18``) first: the fit with the fewest shortened positions is taken if at most a fifth of
+    the frame is shortened, else the 65536-bit codes are tried, and failing that the least
+    shortened fit of any length. With no fit at all, the 65536-bit codes are used with puncturing
+    capped (and by the room ``N - p``), leaking more than ``f* h(Q)``:
     frames punctured by 14-19% of ``M`` failed about one in 20-50 at f* = 1.2, by up to 11% none
     of about 200 (2026-11-27, BENCHMARKS.md), and 46% of the rate-0.9 code failed 7 frames in 16
     at Q = 0.5%. Past the lowest rate, more frames (shorter payloads) are used.
     """
     h = float(binary_entropy(qber))
     by_checks = sorted(CODE_RATES, reverse=True)  # fewest checks first
-    # Exact fit with the fewest frames, a payload of at least N / 2 (more frames, more shortening).
+    # Exact fits: 0 <= d = M - ceil(f* h p) <= M / 10 and p + d <= N, for 1 to 2x the fewest
+    # frames (p >= N / 2). Heavily shortened high-rate codes decode badly (a rate-0.85 frame of
+    # 100000 key bits in 262144 failed 6 times in 6 at Q = 6%, f* = 1.15), so the longest codes
+    # that fit with at most a fifth of the frame shortened win; among those, the least shortening.
+    best: tuple[float, FramePlan] | None = None
     for length in sorted(CODE_LENGTHS, reverse=True):
         first = max(1, -(-n_key // length))
         for frames in range(first, max(first, -(-2 * n_key // length)) + 1):
@@ -382,9 +389,16 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
             for rate in by_checks:
                 m = _checks(rate, length)
                 if m >= leak:
-                    if m - leak <= min(m // 10, length - payload):
-                        return FramePlan(rate, frames, payload, m - leak, length)
+                    d = m - leak
+                    if d <= min(m // 10, length - payload):
+                        shortened = (length - payload - d) / length
+                        if best is None or shortened < best[0]:
+                            best = (shortened, FramePlan(rate, frames, payload, d, length))
                     break
+        if best is not None and best[0] <= _MAX_SHORTENED:
+            return best[1]
+    if best is not None:
+        return best[1]
     # Otherwise the fewest frames, puncturing capped (past the lowest rate: more frames).
     first = max(1, -(-n_key // _N))
     for frames in range(first, first + 64):
