@@ -56,6 +56,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -78,6 +79,7 @@ from qkdstack.typing import BitArray, Seed
 __all__ = [
     "CODE_LENGTHS",
     "CODE_RATES",
+    "DEFAULT_EFFICIENCY",
     "AliceBlind",
     "AliceLDPC",
     "BobBlind",
@@ -85,6 +87,7 @@ __all__ = [
     "FramePlan",
     "LDPCCode",
     "decode_syndrome",
+    "default_plan",
     "load_code",
     "masked_rows",
     "plan_blind",
@@ -412,6 +415,28 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
     return FramePlan(CODE_RATES[0], first, -(-n_key // first), 0, _N)
 
 
+DEFAULT_EFFICIENCY: Mapping[int, float] = MappingProxyType({262144: 1.15, 65536: 1.25})
+"""Default target efficiency ``f*`` by mother-code length (see :func:`default_plan`).
+
+2^18-bit frames: 1.15, the smallest value tried that kept the frame error rate below 10^-3 at
+Q = 2, 4, 6 and 8% (0 of 3440-3741 frames each, 10^7-bit keys, 2026-11-27, BENCHMARKS.md); at
+1.10, 9 of 369 frames failed at Q = 4% and 6 of 40 at Q = 2%. 65536-bit frames (keys below about
+10^6 bits): 1.25 (BENCHMARKS.md gives the frame error rates measured there).
+"""
+
+
+def default_plan(n_key: int, qber: float) -> FramePlan:
+    """:func:`plan_frames` at the default ``f*`` of the code length it lands on.
+
+    Planned at ``DEFAULT_EFFICIENCY[262144]``; if that plan uses the 65536-bit codes (short keys),
+    planned again at ``DEFAULT_EFFICIENCY[65536]``.
+    """
+    plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[262144])
+    if plan.length == 262144:
+        return plan
+    return plan_frames(n_key, qber, DEFAULT_EFFICIENCY[65536])
+
+
 def _checks(rate: float, length: int) -> int:
     """Rows of the mother code of ``rate`` and ``length`` (quasi-cyclic: base rows times Z)."""
     if length == _N:
@@ -545,17 +570,18 @@ class BobLDPC(BobReconciler):
     ----------
     seed : int, Generator or None
         Drives the public choice of punctured and shortened positions.
-    target_efficiency : float
+    target_efficiency : float or None
         The ``f*`` that sets the leakage ``f* h(Q)`` per key bit (> 1; higher is safer and
-        leaks more).
+        leaks more). None: :data:`DEFAULT_EFFICIENCY` for the code length used
+        (:func:`default_plan`): 1.15 on 2^18-bit frames, 1.25 on 65536-bit ones.
     max_iter : int
         Belief-propagation iteration limit.
     """
 
     def __init__(
-        self, seed: Seed = None, target_efficiency: float = 1.2, max_iter: int = 100
+        self, seed: Seed = None, target_efficiency: float | None = None, max_iter: int = 100
     ) -> None:
-        if not target_efficiency > 1.0:
+        if target_efficiency is not None and not target_efficiency > 1.0:
             raise ParameterError(
                 f"Argument 'target_efficiency' must be > 1, not {target_efficiency}."
             )
@@ -570,7 +596,11 @@ class BobLDPC(BobReconciler):
     ) -> ReconciliationOutcome:
         """Correct ``key`` frame by frame; frames that do not decode are counted as failed."""
         bits, n_key, seed = _begin(key, qber, channel, "ldpc", self._rng)
-        rate, frames, payload, d, length = plan_frames(n_key, qber, self._target)
+        rate, frames, payload, d, length = (
+            default_plan(n_key, qber)
+            if self._target is None
+            else plan_frames(n_key, qber, self._target)
+        )
         plan = _frame_plan(rate, length, n_key, d, payload, 1, seed)
         code = load_code(rate, length)
         reply = channel.ask(
