@@ -38,7 +38,9 @@ from qkdstack.processing.channel import ClassicalChannel
 from qkdstack.processing.reconciliation import alice_responder, efficiency, get_method
 from qkdstack.processing.reconciliation.ldpc import (
     CODE_RATES,
+    FramePlan,
     decode_syndrome,
+    default_plan,
     load_code,
     plan_blind,
     plan_frames,
@@ -62,6 +64,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3600.0, help="--fer: wall-time budget")
     parser.add_argument("--seed", type=int, default=20261127, help="--fer: root seed")
     parser.add_argument("--json", default=None, help="--fer: write the results here")
+    parser.add_argument(
+        "--default", action="store_true", help="--fer: the default f* (ignores --target)"
+    )
     args = parser.parse_args()
     if args.fer:
         fer(args)
@@ -108,7 +113,13 @@ def main() -> None:
             )
 
 
-def _one_run(task: tuple[int, float, float, int, float, np.random.SeedSequence]) -> dict[str, Any]:
+def _plan(n: int, q: float, target: float | None) -> FramePlan:
+    return default_plan(n, q) if target is None else plan_frames(n, q, target)
+
+
+def _one_run(
+    task: tuple[int, float, float | None, int, float, np.random.SeedSequence],
+) -> dict[str, Any]:
     """One ``ldpc`` run of ``n`` bits at ``q`` through the channel (skipped past the deadline)."""
     n, q, target, max_iter, deadline, seq = task
     if time.time() > deadline:
@@ -125,7 +136,7 @@ def _one_run(task: tuple[int, float, float, int, float, np.random.SeedSequence])
     with channel.in_stage("reconciliation"):
         out = half.reconcile(bob, q, channel)
     seconds = time.perf_counter() - t0
-    plan = plan_frames(n, q, target)
+    plan = _plan(n, q, target)
     p = plan.payload
     bad = sum(
         not np.array_equal(out.key[f * p : (f + 1) * p], alice[f * p : (f + 1) * p])
@@ -152,12 +163,10 @@ def _upper95(failures: int, trials: int) -> float:
 
 
 def fer(args: argparse.Namespace) -> None:
-    """Frame error rate of ``ldpc`` at f* = ``args.target[0]`` for each Q, in parallel runs."""
-    target = args.target[0]
+    """Frame error rate of ``ldpc`` at f* = ``args.target[0]`` (or the default) for each Q."""
+    target = None if args.default else args.target[0]
     deadline = time.time() + args.seconds
-    runs_per_q = [
-        max(1, -(-args.frames // plan_frames(args.n, q, target).frames)) for q in args.qber
-    ]
+    runs_per_q = [max(1, -(-args.frames // _plan(args.n, q, target).frames)) for q in args.qber]
     seqs = np.random.SeedSequence(args.seed).spawn(len(args.qber))
     children = [seq.spawn(r) for seq, r in zip(seqs, runs_per_q, strict=True)]
     tasks = []  # Q points interleaved, so a deadline cuts all of them about equally
@@ -191,7 +200,7 @@ def fer(args: argparse.Namespace) -> None:
             "qber": q,
             "n": args.n,
             "target_efficiency": target,
-            "plan": plan_frames(args.n, q, target)._asdict(),
+            "plan": _plan(args.n, q, target)._asdict(),
             "runs": len(done),
             "frames": frames,
             "frames_in_error": wrong,
