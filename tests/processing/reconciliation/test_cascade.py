@@ -243,7 +243,7 @@ def test_original_efficiency_matches_published_reproduction(q: float, reference:
 
 
 def test_optimised_variants_beat_the_original() -> None:
-    # Demystifying (abstract; the efficiency plots at n = 10^4, Figs. 1, 8, 11, 13): every
+    # Demystifying (abstract; the efficiency plots at n = 10^4, Figs. 1, 8 and 11): every
     # modified version leaks less than the original, and the proposed options less than all
     # earlier proposals; (7) and (8) reach f < 1.08 at Q = 3% (published values: docs/cascade.md).
     rng = np.random.default_rng(17)
