@@ -231,7 +231,7 @@ def test_every_variant_corrects_large_keys(method: str, n: int) -> None:
 
 
 # Reference: single runs of cascade-python (B. Rijsman), whose reproduction of the Demystifying
-# paper's Fig. 2 (original Cascade, n = 10^4) "matches very well"; file
+# paper's Fig. 1 (original Cascade, n = 10^4) "matches very well"; file
 # data__algorithm=original;key_size=10000;error_rate=0.00-0.11 in github.com/brunorijsman/
 # cascade-python, field unrealistic_efficiency (= reply parity bits / (n h(Q))).
 ORIGINAL_N1E4_REFERENCE = {0.01: 1.135, 0.02: 1.158, 0.03: 1.179, 0.04: 1.178, 0.05: 1.189}
