@@ -75,6 +75,12 @@ from qkdstack.processing.reconciliation.base import (
     register_method,
 )
 from qkdstack.processing.reconciliation.cascade_kernels import (
+    ALICE,
+    BASE,
+    END,
+    MID,
+    NODE,
+    START,
     advance_searches,
     check_request,
     chunk_parities,
@@ -623,13 +629,12 @@ class _Run:
         shuffled, tree, reuse = ps.shuffled, ps.tree, ps.width > 2
         assert shuffled is not None
         m = blocks.size
-        start, end = node_ranges(blocks, nodes, self.n, ps.size)
-        base = blocks * ps.width
-        node = nodes.copy()
-        alice_par = (tree[base + node] & 1).astype(np.uint8)
-        mid = np.full(m, -1, dtype=np.int64)
-        alice_left = np.zeros(m, dtype=np.uint8)
-        bob_left = np.zeros(m, dtype=np.uint8)
+        state = np.zeros((8, m), dtype=np.int64)
+        state[START], state[END] = node_ranges(blocks, nodes, self.n, ps.size)
+        state[BASE] = blocks * ps.width
+        state[NODE] = nodes
+        state[ALICE] = tree[state[BASE] + nodes] & 1
+        state[MID] = -1
         asked = np.empty(m, dtype=np.int64)
         ask_start = np.empty(m, dtype=np.int32)
         ask_end = np.empty(m, dtype=np.int32)
@@ -637,9 +642,8 @@ class _Run:
         answers = _NO_ANSWERS
         while True:
             count = advance_searches(
-                shuffled, tree, reuse, base, start, end, node, alice_par, mid,
-                alice_left, bob_left, asked, answers, ask_start, ask_end,
-            )  # fmt: skip
+                shuffled, tree, reuse, state, asked, answers, ask_start, ask_end
+            )
             if count == 0:
                 break
             if count < 0:
@@ -650,7 +654,7 @@ class _Run:
             )
         # Every search ended on one erroneous bit: correct them, then let the cascade effect
         # reopen blocks of every pass.
-        flips = np.unique(ps.perm[start]).astype(np.int64)
+        flips = np.unique(ps.perm[state[START]]).astype(np.int64)
         self.bits[flips] ^= 1
         for q, other in enumerate(self.passes):
             got_blocks, got_nodes = other.walk(flips)
