@@ -30,7 +30,8 @@ Protocol over the channel (all batched: one message per search level, never one 
 
 * ``ec.start``   public ``method, n, shuffle_seed``; Alice answers ``ec.ready``.
 * ``ec.blocks``  public ``pass, block_size`` (and ``count`` for BICONF: only the first block);
-  Alice answers the parities of every block of that pass (disclosed, one bit each). A pass whose
+  Alice answers the parities of every block of that pass (disclosed, one bit each), except, after
+  pass 0, the last block's: both know it as the key's parity (the XOR of pass 0's) XOR the others'. A pass whose
   blocks halve the key draws only the block membership at first (packed fair coins, block 0 the
   larger side) and the order inside the blocks when a search needs it (see :mod:`.shuffle`).
 * ``ec.parity``  public ``pass, start, end`` (``uint8`` and ``int32`` arrays of ranges of the
@@ -82,6 +83,12 @@ from qkdstack.processing.reconciliation.base import (
     register_method,
 )
 from qkdstack.processing.reconciliation.cascade_kernels import (
+    ALICE,
+    BASE,
+    END,
+    MID,
+    NODE,
+    START,
     advance_searches,
     check_request,
     chunk_parities,
@@ -399,6 +406,9 @@ class AliceCascade(AliceReconciler):
             parity = self._block_parities(p, pass_block_size(self._n, self._seed, p, k))
             if "count" in request.public:
                 parity = parity[: _int_field(request.public, "count", 1, self._n + 1)]
+            elif p > 0:
+                # The last block's parity is the key's (known from pass 0) XOR the others'.
+                parity = parity[:-1]
             return Message("ec.parities", disclosed={"parity": np.ascontiguousarray(parity)})
         if request.kind == "ec.start":
             return Message("ec.ready")
@@ -588,6 +598,7 @@ class _Run:
         self.reuse = reuse
         self.channel = channel
         self.passes: list[_Pass] = []
+        self.alice_key_parity = 0  # the parity of Alice's whole key, known from pass 0
         # Pending candidates per pass: (blocks, nodes) of tree nodes that were odd when recorded.
         self._pending: dict[int, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]] = {}
 
@@ -598,10 +609,22 @@ class _Run:
         ps = _Pass(self.n, self.seed, p, k, self.reuse)
         self.passes.append(ps)
         public: dict[str, Any] = {"pass": p, "block_size": k}
-        shown = ps.n_blocks if count is None else min(count, ps.n_blocks)
         if count is not None:
             public["count"] = count
-        alice = _parity_reply(self.channel.ask(Message("ec.blocks", public=public)), shown)
+            told = shown = min(count, ps.n_blocks)
+        else:
+            # After pass 0 Alice leaves out the last block's parity: it is the key's parity (the
+            # XOR of pass 0's) XOR the others' (as in Martinez-Mateo et al. 2015).
+            shown = ps.n_blocks
+            told = shown if p == 0 else shown - 1
+        alice = _parity_reply(self.channel.ask(Message("ec.blocks", public=public)), told)
+        if told < shown:
+            alice = np.append(
+                alice,
+                np.uint8(self.alice_key_parity ^ (np.bitwise_xor.reduce(alice) if told else 0)),
+            )
+        elif p == 0:
+            self.alice_key_parity = int(np.bitwise_xor.reduce(alice))
         mismatch = alice ^ ps.block_parities(self.bits)[:shown]
         ps.tree[np.arange(shown, dtype=np.int64) * ps.width + 1] = (alice + 2 * mismatch).astype(
             np.int8
@@ -646,13 +669,12 @@ class _Run:
         shuffled, tree, reuse = ps.shuffled, ps.tree, ps.width > 2
         assert shuffled is not None
         m = blocks.size
-        start, end = node_ranges(blocks, nodes, self.n, ps.size)
-        base = blocks * ps.width
-        node = nodes.copy()
-        alice_par = (tree[base + node] & 1).astype(np.uint8)
-        mid = np.full(m, -1, dtype=np.int64)
-        alice_left = np.zeros(m, dtype=np.uint8)
-        bob_left = np.zeros(m, dtype=np.uint8)
+        state = np.zeros((8, m), dtype=np.int64)
+        state[START], state[END] = node_ranges(blocks, nodes, self.n, ps.size)
+        state[BASE] = blocks * ps.width
+        state[NODE] = nodes
+        state[ALICE] = tree[state[BASE] + nodes] & 1
+        state[MID] = -1
         asked = np.empty(m, dtype=np.int64)
         ask_start = np.empty(m, dtype=np.int32)
         ask_end = np.empty(m, dtype=np.int32)
@@ -660,9 +682,8 @@ class _Run:
         answers = _NO_ANSWERS
         while True:
             count = advance_searches(
-                shuffled, tree, reuse, base, start, end, node, alice_par, mid,
-                alice_left, bob_left, asked, answers, ask_start, ask_end,
-            )  # fmt: skip
+                shuffled, tree, reuse, state, asked, answers, ask_start, ask_end
+            )
             if count == 0:
                 break
             if count < 0:
@@ -673,7 +694,7 @@ class _Run:
             )
         # Every search ended on one erroneous bit: correct them, then let the cascade effect
         # reopen blocks of every pass.
-        flips = np.unique(ps.perm[start]).astype(np.int64)
+        flips = np.unique(ps.perm[state[START]]).astype(np.int64)
         self.bits[flips] ^= 1
         for q, other in enumerate(self.passes):
             got_blocks, got_nodes = other.walk(flips)

@@ -32,6 +32,12 @@ from qkdstack.processing.reconciliation.shuffle import popcount64
 from qkdstack.typing import BitArray
 
 __all__ = [
+    "ALICE",
+    "BASE",
+    "END",
+    "MID",
+    "NODE",
+    "START",
     "advance_searches",
     "check_request",
     "chunk_parities",
@@ -269,19 +275,16 @@ def node_ranges(
     return starts, ends
 
 
+#: Rows of the search state of :func:`advance_searches` (one column per search).
+BASE, START, END, NODE, MID, ALICE, ALICE_LEFT, BOB_LEFT = range(8)
+
+
 @njit(cache=True)
 def advance_searches(
     shuffled: BitArray,
     tree: npt.NDArray[np.int8],
     reuse: bool,
-    base: npt.NDArray[np.int64],
-    start: npt.NDArray[np.int64],
-    end: npt.NDArray[np.int64],
-    node: npt.NDArray[np.int64],
-    alice_par: BitArray,
-    mid: npt.NDArray[np.int64],
-    alice_left: BitArray,
-    bob_left: BitArray,
+    state: npt.NDArray[np.int64],
     asked: npt.NDArray[np.int64],
     answers: BitArray,
     ask_start: npt.NDArray[np.int32],
@@ -289,59 +292,65 @@ def advance_searches(
 ) -> int:  # pragma: no cover
     """Run the BINARY searches of one round up to the next question for Alice.
 
-    On entry ``asked[:len(answers)]`` are the searches whose left halves Alice has just told
-    (``answers``; empty on the first call). Each waiting search (``mid >= 0``) then keeps the
-    half whose parities differ, recording both children's parities when reusing (left told or
-    known, right inferred as parent XOR left); then every search still longer than one bit splits
-    again, takes the left half's parity from the tree when known, and otherwise is listed in
-    ``asked`` with its range in ``ask_start``/``ask_end``. Levels whose questions are all known are
-    run without asking. ``shuffled`` is Bob's key in the pass's shuffled order. Returns the number
-    of questions (0: every search has ended on one bit; -1: an answer was not a bit).
+    ``state[:, i]`` describes search ``i``: its block's offset in ``tree`` (row ``BASE``), its
+    current node's shuffled range (``START``, ``END``) and heap index (``NODE``), the split point
+    of the pending question (``MID``, -1 when none), Alice's parity of the node (``ALICE``), and
+    the left half's parities, Alice's and Bob's (``ALICE_LEFT``, ``BOB_LEFT``). On entry
+    ``asked[:len(answers)]`` are the searches whose left halves Alice has just told (``answers``;
+    empty on the first call). Each waiting search then keeps the half whose parities differ,
+    recording both children's parities when reusing (left told or known, right inferred as parent
+    XOR left); then every search still longer than one bit splits again, takes the left half's
+    parity from the tree when known, and otherwise is listed in ``asked`` with its range in
+    ``ask_start``/``ask_end``. Levels whose questions are all known are run without asking.
+    ``shuffled`` is Bob's key in the pass's shuffled order. Returns the number of questions (0:
+    every search has ended on one bit; -1: an answer was not a bit).
     """
-    m = start.shape[0]
+    m = state.shape[1]
     for j in range(answers.shape[0]):
         if answers[j] > 1:
             return -1
-        alice_left[asked[j]] = answers[j]
+        state[ALICE_LEFT, asked[j]] = answers[j]
     while True:
         # Alice's answers (or known parities) in: keep the odd half.
         for i in range(m):
-            if mid[i] < 0:
+            half = state[MID, i]
+            if half < 0:
                 continue
-            left = 2 * node[i]
-            al = alice_left[i]
-            cur = alice_par[i]
-            mis = bob_left[i] ^ al
+            base = state[BASE, i]
+            left = 2 * state[NODE, i]
+            al = state[ALICE_LEFT, i]
+            cur = state[ALICE, i]
+            mis = state[BOB_LEFT, i] ^ al
             if reuse:
-                tree[base[i] + left] = np.int8(al + 2 * mis)
-                tree[base[i] + left + 1] = np.int8((cur ^ al) + 2 * (1 - mis))
+                tree[base + left] = np.int8(al + 2 * mis)
+                tree[base + left + 1] = np.int8((cur ^ al) + 2 * (1 - mis))
             if mis:
-                end[i] = mid[i]
-                node[i] = left
-                alice_par[i] = al
+                state[END, i] = half
+                state[NODE, i] = left
+                state[ALICE, i] = al
             else:
-                start[i] = mid[i]
-                node[i] = left + 1
-                alice_par[i] = cur ^ al
-            mid[i] = -1
+                state[START, i] = half
+                state[NODE, i] = left + 1
+                state[ALICE, i] = cur ^ al
+            state[MID, i] = -1
         # Next level: split, look up known left parities, list the questions.
         count = 0
         active = False
         for i in range(m):
-            s = start[i]
-            e = end[i]
+            s = state[START, i]
+            e = state[END, i]
             if e - s <= 1:
                 continue
             active = True
             half = s + (e - s + 1) // 2
-            mid[i] = half
+            state[MID, i] = half
             acc = np.uint8(0)
             for j in range(s, half):
                 acc ^= shuffled[j]
-            bob_left[i] = acc
-            code = tree[base[i] + 2 * node[i]] if reuse else np.int8(-1)
+            state[BOB_LEFT, i] = acc
+            code = tree[state[BASE, i] + 2 * state[NODE, i]] if reuse else np.int8(-1)
             if code >= 0:
-                alice_left[i] = code & 1
+                state[ALICE_LEFT, i] = code & 1
             else:
                 asked[count] = i
                 ask_start[count] = s
