@@ -26,9 +26,9 @@ chosen to leave no 4-cycle and few 6-cycles (Fossorier 2004), stored as base edg
 (~17 kB per code). Long keys use the 2^18-bit codes (:func:`plan_frames`). Decoding: sum-product
 with a layered schedule (:func:`decode_syndrome`).
 
-Messages (``ldpc``): ``ec.start`` (public ``method, n``); ``ec.syndromes`` (public ``rate, frames,
-payload, punctured, seed``) answered by ``ec.syndromes`` with the masked syndrome bits public
-(``masked_rows, masked``) and the rest disclosed (``syndrome``). ``ldpc-blind`` sends ``ec.blind``
+Messages (``ldpc``): ``ec.start`` (public ``method, n``); ``ec.syndromes`` (public ``rate, length,
+frames, payload, punctured, seed``) answered by ``ec.syndromes`` with the masked syndrome bits
+public (``masked_rows, masked``) and the rest disclosed (``syndrome``). ``ldpc-blind`` sends ``ec.blind``
 (the same plus ``step``) and then ``ec.reveal`` rounds.
 
 References
