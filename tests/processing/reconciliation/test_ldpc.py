@@ -16,6 +16,7 @@ from qkdstack.processing.reconciliation.ldpc import (
     CODE_LENGTHS,
     CODE_RATES,
     DEFAULT_EFFICIENCY,
+    TOP_RATE_EFFICIENCY,
     AliceLDPC,
     LDPCCode,
     decode_syndrome,
@@ -377,6 +378,10 @@ def test_default_efficiency_follows_the_code_length() -> None:
         assert m - plan.punctured == math.ceil(1.15 * _h(q) * plan.payload)
         short = default_plan(100_000, q)
         assert short == plan_frames(100_000, q, 1.25) and short.length == 65536
+    # Low QBER lands on the rate-0.9 code, whose threshold is f = 1.153: planned at 1.35.
+    assert TOP_RATE_EFFICIENCY == 1.35
+    low = default_plan(10_000_000, 0.01)
+    assert low == plan_frames(10_000_000, 0.01, 1.35) and low.rate == 0.9
     with pytest.raises(ParameterError):
         get_method("ldpc").make_bob(target_efficiency=1.0)
 

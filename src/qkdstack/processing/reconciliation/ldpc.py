@@ -80,6 +80,7 @@ __all__ = [
     "CODE_LENGTHS",
     "CODE_RATES",
     "DEFAULT_EFFICIENCY",
+    "TOP_RATE_EFFICIENCY",
     "AliceBlind",
     "AliceLDPC",
     "BobBlind",
@@ -425,16 +426,26 @@ Q = 2, 4, 6 and 8% (0 of 3440-3741 frames each, 10^7-bit keys, 2026-11-27, BENCH
 """
 
 
+TOP_RATE_EFFICIENCY = 1.35
+"""Default ``f*`` where the plan lands on the rate-0.9 code (Q below about 1.5%), see
+:func:`default_plan`."""
+
+
 def default_plan(n_key: int, qber: float) -> FramePlan:
-    """:func:`plan_frames` at the default ``f*`` of the code length it lands on.
+    """:func:`plan_frames` at the default ``f*`` of the code it lands on.
 
     Planned at ``DEFAULT_EFFICIENCY[262144]``; if that plan uses the 65536-bit codes (short keys),
-    planned again at ``DEFAULT_EFFICIENCY[65536]``.
+    planned again at ``DEFAULT_EFFICIENCY[65536]``; if the plan then uses the rate-0.9 code (low
+    QBER), planned again at :data:`TOP_RATE_EFFICIENCY`.
     """
     plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[262144])
-    if plan.length == 262144:
-        return plan
-    return plan_frames(n_key, qber, DEFAULT_EFFICIENCY[65536])
+    if plan.length != 262144:
+        plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[65536])
+    if plan.rate == max(CODE_RATES):
+        # The rate-0.9 code's density-evolution threshold is f = 1.153 (Elkouss et al. 2009,
+        # Table I: Q = 0.0109): below it no length decodes.
+        plan = plan_frames(n_key, qber, TOP_RATE_EFFICIENCY)
+    return plan
 
 
 def _checks(rate: float, length: int) -> int:
@@ -572,8 +583,8 @@ class BobLDPC(BobReconciler):
         Drives the public choice of punctured and shortened positions.
     target_efficiency : float or None
         The ``f*`` that sets the leakage ``f* h(Q)`` per key bit (> 1; higher is safer and
-        leaks more). None: :data:`DEFAULT_EFFICIENCY` for the code length used
-        (:func:`default_plan`): 1.15 on 2^18-bit frames, 1.25 on 65536-bit ones.
+        leaks more). None: the default of :func:`default_plan`: 1.15 on 2^18-bit frames, 1.25
+        on 65536-bit ones, 1.35 on the rate-0.9 code (QBER below about 1.5%).
     max_iter : int
         Belief-propagation iteration limit.
     """
