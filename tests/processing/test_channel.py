@@ -79,7 +79,7 @@ def test_tampering_is_detected_and_closes_channel() -> None:
 
 def test_tampering_goes_unnoticed_without_authentication() -> None:
     def rewrite(sender: Role, wire: bytes) -> bytes:
-        return wire.replace(b'"reply"', b'"forge"') if sender is Role.ALICE else wire
+        return wire.replace(b"reply", b"forge") if sender is Role.ALICE else wire
 
     ch = ClassicalChannel(_echo, tamper=rewrite)
     assert ch.ask(Message("q")).kind == "forge"
