@@ -8,8 +8,9 @@ throughput ratio to ``cascade-original`` measured in the same process. Then the 
 verification hash next to error correction, and where the default method spends its time.
 
 Usage: ``python benchmarks/bench_reconciliation.py [--quick] [--only SECTION ...]`` with sections
-``variants`` (all Cascades at n = 10^4), ``large`` (10^5 and 10^6), ``frames`` (frame-parallel
-Cascade against one frame, same process), ``ldpc``, ``verify``, ``profile``.
+``variants`` (all Cascades at n = 10^4), ``large`` (10^5 and 10^6), ``ldpc``, ``verify``,
+``profile`` (where ``cascade`` spends its time at n = 10^6, Q = 2%, and the share of the channel:
+the same runs with messages handed over without encoding, in the same process).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import cProfile
 import pstats
 import statistics
 import time
-from typing import Any
 
 import numpy as np
 
@@ -34,36 +34,19 @@ def _pair(rng: np.random.Generator, n: int, q: float) -> tuple[np.ndarray, np.nd
     return alice, bob
 
 
-def _measure(
-    method: str, n: int, q: float, repeats: int, seed: int, **options: Any
-) -> dict[str, float]:
-    """Runs with residual errors count as frame errors; ``options`` go to ``make_bob``."""
-    from qkdstack.processing.channel import ClassicalChannel
-    from qkdstack.processing.reconciliation import alice_responder, efficiency, get_method
-
+def _measure(method: str, n: int, q: float, repeats: int, seed: int) -> dict[str, float]:
+    """Runs with residual errors count as frame errors."""
     rng = np.random.default_rng(seed)
     effs, secs, cpus, trips, fails = [], [], [], [], 0
     for r in range(repeats):
         alice, bob = _pair(rng, n, q)
-        if not options:
-            c0 = time.process_time()
-            res = reconcile(alice, bob, q, method=method, seed=r)
-            cpus.append(time.process_time() - c0)
-            fails += int(not np.array_equal(res.key, alice))
-            effs.append(res.efficiency)
-            secs.append(res.seconds)
-            trips.append(res.round_trips)
-            continue
-        channel = ClassicalChannel(alice_responder(alice))
-        t0 = time.perf_counter()
         c0 = time.process_time()
-        with channel.in_stage("reconciliation"):
-            out = get_method(method).make_bob(seed=r, **options).reconcile(bob, q, channel)
+        res = reconcile(alice, bob, q, method=method, seed=r)
         cpus.append(time.process_time() - c0)
-        secs.append(time.perf_counter() - t0)
-        fails += int(not np.array_equal(out.key, alice))
-        effs.append(efficiency(channel.stats.leaked_bits("reconciliation"), n, q))
-        trips.append(channel.stats.round_trips)
+        fails += int(not np.array_equal(res.key, alice))
+        effs.append(res.efficiency)
+        secs.append(res.seconds)
+        trips.append(res.round_trips)
     return {
         "f": float(np.mean(effs)),
         "f_se": float(np.std(effs) / np.sqrt(len(effs))),
@@ -126,7 +109,7 @@ def _row(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
-    sections = ("variants", "large", "frames", "ldpc", "verify", "profile")
+    sections = ("variants", "large", "ldpc", "verify", "profile")
     parser.add_argument("--only", nargs="+", choices=sections, default=list(sections))
     args = parser.parse_args()
     only = set(args.only)
@@ -144,8 +127,6 @@ def main() -> None:
         _variants(methods, qbers, 10 if args.quick else 200)
     if "large" in only:
         _large(qbers, [(100_000, 3)] if args.quick else [(100_000, 40), (1_000_000, 8)])
-    if "frames" in only:
-        _frames(qbers, 2 if args.quick else 8)
     if "ldpc" in only:
         _ldpc(ldpc_methods, args.quick)
     if "verify" in only or "profile" in only:
@@ -170,21 +151,6 @@ def _large(qbers: tuple[float, ...], sizes: list[tuple[int, int]]) -> None:
             for m in ("cascade-opt7", "cascade"):
                 res = _measure(m, n, q, reps, seed=n + int(q * 1e4))
                 print(_row(m, n, q, res, base["seconds"]))
-
-
-def _frames(qbers: tuple[float, ...], reps: int) -> None:
-    n = 1_000_000
-    print(f"\n== frame-parallel cascade, n = {n:,}, {reps} runs (ratio: to one frame) ==")
-    for method in ("cascade", "cascade-opt7"):
-        for q in qbers:
-            seed = 11 + int(q * 1e4)
-            base = _measure(method, n, q, reps, seed, frame_bits=None)
-            # The machine is shared: the ratio (one frame / this) is of CPU times.
-            print(_row(f"{method} 1fr", n, q, base, base["cpu"], "cpu", "1 frame"))
-            for bits in (1 << 15, 1 << 16, 1 << 17):
-                res = _measure(method, n, q, reps, seed, frame_bits=bits)
-                label = f"{method} 2^{bits.bit_length() - 1}"
-                print(_row(label, n, q, res, base["cpu"], "cpu", "1 frame"))
 
 
 def _ldpc(ldpc_methods: list[str], quick: bool) -> None:
@@ -223,24 +189,59 @@ def _verify(a: np.ndarray, n: int, quick: bool) -> None:
 
 
 def _profile(a: np.ndarray, b: np.ndarray) -> None:
-    print("\n== where cascade spends its time (cProfile, n = 10^6, Q = 2%) ==")
+    from qkdstack.processing.channel import ClassicalChannel, Message
+    from qkdstack.processing.reconciliation import alice_responder, get_method
+
+    class _HandOver(ClassicalChannel):
+        """Hands Bob's message object to Alice without encoding (for the split only)."""
+
+        def ask(self, request: Message) -> Message:
+            reply = self._responder(request)
+            self.stats.round_trips += 1
+            return reply
+
+    print("\n== where cascade spends its time (n = 10^6, Q = 2%) ==")
+    rows = []
+    for seed in range(1, 8):  # the same runs with and without encoding, interleaved
+        cpu = []
+        for factory in (ClassicalChannel, _HandOver):
+            channel = factory(alice_responder(a))
+            c0 = time.process_time()
+            with channel.in_stage("reconciliation"):
+                get_method("cascade").make_bob(seed=seed).reconcile(b, 0.02, channel)
+            cpu.append(time.process_time() - c0)
+        rows.append((cpu[0], cpu[1], channel.stats.round_trips))
+    full, bare, trips = (statistics.median(r[i] for r in rows) for i in range(3))
+    print(
+        f"CPU median of 7 runs: {full * 1e3:.1f} ms with the channel, {bare * 1e3:.1f} ms with "
+        f"messages handed over unencoded; {trips:.0f} round trips; the channel costs "
+        f"{(full - bare) / trips * 1e6:.1f} us per round trip ({100 * (full - bare) / full:.0f}%)"
+    )
     profiler = cProfile.Profile()
     profiler.enable()
     reconcile(a, b, 0.02, method="cascade", seed=1)
     profiler.disable()
     stats = pstats.Stats(profiler)
-    total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+    table = stats.stats  # type: ignore[attr-defined]
+    total = sum(row[2] for row in table.values())
     groups = {
-        "public shuffles (both parties)": ("_splitmix_fisher_yates", "_splitmix_select"),
-        "channel encode/decode": ("encode_message", "decode_message"),
-        "Bob binary-search levels + their round trips": ("_level",),
-        "Bob per-pass setup (inverse perm, trees)": ("__init__",),
-        "block parities / prefix XOR": ("_block_parities", "_prefix_xor"),
-    }
+        "public shuffles (Fisher-Yates, coins)": (
+            "_splitmix_fisher_yates", "_coin_words", "_compose_two_blocks",
+        ),
+        "Bob's inverse permutations": ("perm",),
+        "channel (encode, decode, tag, count)": ("encode_message", "decode_message", "_carry"),
+        "Alice's answers (Python + kernels)": ("handle",),
+        "Bob's BINARY levels (kernel)": ("advance_searches",),
+        "cascade effect (tree walks)": ("walk_flips", "walk_roots"),
+        "parities at pass open": (
+            "prefix_xor", "shuffle_bits", "chunk_parities", "halving_parities",
+        ),
+    }  # fmt: skip
     for label, names in groups.items():
+        # Own time, except Alice's handler: cumulative (it calls the kernels).
         own = sum(
-            row[3] if names[0] == "_level" else row[2]
-            for (_, _, func), row in stats.stats.items()  # type: ignore[attr-defined]
+            row[3] if func == "handle" else row[2]
+            for (_, _, func), row in table.items()
             if func in names
         )
         print(f"{label:42s} {own * 1e3:8.1f} ms  ({100 * own / total:4.1f}% of profiled time)")

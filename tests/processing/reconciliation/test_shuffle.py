@@ -1,4 +1,4 @@
-"""Public shuffles: permutations, exact halving subsets, uniformity, frames kept apart."""
+"""Public shuffles: permutations, coin-flip halving consistent with the full draw, uniformity."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ import pytest
 
 from qkdstack.errors import ParameterError
 from qkdstack.processing.reconciliation.shuffle import (
-    frame_seed,
-    framed_membership,
-    framed_permutation,
+    HALVING_MIN_BITS,
+    halves,
+    pass_block_size,
     pass_membership,
     pass_permutation,
+    popcount64,
 )
+
+
+def _unpack(words: np.ndarray, n: int) -> np.ndarray:
+    """Membership bit ``i`` = bit ``i % 64`` of word ``i // 64`` (written out independently)."""
+    return np.array([(int(words[i // 64]) >> (i % 64)) & 1 for i in range(n)], dtype=np.uint8)
 
 
 def test_pass_permutation_is_a_permutation_and_depends_on_seed_and_pass() -> None:
@@ -23,64 +29,61 @@ def test_pass_permutation_is_a_permutation_and_depends_on_seed_and_pass() -> Non
     assert np.array_equal(a, pass_permutation(10_001, 5, 1))
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 1001, 1002])
-def test_membership_picks_exactly_the_second_block(n: int) -> None:
-    k = (n + 1) // 2 if n > 1 else 1
-    if not k < n <= 2 * k:
-        with pytest.raises(ParameterError):
-            pass_membership(n, 1, 1, k)
-        return
-    member = pass_membership(n, 1, 1, k)
-    assert int(member.sum()) == n - k
-    # The two-step draw is consistent: block 0 holds shuffled positions [0, k).
+@pytest.mark.parametrize("n", [HALVING_MIN_BITS, 1001, 1002, 4097])
+def test_membership_matches_the_full_draw(n: int) -> None:
+    k = -(-n // 2)
+    assert halves(n, k)
+    words, k0 = pass_membership(n, 1, 1)
+    member = _unpack(words, n)
+    # Block 0 is the larger side; the tail of the last word is clear.
+    assert k0 == n - int(member.sum()) and k0 >= n - k0
+    assert sum(bin(int(w)).count("1") for w in words) == n - k0
+    assert pass_block_size(n, 1, 1, k) == k0
+    # The two-step draw is consistent: block 0 holds shuffled positions [0, k0).
     position = pass_permutation(n, 1, 1, k)
-    assert np.array_equal(position >= k, member.astype(bool))
+    assert np.array_equal(np.sort(position), np.arange(n))
+    assert np.array_equal(position >= k0, member.astype(bool))
+
+
+def test_small_keys_and_other_sizes_do_not_halve() -> None:
+    assert not halves(HALVING_MIN_BITS - 1, HALVING_MIN_BITS // 2)
+    assert not halves(1000, 400)  # three blocks
+    assert not halves(1000, 1000)  # one block
+    assert pass_block_size(1000, 3, 2, 400) == 400
+    with pytest.raises(ParameterError, match="'n'"):
+        pass_membership(HALVING_MIN_BITS - 1, 1, 1)
 
 
 def test_membership_is_uniform_over_positions() -> None:
-    # Each position is in block 1 with probability (n - k) / n = 1/2 (selection sampling). Over
-    # S seeds, its count is Binomial(S, 1/2); the total over a window of 100 positions has
-    # variance 100 S / 4 (counts are nearly independent; slight negative correlation only
-    # shrinks it), so 5 sigma bounds hold.
-    # Seeds are drawn at random, as Bob draws them (consecutive seeds give shifted SplitMix64
-    # streams, so they are not independent samples).
-    n, k, seeds = 1000, 500, 2000
+    # Before the larger side is made block 0, each bit's side is a fair coin; after it, the side
+    # of one bit is still 1/2 in expectation up to the (symmetric) relabelling, and the count of
+    # bits in block 1 over a window of 100 positions is a sum of S * 100 coins conditioned on the
+    # labelling, which shifts the mean by at most E|k0 - n/2| / n per bit. Over S random seeds the
+    # window total has mean 100 S (1/2 - d) with d = E|2 Bin(n, 1/2) - n| / (2n) and variance
+    # <= 100 S / 4 plus the within-key correlation (bounded by 100^2 S / (4 n)); 5 sigma.
+    n, seeds = 1000, 2000
+    d = np.sqrt(2 / (np.pi * n)) / 2  # E|2X - n| / (2n) for X ~ Bin(n, 1/2), normal approx.
     counts = np.zeros(n)
     for s in np.random.default_rng(1).integers(0, 2**63, seeds).tolist():
-        counts += pass_membership(n, s, 3, k)
+        counts += _unpack(pass_membership(n, s, 3)[0], n)
     window = counts.reshape(10, 100).sum(axis=1)
-    sigma = np.sqrt(100 * seeds / 4)
-    assert np.all(np.abs(window - 100 * seeds / 2) < 5 * sigma)
-    # First and last position alike (the two halves of a SplitMix64 output both uniform).
-    assert abs(counts[0] - seeds / 2) < 5 * np.sqrt(seeds / 4)
-    assert abs(counts[1] - seeds / 2) < 5 * np.sqrt(seeds / 4)
+    sigma = np.sqrt(100 * seeds / 4 + 100**2 * seeds / (4 * n))
+    assert np.all(np.abs(window - 100 * seeds * (0.5 - d)) < 5 * sigma)
+    # Every bit of a 64-bit output alike (first, middle and last bits of a word).
+    for i in (0, 31, 63, 64, 999):
+        assert abs(counts[i] - seeds * (0.5 - d)) < 5 * np.sqrt(seeds / 4)
 
 
-def test_framed_permutation_keeps_bits_in_their_frame() -> None:
-    n, frame_bits = 25_000, 10_000
-    position = framed_permutation(n, frame_bits, 7, 2)
-    assert np.array_equal(np.sort(position), np.arange(n))
-    frame_of_bit = np.arange(n) // frame_bits
-    assert np.array_equal(position // frame_bits, frame_of_bit)
-    # Frame 0 is shuffled as an unframed key of its length with the same seed.
-    assert np.array_equal(position[:frame_bits], pass_permutation(frame_bits, 7, 2))
-    # Frame 1 with its own seed.
-    expected = frame_bits + pass_permutation(frame_bits, frame_seed(7, 1), 2)
-    assert np.array_equal(position[frame_bits : 2 * frame_bits], expected)
-
-
-def test_framed_membership_halves_every_frame() -> None:
-    n, frame_bits, k = 30_000, 10_000, 5000
-    member = framed_membership(n, frame_bits, 3, 4, k)
-    assert member.reshape(3, frame_bits).sum(axis=1).tolist() == [5000, 5000, 5000]
-    position = framed_permutation(n, frame_bits, 3, 4, k)
-    assert np.array_equal((position % frame_bits) >= k, member.astype(bool))
+def test_popcount_matches_python() -> None:
+    rng = np.random.default_rng(2)
+    for w in [0, 1, 2**64 - 1, *rng.integers(0, 2**63, 50).tolist()]:
+        assert popcount64(np.uint64(w)) == bin(int(w)).count("1")
 
 
 def test_bad_arguments_rejected() -> None:
-    with pytest.raises(ParameterError, match="frame_bits"):
-        framed_permutation(100, 0, 1, 1)
-    with pytest.raises(ParameterError, match="seed"):
+    with pytest.raises(ParameterError, match="'seed'"):
         pass_permutation(100, -1, 1)
-    with pytest.raises(ParameterError, match="frame"):
-        frame_seed(1, -1)
+    with pytest.raises(ParameterError, match="'pass_index'"):
+        pass_permutation(100, 1, -1)
+    with pytest.raises(ParameterError, match="'n'"):
+        pass_permutation(2**31, 1, 1)

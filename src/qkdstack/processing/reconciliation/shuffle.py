@@ -4,11 +4,22 @@ Both parties must apply the same permutation, so it is derived deterministically
 and the pass index. The permutation carries no information about the key; it only spreads the
 errors left after one pass uniformly over the blocks of the next (Brassard and Salvail 1993).
 
+A pass cuts the shuffled key into consecutive blocks of ``k`` bits (the last may be shorter), so
+key bit ``i`` falls in block ``position[i] // k``. Passes whose blocks *halve* the key
+(:func:`halves`: ``k < n <= 2 k``) are drawn in two steps, so that the first, which is all most such
+passes ever need, costs almost nothing: each key bit's block is a fair coin (64 coins per SplitMix64
+output, kept packed, :func:`pass_membership`), block 0 being the larger side, of ``k_0 >= n / 2``
+bits; the order inside each block (:func:`pass_permutation`) is drawn only when a search runs in the
+pass. Block sizes of such a pass are thus ``k_0`` and ``n - k_0`` (binomial around ``n / 2``, the
+two halves of the key that Cascade's last passes and BICONF compare), not exactly ``k``.
+
 References
 ----------
 G. Brassard and L. Salvail, "Secret-key reconciliation by public discussion", EUROCRYPT '93,
 LNCS 765, 410 (1994).
 R. A. Fisher and F. Yates, "Statistical tables" (1938); D. E. Knuth, TAOCP vol. 2, Algorithm 3.4.2P.
+G. L. Steele, D. Lea, C. H. Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014
+(SplitMix64).
 """
 
 from __future__ import annotations
@@ -20,31 +31,50 @@ from numba import njit
 from qkdstack.errors import ParameterError
 
 __all__ = [
-    "frame_seed",
-    "framed_membership",
-    "framed_permutation",
-    "frames_halve",
+    "HALVING_MIN_BITS",
+    "halves",
     "identity_permutation",
+    "pass_block_size",
     "pass_membership",
     "pass_permutation",
+    "popcount64",
 ]
 
 _MASK64 = (1 << 64) - 1
 
+#: Keys shorter than this never use the two-step draw (a coin split of a tiny key could leave a
+#: block empty); their halving passes are drawn as one uniform permutation.
+HALVING_MIN_BITS = 256
+
+
+@njit(cache=True, inline="always")
+def _splitmix(s: np.uint64) -> tuple[np.uint64, np.uint64]:  # pragma: no cover
+    """One SplitMix64 step: the new state and its output."""
+    s += np.uint64(0x9E3779B97F4A7C15)
+    z = s
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return s, z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def popcount64(x: np.uint64) -> int:  # pragma: no cover
+    """Number of set bits of a 64-bit word (SWAR, Hacker's Delight 5-1)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
 
 @njit(cache=True)
 def _splitmix_fisher_yates(n: int, state: np.uint64) -> npt.NDArray[np.int32]:  # pragma: no cover
-    # Fisher-Yates (Knuth Algorithm P) driven by SplitMix64 (Steele, Lea, Flood 2014). The index
-    # draw uses Lemire's multiply-shift reduction: bias <= n / 2^32, negligible for a public
-    # shuffle whose only role is to spread errors.
+    # Fisher-Yates (Knuth Algorithm P) driven by SplitMix64. The index draw uses Lemire's
+    # multiply-shift reduction: bias <= n / 2^32, negligible for a public shuffle whose only role is
+    # to spread errors.
     perm = np.arange(n).astype(np.int32)
     s = np.uint64(state)
     for i in range(n - 1, 0, -1):
-        s += np.uint64(0x9E3779B97F4A7C15)
-        z = s
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
+        s, z = _splitmix(s)
         j = np.int64(((z >> np.uint64(32)) * np.uint64(i + 1)) >> np.uint64(32))
         tmp = perm[i]
         perm[i] = perm[j]
@@ -53,51 +83,45 @@ def _splitmix_fisher_yates(n: int, state: np.uint64) -> npt.NDArray[np.int32]:  
 
 
 @njit(cache=True)
-def _splitmix_select(
-    n: int, chosen: int, state: np.uint64
-) -> npt.NDArray[np.uint8]:  # pragma: no cover
-    # Selection sampling (Knuth Algorithm 3.4.2S): item i is chosen with probability
-    # (still needed) / (still left), which gives a uniformly random subset of exactly ``chosen``.
-    # Each SplitMix64 output gives two 32-bit uniforms (high and low halves), one per item.
-    out = np.zeros(n, dtype=np.uint8)
+def _coin_words(n: int, state: np.uint64) -> tuple[npt.NDArray[np.uint64], int]:  # pragma: no cover
+    # Bit i of word i // 64 is key bit i's coin; the side with fewer bits is set (block 1), so that
+    # block 0, the bits whose coin is clear, is the larger. Returns the words and block 0's size.
+    words = np.empty((n + 63) // 64, dtype=np.uint64)
     s = np.uint64(state)
-    need = np.int64(chosen)
-    mask = np.uint64(0xFFFFFFFF)
-    for i in range(0, n, 2):
-        s += np.uint64(0x9E3779B97F4A7C15)
-        z = s
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-        # Chosen iff u (n - i) < need with u uniform in [0, 1): compare 32-bit fixed point
-        # numbers without a branch (the outcome is a coin flip a branch predictor cannot learn).
-        take = np.int64(np.int64(((z >> np.uint64(32)) * np.uint64(n - i)) >> np.uint64(32)) < need)
-        out[i] = take
-        need -= take
-        if i + 1 < n:
-            take = np.int64(np.int64(((z & mask) * np.uint64(n - i - 1)) >> np.uint64(32)) < need)
-            out[i + 1] = take
-            need -= take
-    return out
+    ones = 0
+    for w in range(words.shape[0]):
+        s, z = _splitmix(s)
+        words[w] = z
+    tail = n % 64
+    if tail:
+        words[-1] &= (np.uint64(1) << np.uint64(tail)) - np.uint64(1)
+    for w in range(words.shape[0]):
+        ones += popcount64(words[w])
+    if 2 * ones > n:
+        for w in range(words.shape[0]):
+            words[w] = ~words[w]
+        if tail:
+            words[-1] &= (np.uint64(1) << np.uint64(tail)) - np.uint64(1)
+        ones = n - ones
+    return words, n - ones
 
 
 @njit(cache=True)
 def _compose_two_blocks(
-    member: npt.NDArray[np.uint8], first: int, state: np.uint64
+    words: npt.NDArray[np.uint64], n: int, first: int, state: np.uint64
 ) -> npt.NDArray[np.int32]:  # pragma: no cover
-    n = member.shape[0]
     order0 = _splitmix_fisher_yates(first, state)
     order1 = _splitmix_fisher_yates(n - first, state ^ np.uint64(0x5851F42D4C957F2D))
     out = np.empty(n, dtype=np.int32)
     r0 = 0
     r1 = 0
     for i in range(n):
-        if member[i] == 0:
-            out[i] = order0[r0]
-            r0 += 1
-        else:
+        if (words[i >> 6] >> np.uint64(i & 63)) & np.uint64(1):
             out[i] = first + order1[r1]
             r1 += 1
+        else:
+            out[i] = order0[r0]
+            r0 += 1
     return out
 
 
@@ -120,24 +144,32 @@ def _check(n: int, seed: int, pass_index: int) -> None:
         raise ParameterError(f"Argument 'pass_index' must be >= 0, not {pass_index}.")
 
 
-def _two_blocks(n: int, block_size: int | None) -> bool:
-    return block_size is not None and block_size < n <= 2 * block_size
+def halves(n: int, block_size: int | None) -> bool:
+    """Whether a pass of ``block_size`` over ``n`` bits is drawn in two steps (see module doc)."""
+    return block_size is not None and n >= HALVING_MIN_BITS and block_size < n <= 2 * block_size
 
 
-def pass_membership(n: int, seed: int, pass_index: int, block_size: int) -> npt.NDArray[np.uint8]:
-    """Which of the two blocks each key bit falls in, for a pass whose blocks halve the key.
+def pass_membership(n: int, seed: int, pass_index: int) -> tuple[npt.NDArray[np.uint64], int]:
+    """The block of each key bit in a pass that halves the key, packed, and block 0's size.
 
-    Only for ``block_size < n <= 2 block_size``. Block 0 is a uniformly random subset of exactly
-    ``block_size`` bits (selection sampling), so the block parities of such a pass cost one
-    sequential sweep; the order inside each block (:func:`pass_permutation`) is drawn only when a
-    search needs it. Membership and order together are a uniformly random permutation.
+    Returns ``(words, k0)``: key bit ``i`` is in block 1 when bit ``i % 64`` of ``words[i // 64]``
+    is set. Each bit's side is a fair coin (one SplitMix64 output gives 64); block 0 is the larger
+    side, ``k0 >= n / 2`` bits. Together with the order inside each block drawn by
+    :func:`pass_permutation`, the blocks are those of a uniformly random permutation cut at ``k0``.
     """
     _check(n, seed, pass_index)
-    if not _two_blocks(n, block_size):
-        raise ParameterError(
-            f"Argument 'block_size' must satisfy block_size < n <= 2 block_size, not {block_size}."
-        )
-    return _splitmix_select(n, n - block_size, _state(seed, pass_index))
+    if n < HALVING_MIN_BITS:
+        raise ParameterError(f"Argument 'n' must be >= {HALVING_MIN_BITS} to halve, not {n}.")
+    words, first = _coin_words(n, _state(seed, pass_index))
+    return words, int(first)
+
+
+def pass_block_size(n: int, seed: int, pass_index: int, block_size: int) -> int:
+    """The size of block 0 of a pass: ``block_size``, or ``k0`` of :func:`pass_membership` for a
+    pass that :func:`halves` the key (its blocks are ``[0, k0)`` and ``[k0, n)``)."""
+    if halves(n, block_size):
+        return pass_membership(n, seed, pass_index)[1]
+    return block_size
 
 
 def pass_permutation(
@@ -154,82 +186,18 @@ def pass_permutation(
     pass_index : int
         Zero-based pass (or BICONF round) number; each gets an independent permutation.
     block_size : int, optional
-        The pass's block size. When the blocks halve the key the permutation is drawn as
-        :func:`pass_membership` followed by a uniform order inside each block (the same
-        distribution, drawn in two steps so that the first is cheap).
+        The pass's block size. When the pass :func:`halves` the key, the permutation is
+        :func:`pass_membership` followed by a uniform order inside each block.
 
     Returns
     -------
     ndarray of int32, shape (n,)
-        ``position[i]`` is where key bit ``i`` sits in the shuffled key (a uniformly random
-        permutation; its inverse says which key bit sits at each shuffled position).
+        ``position[i]`` is where key bit ``i`` sits in the shuffled key; key bit ``i`` is in
+        block ``position[i] // pass_block_size(...)``.
     """
     _check(n, seed, pass_index)
     state = _state(seed, pass_index)
-    if block_size is not None and _two_blocks(n, block_size):
-        member = _splitmix_select(n, n - block_size, state)
-        return _compose_two_blocks(member, block_size, state ^ np.uint64(0xA0761D6478BD642F))
+    if halves(n, block_size):
+        words, first = _coin_words(n, state)
+        return _compose_two_blocks(words, n, first, state ^ np.uint64(0xA0761D6478BD642F))
     return _splitmix_fisher_yates(n, state)
-
-
-def frame_seed(seed: int, frame: int) -> int:
-    """The shuffle seed of frame ``frame`` of a key cut into independent frames.
-
-    Frame 0 keeps ``seed`` (so a one-frame run shuffles exactly as :func:`pass_permutation`);
-    frame ``f >= 1`` gets the SplitMix64 finaliser (Steele, Lea and Flood 2014) of
-    ``seed + f * golden``, truncated to 63 bits: frame seeds must not be a fixed stride apart, since
-    seeds a multiple of the golden-ratio increment apart give shifted copies of one stream.
-    """
-    if frame < 0:
-        raise ParameterError(f"Argument 'frame' must be >= 0, not {frame}.")
-    if frame == 0:
-        return seed
-    z = (seed + frame * 0x9E3779B97F4A7C15) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return (z ^ (z >> 31)) >> 1
-
-
-def _frame_lengths(n: int, frame_bits: int) -> list[int]:
-    if not 1 <= frame_bits <= max(n, 1):
-        raise ParameterError(f"Argument 'frame_bits' must be in [1, n = {n}], not {frame_bits}.")
-    frames = -(-n // frame_bits)
-    return [min(frame_bits, n - f * frame_bits) for f in range(frames)]
-
-
-def framed_permutation(
-    n: int, frame_bits: int, seed: int, pass_index: int, block_size: int | None = None
-) -> npt.NDArray[np.int32]:
-    """The public permutation of a key cut into frames of ``frame_bits`` bits (the last shorter).
-
-    Each frame ``f`` (key bits ``[f L, f L + L_f)``) is shuffled within itself by
-    :func:`pass_permutation` with seed :func:`frame_seed`, so positions never leave their frame.
-    With one frame this is :func:`pass_permutation` itself.
-    """
-    _check(n, seed, pass_index)
-    out = np.empty(n, dtype=np.int32)
-    for f, length in enumerate(_frame_lengths(n, frame_bits)):
-        lo = f * frame_bits
-        size = block_size if block_size is not None and _two_blocks(length, block_size) else None
-        out[lo : lo + length] = lo + pass_permutation(length, frame_seed(seed, f), pass_index, size)
-    return out
-
-
-def framed_membership(
-    n: int, frame_bits: int, seed: int, pass_index: int, block_size: int
-) -> npt.NDArray[np.uint8]:
-    """:func:`pass_membership` of every frame (see :func:`framed_permutation`), concatenated.
-
-    Every frame must satisfy ``block_size < L_f <= 2 block_size``.
-    """
-    _check(n, seed, pass_index)
-    out = np.empty(n, dtype=np.uint8)
-    for f, length in enumerate(_frame_lengths(n, frame_bits)):
-        lo = f * frame_bits
-        out[lo : lo + length] = pass_membership(length, frame_seed(seed, f), pass_index, block_size)
-    return out
-
-
-def frames_halve(n: int, frame_bits: int, block_size: int) -> bool:
-    """Whether every frame's blocks of ``block_size`` halve it (two blocks per frame)."""
-    return all(_two_blocks(length, block_size) for length in _frame_lengths(n, frame_bits))
