@@ -20,7 +20,7 @@ Wire format, version 1 (all integers little-endian; ``docs/protocol.md`` has the
     descriptor := section u8 (0 public, 1 disclosed) | code u8 | ndim u8 | name_len u8
                   | name (UTF-8) | [dtype_len u8 | dtype (ASCII), when code = 15]
     dims       := n_dims x u64: each field's ndim dimensions, in field order
-    body       := zero padding to the array's alignment (from the start of the bodies) | data
+    body       := zero padding to the array's alignment (from the start of the message) | data
 
 ``code`` says what a field is: an array of one of the eleven common dtypes (16-26 for u1 i1 u2 i2
 u4 i4 u8 i8 f4 f8 b1, little-endian), an array of a spelled-out dtype (15: numpy's canonical
@@ -218,9 +218,79 @@ def encode_message(message: Message) -> bytes:
         JSON cannot encode, a field name that is not a ``str``, or a kind or field name longer
         than 255 UTF-8 bytes.
     """
+    # A name longer than its u8 length or a kind or name that is not a str fails in struct.pack
+    # or str.encode; _check_names then says which and why.
     try:
-        return _encode(message.kind, message.public, message.disclosed)
-    except (struct.error, AttributeError) as exc:  # a name too long for its u8, or not a str
+        desc: list[bytes] = []  # two entries per field
+        dims: list[int] = []
+        bodies: list[Any] = []
+        body_bytes = 0
+        pack_field = _FIELD.pack
+        for section, mapping in ((_PUBLIC, message.public), (_DISCLOSED, message.disclosed)):
+            if not mapping:
+                continue
+            for name, value in mapping.items():
+                name_b = name.encode()
+                if isinstance(value, np.ndarray):
+                    dt = value.dtype
+                    shape = value.shape
+                    known = _ARRAY_CODES.get(dt)
+                    if known is None:
+                        spelled = _spelled_dtype(dt, name)
+                        desc.append(pack_field(section, _SPELLED, len(shape), len(name_b)))
+                        desc.append(name_b + bytes((len(spelled),)) + spelled)
+                        align = dt.alignment
+                    else:
+                        code, align = known
+                        desc.append(pack_field(section, code, len(shape), len(name_b)))
+                        desc.append(name_b)
+                    dims.extend(shape)
+                    if body_bytes % align:
+                        pad = _PADS[-body_bytes % align]
+                        bodies.append(pad)
+                        body_bytes += len(pad)
+                    nbytes = value.nbytes
+                    if nbytes >= _VIEW_BYTES and value.flags.c_contiguous:
+                        bodies.append(value.reshape(-1).view(np.uint8).data)  # copied once, by join
+                    else:
+                        bodies.append(value.tobytes())  # C order whatever the strides
+                    body_bytes += nbytes
+                    continue
+                if isinstance(value, bytes | bytearray):
+                    code, body = _BYTES, value
+                elif section == _DISCLOSED:
+                    raise ParameterError(
+                        f"Disclosed field {name!r} must be a bit array or bytes, not {type(value).__name__}."
+                    )
+                else:
+                    code, body = _scalar_body(value, name)
+                if code < _INT:
+                    desc.append(pack_field(section, code, 1, len(name_b)))
+                    dims.append(len(body))
+                else:
+                    desc.append(pack_field(section, code, 0, len(name_b)))
+                desc.append(name_b)
+                bodies.append(body)
+                body_bytes += len(body)
+        kind_b = message.kind.encode()
+        desc_b = b"".join(desc)
+        if len(desc_b) > _MAX_DESC_BYTES:
+            raise ParameterError(
+                f"A message's field descriptors must take at most {_MAX_DESC_BYTES} bytes, "
+                f"not {len(desc_b)}."
+            )
+        n_dims = len(dims)
+        prefix = _HEAD.size + len(kind_b) + len(desc_b) + 8 * n_dims
+        parts: list[Any] = [
+            _HEAD.pack(_MAGIC, WIRE_VERSION, len(kind_b), len(desc) >> 1, len(desc_b)),
+            kind_b,
+            desc_b,
+            (_DIMS[n_dims] if n_dims < len(_DIMS) else _dims_struct(n_dims)).pack(*dims),
+            _PADS[-prefix % _BODY_ALIGN],
+        ]
+        parts += bodies
+        return b"".join(parts)
+    except (struct.error, AttributeError) as exc:
         _check_names(message)
         raise ParameterError(f"Message cannot be encoded: {exc}.") from exc
 
@@ -246,79 +316,6 @@ def _check_names(message: Message) -> None:
     n_fields = len(message.public) + len(message.disclosed)
     if n_fields > _MAX_FIELDS:
         raise ParameterError(f"A message must have at most {_MAX_FIELDS} fields, not {n_fields}.")
-
-
-def _encode(kind: str, public: Mapping[str, Any], disclosed: Mapping[str, Any]) -> bytes:
-    """:func:`encode_message` without the diagnosis of bad names (struct.pack rejects them)."""
-    desc: list[bytes] = []  # two entries per field
-    dims: list[int] = []
-    bodies: list[Any] = []
-    body_bytes = 0
-    pack_field = _FIELD.pack
-    for section, mapping in ((_PUBLIC, public), (_DISCLOSED, disclosed)):
-        if not mapping:
-            continue
-        for name, value in mapping.items():
-            name_b = name.encode()
-            if isinstance(value, np.ndarray):
-                dt = value.dtype
-                shape = value.shape
-                known = _ARRAY_CODES.get(dt)
-                if known is None:
-                    spelled = _spelled_dtype(dt, name)
-                    desc.append(pack_field(section, _SPELLED, len(shape), len(name_b)))
-                    desc.append(name_b + bytes((len(spelled),)) + spelled)
-                    align = dt.alignment
-                else:
-                    code, align = known
-                    desc.append(pack_field(section, code, len(shape), len(name_b)))
-                    desc.append(name_b)
-                dims.extend(shape)
-                if body_bytes % align:
-                    pad = _PADS[-body_bytes % align]
-                    bodies.append(pad)
-                    body_bytes += len(pad)
-                nbytes = value.nbytes
-                if nbytes >= _VIEW_BYTES and value.flags.c_contiguous:
-                    bodies.append(value.reshape(-1).view(np.uint8).data)  # copied once, by join
-                else:
-                    bodies.append(value.tobytes())  # C order whatever the strides
-                body_bytes += nbytes
-                continue
-            if isinstance(value, bytes | bytearray):
-                code, body = _BYTES, value
-            elif section == _DISCLOSED:
-                raise ParameterError(
-                    f"Disclosed field {name!r} must be a bit array or bytes, not {type(value).__name__}."
-                )
-            else:
-                code, body = _scalar_body(value, name)
-            if code < _INT:
-                desc.append(pack_field(section, code, 1, len(name_b)))
-                dims.append(len(body))
-            else:
-                desc.append(pack_field(section, code, 0, len(name_b)))
-            desc.append(name_b)
-            bodies.append(body)
-            body_bytes += len(body)
-    kind_b = kind.encode()
-    desc_b = b"".join(desc)
-    if len(desc_b) > _MAX_DESC_BYTES:
-        raise ParameterError(
-            f"A message's field descriptors must take at most {_MAX_DESC_BYTES} bytes, "
-            f"not {len(desc_b)}."
-        )
-    n_dims = len(dims)
-    prefix = _HEAD.size + len(kind_b) + len(desc_b) + 8 * n_dims
-    parts: list[Any] = [
-        _HEAD.pack(_MAGIC, WIRE_VERSION, len(kind_b), len(desc) >> 1, len(desc_b)),
-        kind_b,
-        desc_b,
-        _dims_struct(n_dims).pack(*dims),
-        _PADS[-prefix % _BODY_ALIGN],
-    ]
-    parts += bodies
-    return b"".join(parts)
 
 
 def _read_dtype(schema: bytes, pos: int) -> tuple[np.dtype[Any], int]:
