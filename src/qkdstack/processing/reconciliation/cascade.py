@@ -9,20 +9,20 @@ now differ and are searched again: this *cascade* effect is what lets a few pass
 (Brassard and Salvail 1993, the Cascade protocol). Every parity Alice reveals is one bit of leaked key; the
 efficiency is ``f = leaked / (n h(Q))`` (the efficiency of Martinez-Mateo et al. 2015).
 
-Variants (those compared in Martinez-Mateo et al. 2015, "Demystifying"; the parameters below
-follow that paper as reproduced by cascade-python) differ in the number of
-passes, the block sizes ``k_i``, and whether parities already known (of sub-blocks asked before, or
-inferred as parent XOR sibling) are reused instead of asked again:
+Variants (Martinez-Mateo et al. 2015, "Demystifying", Table 1, which collects the rules of the
+earlier proposals beside its own; published values and their sources: ``docs/cascade.md``) differ
+in the number of passes, the block sizes ``k_i``, and whether parities already known (of
+sub-blocks asked before, or inferred as parent XOR sibling) are reused instead of asked again:
 
-================ ====== ===================== ====================== ================== =========
-name             passes k_1                   k_2                    k_i, i >= 3        reuse
-================ ====== ===================== ====================== ================== =========
-cascade-original 4      ``0.73/Q``            ``2 k_1``              ``2 k_{i-1}``      no
-cascade-biconf   2      ``0.92/Q``            ``3 k_1``              BICONF x 10 clean  no
-cascade-yan      10     ``0.80/Q``            ``5 k_1``              ``n/2``            no
-cascade-opt7     14     ``2^ceil(log2 1/Q)``  ``4 k_1``              ``n/2``            yes
-cascade-opt8     14     ``2^ceil(a)``         ``2^ceil((a+12)/2)``   4096, then ``n/2`` yes
-================ ====== ===================== ====================== ================== =========
+================ ====== ======================= ====================== ================== =====
+name             passes k_1                     k_2                    k_i, i >= 3        reuse
+================ ====== ======================= ====================== ================== =====
+cascade-original 4      ``ceil(0.73/Q)``        ``2 k_1``              ``2 k_{i-1}``      no
+cascade-biconf   2      ``floor(4 ln2/(3Q))``   ``floor(4 ln2/Q)``     BICONF x 10 clean  no
+cascade-yan      10     ``ceil(0.80/Q)``        ``5 k_1``              ``n/2``            no
+cascade-opt7     14     ``2^ceil(log2 1/Q)``    ``4 k_1``              ``n/2``            yes
+cascade-opt8     14     ``2^ceil(a)``           ``2^ceil((a+12)/2)``   4096, then ``n/2`` yes
+================ ====== ======================= ====================== ================== =====
 
 with ``a = log2(1/Q) - 1/2``. ``cascade`` (the default) is ``cascade-opt8``.
 
@@ -49,10 +49,18 @@ References
 ----------
 G. Brassard and L. Salvail, "Secret-key reconciliation by public discussion", EUROCRYPT '93,
 LNCS 765, 410 (1994): Cascade, BINARY, BICONF, k_1 = 0.73/p.
+T. Sugimoto and K. Yamazaki, "A study on secret key reconciliation protocol Cascade", IEICE
+Trans. Fundamentals E83-A, 1987 (2000): two passes of ``floor(4 ln 2/(3p))`` and
+``floor(4 ln 2/p)`` bits, then BICONF until ten clean rounds.
+H. Yan et al., "Information reconciliation protocol in quantum key distribution system", Proc.
+ICNC 2008 (IEEE): ten passes of ``0.8/p``, ``5 k_1``, then ``n/2`` bits.
 J. Martinez-Mateo, C. Pacher, M. Peev, A. Ciurana, V. Martin, "Demystifying the information
-reconciliation protocol Cascade", Quantum Inf. Comput. 15, 453 (2015), arXiv:1407.3257: efficiency
-f = leak / (n h(Q)), the variants (orig., mod. (1), opt. (2), (7), (8)).
-(Section and equation numbers of these papers were not checked against the text.)
+reconciliation protocol Cascade", Quantum Inf. Comput. 15, 453 (2015), arXiv:1407.3257:
+efficiency ``f = leak / (n h(Q))`` (Eq. (2)); Table 1 (the block-size rules of every variant);
+Table 3 (option (8) at ``n = 2^14``: ``f`` 1.040 at 2%, 1.039 at 3%, 1.043 at 5%). The paper also
+infers one block parity per pass from the frame parity (one bit per pass that this engine still
+asks; see ``docs/cascade.md``). Table numbers were read from a transcription of the paper, not
+from its text (see ``docs/cascade.md``).
 """
 
 from __future__ import annotations
@@ -125,19 +133,22 @@ _STAGE = "reconciliation"
 class CascadeVariant:
     """Parameters that distinguish the Cascade variants of the literature.
 
+    The variants and their names follow Martinez-Mateo et al. 2015 ("Demystifying"), Table 1;
+    see ``docs/cascade.md`` for the published values each is checked against.
+
     Attributes
     ----------
     name : str
         Registry name (``"cascade-original"``).
     passes : int
-        Number of Cascade passes.
+        Number of Cascade passes (before any BICONF rounds).
     alpha : float
-        First block size ``k_1 = ceil(alpha / Q)`` (or the next power of two when
-        ``power_of_two``).
+        First block size ``k_1 = ceil(alpha / Q)`` (``floor`` when ``round_down``; the next power
+        of two of ``alpha / Q`` when ``power_of_two``).
     second_factor : int
-        ``k_2 = second_factor * k_1``.
+        ``k_2 = second_factor * k_1`` (unless ``second_alpha`` is set).
     later : {"double", "half-key", "opt8"}
-        ``k_i`` for ``i >= 3``: ``2 k_{i-1}``, ``n / 2``, or the schedule of option (8).
+        ``k_i`` for ``i >= 3``: ``2 k_{i-1}``, ``ceil(n / 2)``, or the schedule of option (8).
     power_of_two : bool
         Round ``k_1`` up to a power of two.
     sub_block_reuse : bool
@@ -148,6 +159,12 @@ class CascadeVariant:
         After the passes, run BICONF rounds until this many in a row find no error (0: none).
     description : str
         One line with the reference.
+    round_down : bool
+        ``k_1 = floor(alpha / Q)`` and ``k_2 = floor(second_alpha / Q)`` (Sugimoto and Yamazaki
+        2000, whose block lengths are the integer parts of their optima).
+    second_alpha : float
+        When positive, ``k_2`` is ``second_alpha / Q`` rounded like ``k_1`` instead of
+        ``second_factor * k_1``.
     """
 
     name: str
@@ -159,14 +176,32 @@ class CascadeVariant:
     sub_block_reuse: bool = False
     biconf_rounds: int = 0
     description: str = ""
+    round_down: bool = False
+    second_alpha: float = 0.0
+
+
+def _rounded(value: float, down: bool) -> int:
+    """``floor(value)`` or ``ceil(value)``, forgiving float noise of a few ulps (0.73/0.01)."""
+    nearest = round(value)
+    if abs(value - nearest) < 1e-9 * max(1.0, abs(value)):
+        return int(nearest)
+    return math.floor(value) if down else math.ceil(value)
 
 
 def block_sizes(variant: CascadeVariant, n: int, qber: float) -> list[int]:
     """Block size of each pass of ``variant`` for an ``n``-bit key at error rate ``qber``.
 
-    ``k_1 = ceil(alpha / Q)`` (Brassard and Salvail 1993: ``k_1 = 0.73/p``), optionally
-    rounded up to a power of two (Martinez-Mateo et al. 2015, options (7) and (8)); later sizes per
-    :class:`CascadeVariant`. Every size is clipped to ``[1, n]``.
+    Martinez-Mateo et al. 2015 (Demystifying), Table 1, collects the rules:
+
+    * original (Brassard and Salvail 1993): ``k_1 = ceil(0.73/Q)``, ``k_i = 2 k_{i-1}``;
+    * mod. (1) (Sugimoto and Yamazaki 2000): ``k_1 = floor(4 ln 2 / (3Q))``,
+      ``k_2 = floor(4 ln 2 / Q)``, then BICONF;
+    * opt. (2) (Yan et al. 2008): ``k_1 = ceil(0.8/Q)``, ``k_2 = 5 k_1``, ``k_i = n/2``;
+    * opt. (7): ``k_1 = 2^ceil(log2(1/Q))``, ``k_2 = 4 k_1``, ``k_i = n/2``;
+    * opt. (8): ``k_1 = 2^ceil(a)``, ``k_2 = 2^ceil((a + 12)/2)``, ``k_3 = 4096``, ``k_i = n/2``
+      with ``a = log2(1/Q) - 1/2``.
+
+    Every size is clipped to ``[1, n]``; ``n/2`` is ``ceil(n/2)``.
     """
     if n < 1:
         raise ParameterError(f"Argument 'n' must be >= 1, not {n}.")
@@ -181,11 +216,14 @@ def block_sizes(variant: CascadeVariant, n: int, qber: float) -> list[int]:
     if variant.power_of_two:
         k1 = 2 ** math.ceil(math.log2(variant.alpha / qber))
     else:
-        k1 = math.ceil(variant.alpha / qber)
+        k1 = _rounded(variant.alpha / qber, variant.round_down)
     sizes = [k1]
     for i in range(1, variant.passes):
         if i == 1:
-            sizes.append(variant.second_factor * k1)
+            if variant.second_alpha > 0.0:
+                sizes.append(_rounded(variant.second_alpha / qber, variant.round_down))
+            else:
+                sizes.append(variant.second_factor * k1)
         elif variant.later == "double":
             sizes.append(2 * sizes[-1])
         else:
@@ -208,19 +246,21 @@ _add(
         second_factor=2,
         later="double",
         description="Original Cascade: 4 passes, k1 = 0.73/Q, k_i = 2 k_{i-1} "
-        "(Brassard and Salvail 1993).",
+        "(Brassard and Salvail 1993; Demystifying 'Cascade orig.').",
     )
 )
 _add(
     CascadeVariant(
         name="cascade-biconf",
         passes=2,
-        alpha=0.92,
-        second_factor=3,
+        alpha=4.0 * math.log(2.0) / 3.0,
+        second_alpha=4.0 * math.log(2.0),
+        round_down=True,
         later="double",
         biconf_rounds=10,
-        description="Cascade with BICONF: 2 passes, k1 = 0.92/Q, k2 = 3 k1, then BICONF until 10 "
-        "clean rounds (Sugimoto and Yamazaki 2000; Demystifying 'Cascade mod. (1)').",
+        description="Cascade with BICONF: 2 passes, k1 = floor(4 ln2/(3Q)), k2 = floor(4 ln2/Q), "
+        "then BICONF until 10 clean rounds (Sugimoto and Yamazaki 2000; Demystifying "
+        "'Cascade mod. (1)').",
     )
 )
 _add(
