@@ -441,6 +441,7 @@ def _parse_schema(data: bytes, kind_len: int, n_fields: int, schema_end: int) ->
 
 
 _new_message = object.__new__
+_ndarray = np.ndarray
 # A decoded message is built through its slots: the frozen dataclass __init__ costs twice as much.
 _set_kind = Message.__dict__["kind"].__set__
 _set_public = Message.__dict__["public"].__set__
@@ -472,7 +473,7 @@ def _decode(data: bytes) -> tuple[Message, int]:
     if pos > n:
         raise ValueError("truncated dims")
     dims = dims_struct.unpack_from(data, schema_end)
-    if pad and data[pos - len(pad) : pos] != pad:
+    if pad and not data.startswith(pad, pos - len(pad)):
         raise ValueError("bad padding before the bodies")
     # Small payloads: one writable copy, and the arrays are views of it (they alias nothing that
     # the sender, the wire or another message holds). Large ones: one copy per array.
@@ -493,18 +494,18 @@ def _decode(data: bytes) -> tuple[Message, int]:
             di += ndim
             if align > 1 and pos % align:
                 gap = _PADS[-pos % align]
-                if data[pos : pos + len(gap)] != gap:
+                if not data.startswith(gap, pos):
                     raise ValueError(f"field {name!r}: bad padding")
                 pos += len(gap)
             end = pos + count * itemsize
             if end > n:
                 raise ValueError(f"field {name!r}: truncated array")
             if buf is None:
-                value = np.ndarray(shape, dt, data, pos).copy()
+                value = _ndarray(shape, dt, data, pos).copy()
             else:
-                value = np.ndarray(shape, dt, buf, pos)
-                if align > 1 and not value.flags.aligned:  # never with CPython's allocators
-                    value = value.copy()
+                # Aligned: `pos` is a multiple of the dtype's alignment and CPython allocates the
+                # bytearray on a 16-byte boundary, as malloc does numpy's own buffers.
+                value = _ndarray(shape, dt, buf, pos)
             if code == _B1 and data[pos:end].translate(None, b"\x00\x01"):
                 raise ValueError(f"field {name!r}: bool array holds bytes other than 0 and 1")
             pos = end
@@ -696,6 +697,7 @@ class ClassicalChannel:
         self.stats = ChannelStats()
         self._stage = "setup"
         self._closed = False
+        self._plain = authentication is None and tamper is None  # the fast path in _carry
 
     @property
     def authenticated(self) -> bool:
@@ -728,7 +730,7 @@ class ClassicalChannel:
         if tally is None:
             tally = stats._tally(self._stage)
         stats.messages += 1
-        if self._auth is None and self._tamper is None:
+        if self._plain:
             tally[_WIRE] += 8 * len(payload)
         else:
             payload = self._guard(sender, payload, tally)
