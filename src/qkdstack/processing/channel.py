@@ -382,11 +382,11 @@ def _check_names(message: Message) -> None:
         raise ParameterError(f"A message must have at most {_MAX_FIELDS} fields, not {n_fields}.")
 
 
-def _read_dtype(schema: bytes, pos: int) -> tuple[np.dtype[Any], int]:
+def _read_dtype(data: bytes, pos: int, schema_end: int) -> tuple[np.dtype[Any], int]:
     """Parse a spelled-out dtype at ``pos``; only canonical spellings of dtypes that travel pass."""
-    end = pos + 1 + schema[pos]
-    spelled = schema[pos + 1 : end].decode("ascii")
-    if end > len(schema) or not _SPELLED_RE.fullmatch(spelled):
+    end = pos + 1 + data[pos]
+    spelled = data[pos + 1 : end].decode("ascii")
+    if end > schema_end or not _SPELLED_RE.fullmatch(spelled):
         raise ValueError(f"bad dtype {spelled!r}")
     dt = np.dtype(spelled)
     if dt.str != spelled or dt.kind not in _SPELLED_KINDS or dt.itemsize == 0 or dt in _ARRAY_CODES:
@@ -418,7 +418,7 @@ def _parse_schema(data: bytes, kind_len: int, n_fields: int, schema_end: int) ->
         seen.add((section, name))
         dt = _CODE_DTYPES.get(code)
         if code == _SPELLED:
-            dt, pos = _read_dtype(data[:schema_end], pos)
+            dt, pos = _read_dtype(data, pos, schema_end)
         if dt is not None:
             if ndim > _MAX_NDIM:
                 raise ValueError(f"field {name!r}: ndim {ndim} > {_MAX_NDIM}")
