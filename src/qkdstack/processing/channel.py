@@ -15,11 +15,10 @@ Wire format, version 1 (all integers little-endian; ``docs/protocol.md`` has the
 
     message    := head | kind | descriptor* | dims | zero padding to a multiple of 16 | body*
     head       := 'Q' (0x51) | version u8 (= 1) | kind_len u8 | n_fields u16 | desc_len u16
-                  | n_dims u32                                               (11 bytes)
     kind       := kind_len bytes of UTF-8
     descriptor := section u8 (0 public, 1 disclosed) | code u8 | ndim u8 | name_len u8
                   | name (UTF-8) | [dtype_len u8 | dtype (ASCII), when code = 15]
-    dims       := n_dims x u64: each field's ndim dimensions, in field order
+    dims       := u64 per dimension: each field's ndim dimensions, in field order
     body       := zero padding to the array's alignment (from the start of the message) | data
 
 ``code`` says what a field is: an array of one of the eleven common dtypes (16-26 for u1 i1 u2 i2
@@ -28,15 +27,16 @@ u4 i4 u8 i8 f4 f8 b1, little-endian), an array of a spelled-out dtype (15: numpy
 a JSON value (2: lists, dicts, ints beyond int64), ``int`` (3, int64), ``float`` (4, float64),
 ``bool`` (5, one byte 0/1), ``None`` (6, no body). An array's body is ``prod(dims) * itemsize``
 bytes in C order; ``bytes``, ``str`` and JSON fields have ``ndim = 1`` and their byte length as
-their dimension; fixed-size scalars have ``ndim = 0``.
+their dimension; fixed-size scalars have ``ndim = 0``. Fields come public first, then disclosed,
+each in its mapping's order.
 
 The kind and descriptors (the message's *schema*) repeat from one round trip to the next, so the
 decoder keeps the parsed schemas of short messages in a small bounded cache, and the encoder keeps,
 per kind and field names, a plan for messages made of arrays only (their head, kind and descriptors
 as bytes, checked against each message's dtypes and ndims before use); dimensions and bodies are
-written and read every time. Every length is checked against the bytes actually present before anything is
-allocated: garbage, truncated or trailing bytes raise :class:`~qkdstack.errors.ProtocolAbort`, never
-an uncaught error or a huge allocation.
+written and read every time. Every length is checked against the bytes actually present before
+anything is allocated: garbage, truncated or trailing bytes raise
+:class:`~qkdstack.errors.ProtocolAbort`, never an uncaught error or a huge allocation.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ _MAX_FIELDS: Final = 0xFFFF
 _MAX_DESC_BYTES: Final = 0xFFFF
 _BODY_ALIGN: Final = 16  # bodies start at a multiple of this; every dtype's alignment divides it
 _PADS: Final = tuple(bytes(k) for k in range(_BODY_ALIGN))
-_DIMS = [struct.Struct(f"<{k}Q") for k in range(33)]
+_DIMS = [struct.Struct(f"<{k}Q") for k in range(33)]  # dims of up to 32 in all; more: made on use
 # Parsed schemas of recent messages, keyed by their exact wire bytes (bounded: see _decode).
 _SCHEMA_CACHE: dict[bytes, _Schema] = {}
 _MAX_CACHED_SCHEMAS: Final = 512
@@ -267,9 +267,7 @@ def _encode_planned(plan: _Plan, public: dict[str, Any], disclosed: dict[str, An
     return b"".join(bodies)
 
 
-def _encode(
-    message: Message, plan_key: tuple[str, tuple[str, ...], tuple[str, ...]] | None
-) -> bytes:
+def _encode(message: Message, plan_key: _PlanKey | None) -> bytes:
     """Encode field by field; store a plan under ``plan_key`` when every field is an array."""
     # A name longer than its u8 length or a kind or name that is not a str fails in struct.pack
     # or str.encode; _check_names then says which and why.
