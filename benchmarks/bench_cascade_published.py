@@ -51,27 +51,32 @@ def _h(q: float) -> float:
 
 
 class _WireCount:
-    """Disclosed bits, counted on the wire."""
+    """Disclosed bits, counted on the wire, and the block parities inferred instead of sent (one
+    per full pass after the first; cascade-python sends them)."""
 
     def __init__(self) -> None:
         self.disclosed = 0
+        self.inferred = 0
 
     def __call__(self, sender: Role, wire: bytes) -> bytes:
+        message = decode_message(wire)
         if sender is Role.ALICE:
-            message = decode_message(wire)
             self.disclosed += sum(int(np.asarray(v).size) for v in message.disclosed.values())
+        elif message.kind == "ec.blocks" and message.public["pass"] >= 1:
+            self.inferred += int("count" not in message.public)
         return wire
 
     def channel(self, responder: Responder) -> ClassicalChannel:
         return ClassicalChannel(responder, tamper=self)
 
 
-def measure(method: str, n: int, q: float, runs: int) -> tuple[float, float, int]:
-    """Mean f, its standard error, and failed runs."""
+def measure(method: str, n: int, q: float, runs: int) -> tuple[float, float, float, int]:
+    """Mean f, its standard error, mean f with the inferred parities counted as sent, and failed
+    runs."""
     rng = np.random.default_rng(7 + round(q * 1e5) + n)
     errors = round(q * n)
     shannon = n * _h(errors / n)
-    wire, failed = [], 0
+    wire, sent, failed = [], [], 0
     for seed in range(runs):
         alice = rng.integers(0, 2, n, dtype=np.uint8)
         bob = alice.copy()
@@ -80,8 +85,9 @@ def measure(method: str, n: int, q: float, runs: int) -> tuple[float, float, int
         result = reconcile(alice, bob, q, method=method, seed=seed, channel_factory=spy.channel)
         failed += int(not np.array_equal(result.key, alice))
         wire.append(spy.disclosed / shannon)
+        sent.append((spy.disclosed + spy.inferred) / shannon)
     f = np.array(wire)
-    return float(f.mean()), float(f.std(ddof=1) / math.sqrt(runs)), failed
+    return float(f.mean()), float(f.std(ddof=1) / math.sqrt(runs)), float(np.mean(sent)), failed
 
 
 def main() -> None:
@@ -91,13 +97,18 @@ def main() -> None:
     args = parser.parse_args()
     runs = 20 if args.quick else args.runs
     print(f"runs per point: {runs}\n")
-    print("| variant | n | Q | published f (source) | ours f ± s.e. | ours - published | FER |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    # The paper infers one block parity per pass after the first (as ours does); cascade-python,
+    # whose reproductions stand in for the plotted curves, sends it: against those, compare the
+    # count with the inferred parities as sent.
+    print("| variant | n | Q | published f (source) | ours f ± s.e. | ours, inferred counted as "
+          "sent | compared - published | FER |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (method, n, q), (published, source) in REFERENCES.items():
-        f, se, failed = measure(method, n, q, runs)
+        f, se, f_sent, failed = measure(method, n, q, runs)
+        compared = f_sent if "cascade-python" in source else f
         print(
             f"| {method} | {n} | {q:g} | {published:.4f} ({source}) | {f:.4f} ± {se:.4f} | "
-            f"{f - published:+.4f} | {failed}/{runs} |",
+            f"{f_sent:.4f} | {compared - published:+.4f} | {failed}/{runs} |",
             flush=True,
         )
 
