@@ -105,6 +105,7 @@ from qkdstack.processing.reconciliation.cascade_kernels import (
 from qkdstack.processing.reconciliation.shuffle import (
     halves,
     identity_permutation,
+    inverse_permutation,
     pass_block_size,
     pass_membership,
     pass_permutation,
@@ -479,10 +480,7 @@ class _Pass:
     def perm(self) -> npt.NDArray[np.int32]:
         """``perm[j]``: the key bit at shuffled position ``j``."""
         if self._perm is None:
-            position = self.position
-            perm = np.empty_like(position)
-            perm[position] = np.arange(position.shape[0], dtype=np.int32)
-            self._perm = perm
+            self._perm = inverse_permutation(self.position)
         return self._perm
 
     def make_searchable(self, bits: BitArray) -> None:

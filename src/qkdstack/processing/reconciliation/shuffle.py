@@ -34,6 +34,7 @@ __all__ = [
     "HALVING_MIN_BITS",
     "halves",
     "identity_permutation",
+    "inverse_permutation",
     "pass_block_size",
     "pass_membership",
     "pass_permutation",
@@ -122,6 +123,17 @@ def _compose_two_blocks(
         else:
             out[i] = order0[r0]
             r0 += 1
+    return out
+
+
+@njit(cache=True)
+def inverse_permutation(
+    position: npt.NDArray[np.int32],
+) -> npt.NDArray[np.int32]:  # pragma: no cover
+    """The inverse permutation: ``out[position[i]] = i`` (which key bit sits at each position)."""
+    out = np.empty_like(position)
+    for i in range(position.shape[0]):
+        out[position[i]] = i
     return out
 
 
