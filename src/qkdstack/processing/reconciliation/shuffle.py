@@ -33,7 +33,6 @@ from qkdstack.errors import ParameterError
 __all__ = [
     "HALVING_MIN_BITS",
     "halves",
-    "identity_permutation",
     "inverse_permutation",
     "pass_block_size",
     "pass_membership",
@@ -69,14 +68,22 @@ def popcount64(x: np.uint64) -> int:  # pragma: no cover
 
 @njit(cache=True)
 def _splitmix_fisher_yates(n: int, state: np.uint64) -> npt.NDArray[np.int32]:  # pragma: no cover
-    # Fisher-Yates (Knuth Algorithm P) driven by SplitMix64. The index draw uses Lemire's
-    # multiply-shift reduction: bias <= n / 2^32, negligible for a public shuffle whose only role is
-    # to spread errors.
-    perm = np.arange(n).astype(np.int32)
+    # Fisher-Yates (Knuth Algorithm P) driven by SplitMix64, two 32-bit draws per output (high
+    # half, then low half). The index draw uses Lemire's multiply-shift reduction: bias <= n / 2^32,
+    # negligible for a public shuffle whose only role is to spread errors.
+    perm = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        perm[i] = i
     s = np.uint64(state)
+    z = np.uint64(0)
+    low = np.uint64(0xFFFFFFFF)
     for i in range(n - 1, 0, -1):
-        s, z = _splitmix(s)
-        j = np.int64(((z >> np.uint64(32)) * np.uint64(i + 1)) >> np.uint64(32))
+        if (n - 1 - i) & 1:
+            r = z & low
+        else:
+            s, z = _splitmix(s)
+            r = z >> np.uint64(32)
+        j = np.int64((r * np.uint64(i + 1)) >> np.uint64(32))
         tmp = perm[i]
         perm[i] = perm[j]
         perm[j] = tmp
@@ -135,11 +142,6 @@ def inverse_permutation(
     for i in range(position.shape[0]):
         out[position[i]] = i
     return out
-
-
-def identity_permutation(n: int) -> npt.NDArray[np.int32]:
-    """The identity permutation of ``n`` positions (``int32``)."""
-    return np.arange(n, dtype=np.int32)
 
 
 def _state(seed: int, pass_index: int) -> np.uint64:
