@@ -491,18 +491,20 @@ class _Pass:
         """The key bits at shuffled ``positions``."""
         return positions if self.p == 0 else self.perm[positions].astype(np.int64)
 
-    def make_searchable(self, bits: BitArray) -> None:
+    def make_searchable(self, bits: BitArray) -> BitArray:
         """Draw the full permutation, Bob's shuffled key and the whole search tree (roots kept),
-        before a search."""
+        before a search; return the shuffled key."""
         if self.p > 0:
             _ = self.perm
-        if self.shuffled is None:
-            self.shuffled = bits if self.p == 0 else shuffle_bits(bits, self.position)
+        shuffled = self.shuffled
+        if shuffled is None:
+            shuffled = self.shuffled = bits if self.p == 0 else shuffle_bits(bits, self.position)
         if self.width != self._full_width:
             blocks = np.arange(self.n_blocks, dtype=np.int64)
             tree = np.full(self.n_blocks * self._full_width, -1, dtype=np.int8)
             tree[blocks * self._full_width + 1] = self.tree[blocks * self.width + 1]
             self.tree, self.width = tree, self._full_width
+        return shuffled
 
     def block_parities(self, bits: BitArray) -> BitArray:
         """Bob's parity of every block of this pass."""
@@ -672,9 +674,8 @@ class _Run:
         """One round: BINARY searches of the odd nodes of pass ``p`` side by side (one message per
         level), then the corrections and the cascade effect on every pass."""
         ps = self.passes[p]
-        ps.make_searchable(self.bits)
-        shuffled, tree, reuse = ps.shuffled, ps.tree, ps.width > 2
-        assert shuffled is not None
+        shuffled = ps.make_searchable(self.bits)
+        tree, reuse = ps.tree, ps.width > 2
         m = blocks.size
         state = np.zeros((8, m), dtype=np.int64)
         state[START], state[END] = node_ranges(blocks, nodes, self.n, ps.size)
