@@ -9,6 +9,7 @@ from qkdstack.errors import ParameterError
 from qkdstack.processing.reconciliation.shuffle import (
     HALVING_MIN_BITS,
     halves,
+    inverse_permutation,
     pass_block_size,
     pass_membership,
     pass_permutation,
@@ -72,6 +73,13 @@ def test_membership_is_uniform_over_positions() -> None:
     # Every bit of a 64-bit output alike (first, middle and last bits of a word).
     for i in (0, 31, 63, 64, 999):
         assert abs(counts[i] - seeds * (0.5 - d)) < 5 * np.sqrt(seeds / 4)
+
+
+def test_inverse_permutation_undoes_the_permutation() -> None:
+    position = pass_permutation(5000, 9, 2)
+    perm = inverse_permutation(position)
+    assert np.array_equal(perm, np.argsort(position))
+    assert np.array_equal(perm[position], np.arange(5000))
 
 
 def test_popcount_matches_python() -> None:

@@ -90,6 +90,7 @@ from qkdstack.processing.reconciliation.cascade_kernels import (
     NODE,
     START,
     advance_searches,
+    answer_one_pass,
     check_request,
     chunk_parities,
     halving_parities,
@@ -104,7 +105,7 @@ from qkdstack.processing.reconciliation.cascade_kernels import (
 )
 from qkdstack.processing.reconciliation.shuffle import (
     halves,
-    identity_permutation,
+    inverse_permutation,
     pass_block_size,
     pass_membership,
     pass_permutation,
@@ -121,6 +122,7 @@ __all__ = [
 ]
 
 _MAX_PASSES = 64
+_UNSHUFFLED = np.zeros(0, dtype=np.int32)  # a position array meaning "pass 0: not shuffled"
 _STAGE = "reconciliation"
 
 
@@ -317,13 +319,6 @@ def _int_field(public: Mapping[str, Any], name: str, low: int, high: int) -> int
     return value
 
 
-def _int_array(public: Mapping[str, Any], name: str) -> npt.NDArray[Any]:
-    value = public.get(name)
-    if not isinstance(value, np.ndarray) or value.ndim != 1 or value.dtype.kind not in "iu":
-        raise ProtocolAbort(f"Cascade: malformed parity request field {name!r}.", stage=_STAGE)
-    return value
-
-
 class AliceCascade(AliceReconciler):
     """Alice's half of Cascade: answers parity requests from her key (never corrects anything).
 
@@ -356,7 +351,7 @@ class AliceCascade(AliceReconciler):
         prefix = self._prefix.get(pass_index)
         if prefix is None:
             position = (
-                identity_permutation(self._n)
+                _UNSHUFFLED
                 if pass_index == 0
                 else pass_permutation(self._n, self._seed, pass_index, self._sizes[pass_index])
             )
@@ -378,24 +373,36 @@ class AliceCascade(AliceReconciler):
         """Answer ``ec.start`` (``ec.ready``), ``ec.blocks`` (all block parities of a pass) or
         ``ec.parity`` (the parities of given ranges)."""
         if request.kind == "ec.parity":
-            starts = _int_array(request.public, "start")
-            ends = _int_array(request.public, "end")
-            passes = _int_array(request.public, "pass")
-            if starts.size == 0 or ends.shape != starts.shape or passes.shape != starts.shape:
+            public = request.public
+            starts, ends, passes = public.get("start"), public.get("end"), public.get("pass")
+            if not (
+                isinstance(starts, np.ndarray)
+                and isinstance(ends, np.ndarray)
+                and isinstance(passes, np.ndarray)
+                and starts.ndim == 1
+                and starts.size > 0
+                and ends.shape == starts.shape
+                and passes.shape == starts.shape
+                and starts.dtype.kind in "iu"
+                and ends.dtype.kind in "iu"
+                and passes.dtype.kind in "iu"
+            ):
                 raise ProtocolAbort("Cascade: malformed parity request.", stage=_STAGE)
-            valid, first, last = check_request(passes, starts, ends, self._n)
-            if not valid:
+            p = int(passes[0])
+            if p not in self._sizes:
+                raise ProtocolAbort(f"Cascade: pass {p} was never opened.", stage=_STAGE)
+            status, parity = answer_one_pass(self._pass_prefix(p), p, passes, starts, ends)
+            if status == 2:  # ranges of several passes: one sweep per pass
+                valid, _, _ = check_request(passes, starts, ends, self._n)
+                for q in np.unique(passes).tolist():
+                    if q not in self._sizes:
+                        raise ProtocolAbort(f"Cascade: pass {q} was never opened.", stage=_STAGE)
+                    if valid:
+                        sel = passes == q
+                        parity[sel] = range_parities(self._pass_prefix(q), starts[sel], ends[sel])
+                status = 0 if valid else 1
+            if status:
                 raise ProtocolAbort("Cascade: malformed parity request.", stage=_STAGE)
-            for p in (first,) if first == last else np.unique(passes).tolist():
-                if p not in self._sizes:
-                    raise ProtocolAbort(f"Cascade: pass {p} was never opened.", stage=_STAGE)
-            if first == last:  # the usual case: one pass per round
-                parity = range_parities(self._pass_prefix(first), starts, ends)
-            else:
-                parity = np.empty(starts.size, dtype=np.uint8)
-                for p in np.unique(passes).tolist():
-                    sel = passes == p
-                    parity[sel] = range_parities(self._pass_prefix(p), starts[sel], ends[sel])
             return Message("ec.parities", disclosed={"parity": parity})
         if request.kind == "ec.blocks":
             p = _int_field(request.public, "pass", 0, _MAX_PASSES)
@@ -453,9 +460,7 @@ class _Pass:
         self.member: npt.NDArray[np.uint64] | None = None
         # Bob's key in this pass's shuffled order, kept current (pass 0: the key itself).
         self.shuffled: BitArray | None = None
-        if p == 0:
-            self._position = identity_permutation(n)
-            self._perm = self._position
+        if p == 0:  # unshuffled: position and perm are the identity, never drawn
             self.size = requested_size
         elif halves(n, requested_size):
             self.member, self.size = pass_membership(n, seed, p)
@@ -479,23 +484,27 @@ class _Pass:
     def perm(self) -> npt.NDArray[np.int32]:
         """``perm[j]``: the key bit at shuffled position ``j``."""
         if self._perm is None:
-            position = self.position
-            perm = np.empty_like(position)
-            perm[position] = np.arange(position.shape[0], dtype=np.int32)
-            self._perm = perm
+            self._perm = inverse_permutation(self.position)
         return self._perm
 
-    def make_searchable(self, bits: BitArray) -> None:
+    def key_bits(self, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The key bits at shuffled ``positions``."""
+        return positions if self.p == 0 else self.perm[positions].astype(np.int64)
+
+    def make_searchable(self, bits: BitArray) -> BitArray:
         """Draw the full permutation, Bob's shuffled key and the whole search tree (roots kept),
-        before a search."""
-        _ = self.perm
-        if self.shuffled is None:
-            self.shuffled = bits if self.p == 0 else shuffle_bits(bits, self.position)
+        before a search; return the shuffled key."""
+        if self.p > 0:
+            _ = self.perm
+        shuffled = self.shuffled
+        if shuffled is None:
+            shuffled = self.shuffled = bits if self.p == 0 else shuffle_bits(bits, self.position)
         if self.width != self._full_width:
             blocks = np.arange(self.n_blocks, dtype=np.int64)
             tree = np.full(self.n_blocks * self._full_width, -1, dtype=np.int8)
             tree[blocks * self._full_width + 1] = self.tree[blocks * self.width + 1]
             self.tree, self.width = tree, self._full_width
+        return shuffled
 
     def block_parities(self, bits: BitArray) -> BitArray:
         """Bob's parity of every block of this pass."""
@@ -519,8 +528,8 @@ class _Pass:
                 )
             return walk_roots(self.tree, self.member, flips, self.width)
         return walk_flips(
-            self.tree, self.position, self.shuffled, self.p > 0, flips, self.n, self.size,
-            self.width,
+            self.tree, self.position if self.p > 0 else _UNSHUFFLED, self.shuffled, self.p > 0,
+            flips, self.n, self.size, self.width,
         )  # fmt: skip
 
 
@@ -665,9 +674,8 @@ class _Run:
         """One round: BINARY searches of the odd nodes of pass ``p`` side by side (one message per
         level), then the corrections and the cascade effect on every pass."""
         ps = self.passes[p]
-        ps.make_searchable(self.bits)
-        shuffled, tree, reuse = ps.shuffled, ps.tree, ps.width > 2
-        assert shuffled is not None
+        shuffled = ps.make_searchable(self.bits)
+        tree, reuse = ps.tree, ps.width > 2
         m = blocks.size
         state = np.zeros((8, m), dtype=np.int64)
         state[START], state[END] = node_ranges(blocks, nodes, self.n, ps.size)
@@ -694,7 +702,7 @@ class _Run:
             )
         # Every search ended on one erroneous bit: correct them, then let the cascade effect
         # reopen blocks of every pass.
-        flips = np.unique(ps.perm[state[START]]).astype(np.int64)
+        flips = np.unique(ps.key_bits(state[START]))
         self.bits[flips] ^= 1
         for q, other in enumerate(self.passes):
             got_blocks, got_nodes = other.walk(flips)

@@ -39,6 +39,7 @@ __all__ = [
     "NODE",
     "START",
     "advance_searches",
+    "answer_one_pass",
     "check_request",
     "chunk_parities",
     "halving_parities",
@@ -65,11 +66,16 @@ def packed_words(bits: BitArray) -> npt.NDArray[np.uint64]:
 
 @njit(cache=True)
 def prefix_xor(key: BitArray, position: npt.NDArray[np.int32]) -> BitArray:  # pragma: no cover
-    """Prefix XOR of the shuffled key (length n + 1), bit ``i`` sitting at ``position[i]``."""
-    n = position.shape[0]
-    out = np.zeros(n + 1, dtype=np.uint8)
-    for i in range(n):
-        out[position[i] + 1] = key[i]
+    """Prefix XOR of the shuffled key (length n + 1), bit ``i`` sitting at ``position[i]``; an
+    empty ``position`` means the key unshuffled."""
+    n = key.shape[0]
+    out = np.empty(n + 1, dtype=np.uint8)
+    out[0] = 0
+    if position.shape[0] == 0:
+        out[1:] = key
+    else:
+        for i in range(n):
+            out[position[i] + 1] = key[i]
     acc = np.uint8(0)
     for j in range(1, n + 1):
         acc ^= out[j]
@@ -136,6 +142,30 @@ def check_request(
 
 
 @njit(cache=True)
+def answer_one_pass(
+    prefix: BitArray,
+    p: int,
+    passes: npt.NDArray[np.integer[Any]],
+    starts: npt.NDArray[np.integer[Any]],
+    ends: npt.NDArray[np.integer[Any]],
+) -> tuple[int, BitArray]:  # pragma: no cover
+    """Alice's answer to a parity request whose ranges all belong to pass ``p`` (prefix XOR
+    ``prefix``): ``(0, parities)``; ``(1, _)`` when a range is empty or outside the key; ``(2, _)``
+    when some range belongs to another pass (answer those with :func:`range_parities`)."""
+    n = prefix.shape[0] - 1
+    out = np.empty(starts.shape[0], dtype=np.uint8)
+    for i in range(starts.shape[0]):
+        s = starts[i]
+        e = ends[i]
+        if s < 0 or e > n or s >= e:
+            return 1, out
+        if passes[i] != p:
+            return 2, out
+        out[i] = prefix[e] ^ prefix[s]
+    return 0, out
+
+
+@njit(cache=True)
 def range_parities(
     prefix: BitArray, starts: npt.NDArray[np.int32], ends: npt.NDArray[np.int32]
 ) -> BitArray:  # pragma: no cover
@@ -181,7 +211,8 @@ def walk_flips(
     width: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover
     """Toggle the mismatch of every known tree node that holds a flipped bit (one pass), and the
-    bit itself in the pass's shuffled copy of Bob's key when ``update``.
+    bit itself in the pass's shuffled copy of Bob's key when ``update`` (a shuffled pass; else the
+    pass is unshuffled, ``position`` is not read and ``shuffled`` is the key, already flipped).
 
     Returns the (block, node) pairs toggled to *odd*: the blocks the cascade effect reopens.
     """
@@ -189,9 +220,11 @@ def walk_flips(
     out_h = np.empty(flips.shape[0] * 64, dtype=np.int64)
     count = 0
     for i in range(flips.shape[0]):
-        pos = int(position[flips[i]])
         if update:
+            pos = int(position[flips[i]])
             shuffled[pos] ^= 1
+        else:
+            pos = int(flips[i])
         b = pos // size
         s = b * size
         e = s + size if s + size < n else n

@@ -33,7 +33,7 @@ from qkdstack.errors import ParameterError
 __all__ = [
     "HALVING_MIN_BITS",
     "halves",
-    "identity_permutation",
+    "inverse_permutation",
     "pass_block_size",
     "pass_membership",
     "pass_permutation",
@@ -68,14 +68,22 @@ def popcount64(x: np.uint64) -> int:  # pragma: no cover
 
 @njit(cache=True)
 def _splitmix_fisher_yates(n: int, state: np.uint64) -> npt.NDArray[np.int32]:  # pragma: no cover
-    # Fisher-Yates (Knuth Algorithm P) driven by SplitMix64. The index draw uses Lemire's
-    # multiply-shift reduction: bias <= n / 2^32, negligible for a public shuffle whose only role is
-    # to spread errors.
-    perm = np.arange(n).astype(np.int32)
+    # Fisher-Yates (Knuth Algorithm P) driven by SplitMix64, two 32-bit draws per output (high
+    # half, then low half). The index draw uses Lemire's multiply-shift reduction: bias <= n / 2^32,
+    # negligible for a public shuffle whose only role is to spread errors.
+    perm = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        perm[i] = i
     s = np.uint64(state)
+    z = np.uint64(0)
+    low = np.uint64(0xFFFFFFFF)
     for i in range(n - 1, 0, -1):
-        s, z = _splitmix(s)
-        j = np.int64(((z >> np.uint64(32)) * np.uint64(i + 1)) >> np.uint64(32))
+        if (n - 1 - i) & 1:
+            r = z & low
+        else:
+            s, z = _splitmix(s)
+            r = z >> np.uint64(32)
+        j = np.int64((r * np.uint64(i + 1)) >> np.uint64(32))
         tmp = perm[i]
         perm[i] = perm[j]
         perm[j] = tmp
@@ -125,9 +133,15 @@ def _compose_two_blocks(
     return out
 
 
-def identity_permutation(n: int) -> npt.NDArray[np.int32]:
-    """The identity permutation of ``n`` positions (``int32``)."""
-    return np.arange(n, dtype=np.int32)
+@njit(cache=True)
+def inverse_permutation(
+    position: npt.NDArray[np.int32],
+) -> npt.NDArray[np.int32]:  # pragma: no cover
+    """The inverse permutation: ``out[position[i]] = i`` (which key bit sits at each position)."""
+    out = np.empty_like(position)
+    for i in range(position.shape[0]):
+        out[position[i]] = i
+    return out
 
 
 def _state(seed: int, pass_index: int) -> np.uint64:
