@@ -46,7 +46,7 @@ def upper_bound(failures: int, runs: int, confidence: float = 0.95) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=30_000)
+    parser.add_argument("--runs", type=int, default=3_000)
     parser.add_argument("--procs", type=int, default=1)
     parser.add_argument("--qber", type=float, nargs="+", default=[0.01, 0.02, 0.03, 0.05])
     parser.add_argument("--method", default="cascade")

@@ -6,8 +6,8 @@ parities differ holds an odd number of errors, and a BINARY search (asking Alice
 half at a time, ``ceil(log2 k)`` questions) finds and flips one of them. Flipping a bit changes the
 parity of the block that holds it in every other pass, so blocks of earlier passes that had matched
 now differ and are searched again: this *cascade* effect is what lets a few passes remove all errors
-(Brassard and Salvail 1993, the Cascade protocol). Every parity Alice reveals is one bit of leaked key; the
-efficiency is ``f = leaked / (n h(Q))`` (the efficiency of Martinez-Mateo et al. 2015).
+(Brassard and Salvail 1993, the Cascade protocol). Every parity Alice reveals is one bit of leaked
+key; the efficiency is ``f = leaked / (n h(Q))`` (the efficiency of Martinez-Mateo et al. 2015).
 
 Variants (Martinez-Mateo et al. 2015, "Demystifying", Table 1, which collects the rules of the
 earlier proposals beside its own; published values and their sources: ``docs/cascade.md``) differ
@@ -31,9 +31,10 @@ Protocol over the channel (all batched: one message per search level, never one 
 * ``ec.start``   public ``method, n, shuffle_seed``; Alice answers ``ec.ready``.
 * ``ec.blocks``  public ``pass, block_size`` (and ``count`` for BICONF: only the first block);
   Alice answers the parities of every block of that pass (disclosed, one bit each), except, after
-  pass 0, the last block's: both know it as the key's parity (the XOR of pass 0's) XOR the others'. A pass whose
-  blocks halve the key draws only the block membership at first (packed fair coins, block 0 the
-  larger side) and the order inside the blocks when a search needs it (see :mod:`.shuffle`).
+  pass 0, the last block's: both know it as the key's parity (the XOR of pass 0's) XOR the
+  others'. A pass whose blocks halve the key draws only the block membership at first (packed
+  fair coins, block 0 the larger side) and the order inside the blocks when a search needs it
+  (see :mod:`.shuffle`).
 * ``ec.parity``  public ``pass, start, end`` (``uint8`` and ``int32`` arrays of ranges of the
   shuffled key); Alice answers the parity of each range (disclosed, one bit each). One such
   message carries one level of every binary search in progress.
@@ -57,10 +58,9 @@ ICNC 2008 (IEEE): ten passes of ``0.8/p``, ``5 k_1``, then ``n/2`` bits.
 J. Martinez-Mateo, C. Pacher, M. Peev, A. Ciurana, V. Martin, "Demystifying the information
 reconciliation protocol Cascade", Quantum Inf. Comput. 15, 453 (2015), arXiv:1407.3257:
 efficiency ``f = leak / (n h(Q))`` (Eq. (2)); Table 1 (the block-size rules of every variant);
-Table 3 (option (8) at ``n = 2^14``: ``f`` 1.040 at 2%, 1.039 at 3%, 1.043 at 5%). The paper also
-infers one block parity per pass from the frame parity (one bit per pass that this engine still
-asks; see ``docs/cascade.md``). Table numbers were read from a transcription of the paper, not
-from its text (see ``docs/cascade.md``).
+Table 3 (option (8) at ``n = 2^14``: ``f`` 1.040 at 2%, 1.039 at 3%, 1.043 at 5%). Like this
+engine, the paper infers one block parity per pass after the first from the frame parity. Table
+numbers were read from a transcription of the paper, not from its text (see ``docs/cascade.md``).
 """
 
 from __future__ import annotations
