@@ -7,7 +7,7 @@ runs, the frame errors, the exact (Clopper-Pearson) 95% upper bound on the frame
 mean efficiency and the CPU time per run.
 
 Usage: ``python benchmarks/bench_cascade_fer.py [--n N] [--runs R] [--procs P] [--qber Q ...]
-[--quick]``.
+[--first F] [--quick]`` (runs ``F .. F + R - 1``: calls with disjoint ranges pool by adding).
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3_000)
     parser.add_argument("--procs", type=int, default=1)
+    parser.add_argument(
+        "--first", type=int, default=0, help="first run index (to pool runs of several calls)"
+    )
     parser.add_argument("--qber", type=float, nargs="+", default=[0.01, 0.02, 0.03, 0.05])
     parser.add_argument("--method", default="cascade")
     parser.add_argument("--quick", action="store_true", help="n = 10^4, 200 runs")
@@ -60,7 +63,10 @@ def main() -> None:
     step = max(1, runs // (20 * args.procs))
     with multiprocessing.Pool(args.procs) as pool:
         for q in args.qber:
-            jobs = [(n, q, s, min(step, runs - s), args.method) for s in range(0, runs, step)]
+            jobs = [
+                (n, q, args.first + s, min(step, runs - s), args.method)
+                for s in range(0, runs, step)
+            ]
             done, failures, f_sum, cpu = 0, 0, 0.0, 0.0
             for count, bad, fs, seconds in pool.imap_unordered(_chunk, jobs):
                 done, failures, f_sum, cpu = done + count, failures + bad, f_sum + fs, cpu + seconds
