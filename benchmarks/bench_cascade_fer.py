@@ -22,10 +22,11 @@ from scipy.stats import beta
 from qkdstack.processing.reconciliation import reconcile
 
 
-def _chunk(args: tuple[int, float, int, int, str]) -> tuple[int, int, float, float]:
-    """Runs ``[first, first + count)``: (runs, failures, sum of f, CPU seconds)."""
+def _chunk(args: tuple[int, float, int, int, str]) -> tuple[int, list[int], float, float]:
+    """Runs ``[first, first + count)``: (runs, the failed runs, sum of f, CPU seconds)."""
     n, q, first, count, method = args
-    failures, f_sum = 0, 0.0
+    failures: list[int] = []
+    f_sum = 0.0
     c0 = time.process_time()
     for run in range(first, first + count):
         rng = np.random.default_rng([run, round(q * 1e6), n])
@@ -33,7 +34,8 @@ def _chunk(args: tuple[int, float, int, int, str]) -> tuple[int, int, float, flo
         bob = alice.copy()
         bob[rng.choice(n, size=round(q * n), replace=False)] ^= 1
         result = reconcile(alice, bob, q, method=method, seed=run)
-        failures += int(not np.array_equal(result.key, alice))
+        if not np.array_equal(result.key, alice):
+            failures.append(run)
         f_sum += result.efficiency
     return count, failures, f_sum, time.process_time() - c0
 
@@ -67,12 +69,14 @@ def main() -> None:
                 (n, q, args.first + s, min(step, runs - s), args.method)
                 for s in range(0, runs, step)
             ]
-            done, failures, f_sum, cpu = 0, 0, 0.0, 0.0
+            done, failed, f_sum, cpu = 0, [], 0.0, 0.0
             for count, bad, fs, seconds in pool.imap_unordered(_chunk, jobs):
-                done, failures, f_sum, cpu = done + count, failures + bad, f_sum + fs, cpu + seconds
+                done, f_sum, cpu = done + count, f_sum + fs, cpu + seconds
+                failed += bad
             print(
-                f"| {q:g} | {done:,} | {failures} | {upper_bound(failures, done):.2e} | "
-                f"{f_sum / done:.4f} | {1e3 * cpu / done:.1f} |",
+                f"| {q:g} | {done:,} | {len(failed)} (runs {sorted(failed)}) | "
+                f"{upper_bound(len(failed), done):.2e} | {f_sum / done:.4f} | "
+                f"{1e3 * cpu / done:.1f} |",
                 flush=True,
             )
 
