@@ -228,7 +228,7 @@ def _profile(a: np.ndarray, b: np.ndarray) -> None:
         "public shuffles (Fisher-Yates, coins)": (
             "_splitmix_fisher_yates", "_coin_words", "_compose_two_blocks",
         ),
-        "Bob's inverse permutations": ("perm",),
+        "Bob's inverse permutations": ("inverse_permutation",),
         "channel (encode, decode, tag, count)": ("encode_message", "decode_message", "_carry"),
         "Alice's answers (Python + kernels)": ("handle",),
         "Bob's BINARY levels (kernel)": ("advance_searches",),
