@@ -45,7 +45,11 @@ def _reconcile_command(
     qber: Annotated[float, typer.Option("--qber", help="Error-rate estimate, in (0, 0.5).")],
     out: Annotated[Path, typer.Option("--out", help="Where to write Bob's corrected key (.npy).")],
     method: Annotated[
-        str, typer.Option("--method", help="Error-correction method (registry name).")
+        str,
+        typer.Option(
+            "--method",
+            help=f"Error-correction method: {', '.join(sorted(METHODS))} (cascade = cascade-opt8).",
+        ),
     ] = "cascade",
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed of the public shuffles (default: random).")
