@@ -10,6 +10,7 @@ MODULES = [
     "qkdstack.processing.reconciliation",
     "qkdstack.processing.reconciliation.base",
     "qkdstack.processing.reconciliation.cascade",
+    "qkdstack.processing.reconciliation.cascade_kernels",
     "qkdstack.processing.reconciliation.ldpc",
     "qkdstack.processing.reconciliation.shuffle",
     "qkdstack.cli.reconcile",
