@@ -658,8 +658,8 @@ register_method(
         "ldpc",
         _make_bob,
         _make_alice,
-        "LDPC syndrome decoding, rate-adapted by puncturing and shortening 9 PEG mother codes of "
-        "65536 bits (Elkouss et al. 2009-2010).",
+        "LDPC syndrome decoding, rate-adapted by puncturing and shortening mother codes of rates "
+        "0.50-0.90 (PEG, 65536 bits; quasi-cyclic, 2^18 bits) (Elkouss et al. 2009-2010).",
     )
 )
 
