@@ -580,7 +580,7 @@ def optimise(
         else:
             failures += 1
             delta /= 2
-            if failures >= 2:
+            if failures >= 4:
                 delta, aim, failures = 0.05, aim / 2, 0
                 if aim < 1e-3:
                     break
@@ -589,8 +589,13 @@ def optimise(
 
 
 def rounded(lam: dict[int, float], decimals: int = 5) -> dict[int, float]:
-    """``lam`` rounded to ``decimals``, summing to 1 exactly (the largest entry absorbs the rest)."""
+    """``lam`` rounded to ``decimals``, summing to 1 exactly (the largest entry absorbs the rest).
+
+    ``lambda_2`` is rounded down: it sits at the staircase bound (at most ``M`` degree-2 nodes).
+    """
     out = {i: round(w, decimals) for i, w in sorted(lam.items()) if round(w, decimals) > 0}
+    if 2 in lam:
+        out[2] = math.floor(lam[2] * 10**decimals) / 10**decimals
     top = max(out, key=lambda i: out[i])
     out[top] = round(1.0 - sum(w for i, w in out.items() if i != top), decimals)
     return out
