@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy.sparse import coo_matrix, csr_matrix
 
 from qkdstack.errors import ParameterError, ProtocolAbort, VerificationFailed
 from qkdstack.processing.channel import ClassicalChannel, Message, decode_message
 from qkdstack.processing.reconciliation import get_method
+from qkdstack.processing.reconciliation import ldpc as ldpc_module
 from qkdstack.processing.reconciliation.base import alice_responder
 from qkdstack.processing.reconciliation.ldpc import (
     CODE_LENGTHS,
@@ -20,6 +22,7 @@ from qkdstack.processing.reconciliation.ldpc import (
     AliceLDPC,
     LDPCCode,
     decode_syndrome,
+    decode_syndromes,
     default_plan,
     load_code,
     masked_rows,
@@ -147,6 +150,49 @@ def test_decoder_corrects_a_noisy_frame_well_below_threshold() -> None:
         code, math.log((1 - q) / q) * (1 - 2.0 * y), syndrome(code, x)
     )
     assert ok and np.array_equal(word, x) and iterations < 60
+
+
+@njit(cache=False)
+def _apply_fast(a: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    e = np.empty_like(a)
+    g = np.empty_like(w)
+    for i in range(a.size):
+        e[i] = ldpc_module._exp_neg(a[i])
+    for i in range(w.size):
+        g[i] = ldpc_module._neg_log(w[i])
+    return e, g
+
+
+def test_vectorisable_exp_and_log_match_libm() -> None:
+    a = np.linspace(0.0, 30.0, 200_001).astype(np.float32)
+    w = np.geomspace(2.0**-30, 1.0, 200_001).astype(np.float32)
+    e, g = _apply_fast(a, w)
+    assert np.max(np.abs(e / np.exp(-a.astype(np.float64)) - 1.0)) < 2e-6
+    assert np.max(np.abs(g + np.log(w.astype(np.float64)))) < 3e-6
+
+
+def test_lane_decoder_matches_the_one_frame_decoder() -> None:
+    # 21 frames (more than the 16 lanes, so lanes are refilled), Q = 6% on the rate-0.65 65536-bit
+    # code (f = 1.07: some frames fail), plus one hopeless frame (Q = 20%) that must come back
+    # unconverged after exactly max_iter iterations.
+    code = load_code(0.65)
+    rng = np.random.default_rng(8)
+    qs = [0.06] * 20 + [0.2]
+    x = rng.integers(0, 2, (len(qs), code.n), dtype=np.uint8)
+    y = np.stack([x[i] ^ (rng.random(code.n) < q).astype(np.uint8) for i, q in enumerate(qs)])
+    llrs = np.stack([math.log((1 - q) / q) * (1 - 2.0 * y[i]) for i, q in enumerate(qs)])
+    targets = np.stack([syndrome(code, row) for row in x])
+    words, iterations, converged = decode_syndromes(code, llrs, targets, max_iter=60)
+    one = [decode_syndrome(code, llrs[i], targets[i], max_iter=60) for i in range(len(qs))]
+    assert converged.tolist() == [ok for _, ok, _ in one]
+    assert 0 < converged.sum() < len(qs) - 1  # both outcomes occur among the Q = 6% frames
+    assert not converged[-1] and iterations[-1] == 60
+    for i, (word, ok, its) in enumerate(one):
+        if ok:
+            assert np.array_equal(words[i], x[i]) and np.array_equal(word, x[i])
+            assert abs(int(iterations[i]) - its) <= 2
+    with pytest.raises(ParameterError, match="'llrs' and 'targets'"):
+        decode_syndromes(code, llrs[:2], targets[:1])
 
 
 def test_decoder_corrects_a_long_frame_near_the_target_efficiency() -> None:

@@ -88,6 +88,7 @@ __all__ = [
     "FramePlan",
     "LDPCCode",
     "decode_syndrome",
+    "decode_syndromes",
     "default_plan",
     "load_code",
     "masked_rows",
@@ -299,6 +300,262 @@ def _decode(
         if ok:
             return hard, True, it
     return hard, False, max_iter
+
+
+# Vectorisable float32 elementary functions for the batched decoder: arithmetic and selects only
+# (no libm calls), so that the loop over the frames of a batch compiles to SIMD instructions.
+_LOG2E = np.float32(1.4426950408889634)
+_LN2 = np.float32(0.6931471805599453)
+_SQRT_HALF = np.float32(0.7071067811865476)
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _exp_neg(a: np.float32) -> np.float32:  # pragma: no cover
+    """``e^{-a}`` for ``0 <= a <= 30`` in single precision (relative error < 2e-6).
+
+    ``e^{-a} = 2^{-y}``, ``y = a log2(e) = n + g`` with ``n = floor(y)``; ``2^{-n}`` by binary
+    decomposition of ``n`` (selects), ``2^{-g} = 2^{-1/2} e^{-u}``, ``u = (g - 1/2) ln 2``,
+    ``|u| <= 0.347``, by its Taylor polynomial of degree 7 (remainder < 5e-9).
+    """
+    y = a * _LOG2E
+    n = np.floor(y)
+    u = (y - n - np.float32(0.5)) * _LN2
+    p = np.float32(1.0 / 5040.0)
+    p = p * -u + np.float32(1.0 / 720.0)
+    p = p * -u + np.float32(1.0 / 120.0)
+    p = p * -u + np.float32(1.0 / 24.0)
+    p = p * -u + np.float32(1.0 / 6.0)
+    p = p * -u + np.float32(0.5)
+    p = p * -u + np.float32(1.0)
+    p = p * -u + np.float32(1.0)
+    s = np.float32(1.0)
+    if n >= 32.0:
+        s *= np.float32(2.0**-32)
+        n -= np.float32(32.0)
+    if n >= 16.0:
+        s *= np.float32(2.0**-16)
+        n -= np.float32(16.0)
+    if n >= 8.0:
+        s *= np.float32(2.0**-8)
+        n -= np.float32(8.0)
+    if n >= 4.0:
+        s *= np.float32(2.0**-4)
+        n -= np.float32(4.0)
+    if n >= 2.0:
+        s *= np.float32(0.25)
+        n -= np.float32(2.0)
+    if n >= 1.0:
+        s *= np.float32(0.5)
+    return p * s * _SQRT_HALF
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _neg_log(w: np.float32) -> np.float32:  # pragma: no cover
+    """``-ln w`` for ``2^-31 <= w <= 1`` in single precision (absolute error < 3e-6).
+
+    ``w = 2^-e r`` with ``r`` in ``[1/sqrt(2), sqrt(2))`` by binary decomposition of ``e``
+    (selects); ``ln r = 2 atanh(s)``, ``s = (r - 1) / (r + 1)``, ``|s| <= 0.172``, by the series
+    ``2 (s + s^3/3 + ... + s^9/9)`` (remainder < 3e-9).
+    """
+    e = np.float32(0.0)
+    # Ternaries (not if-blocks), unrolled, so that the compiler emits selects and vectorises.
+    low = w < np.float32(1.52587890625e-05)
+    w *= np.float32(65536.0) if low else np.float32(1.0)
+    e += np.float32(16.0) if low else np.float32(0.0)
+    low = w < np.float32(0.00390625)
+    w *= np.float32(256.0) if low else np.float32(1.0)
+    e += np.float32(8.0) if low else np.float32(0.0)
+    low = w < np.float32(0.0625)
+    w *= np.float32(16.0) if low else np.float32(1.0)
+    e += np.float32(4.0) if low else np.float32(0.0)
+    low = w < np.float32(0.25)
+    w *= np.float32(4.0) if low else np.float32(1.0)
+    e += np.float32(2.0) if low else np.float32(0.0)
+    low = w < np.float32(0.5)
+    w *= np.float32(2.0) if low else np.float32(1.0)
+    e += np.float32(1.0) if low else np.float32(0.0)
+    low = w < _SQRT_HALF
+    w *= np.float32(2.0) if low else np.float32(1.0)
+    e += np.float32(1.0) if low else np.float32(0.0)
+    s = (w - np.float32(1.0)) / (w + np.float32(1.0))
+    s2 = s * s
+    q = np.float32(1.0 / 9.0)
+    q = q * s2 + np.float32(1.0 / 7.0)
+    q = q * s2 + np.float32(1.0 / 5.0)
+    q = q * s2 + np.float32(1.0 / 3.0)
+    q = q * s2 + np.float32(1.0)
+    return e * _LN2 - np.float32(2.0) * s * q
+
+
+_LANES = 32  # frames decoded side by side (a multiple of the 16 single-precision AVX-512 lanes)
+_ROUNDS = 1  # iterations per call of the lane kernel between lane refills
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _iterate_lanes(
+    check_var: npt.NDArray[np.int32],
+    check_ptr: npt.NDArray[np.int64],
+    post: npt.NDArray[np.float32],
+    c2v: npt.NDArray[np.float32],
+    sign: npt.NDArray[np.float32],
+    active: npt.NDArray[np.float32],
+    used: npt.NDArray[np.int64],
+    max_iter: int,
+    rounds: int,
+) -> None:  # pragma: no cover
+    """Up to ``rounds`` layered sum-product iterations of ``B`` frames side by side.
+
+    State (updated in place): posteriors ``post`` (``n x B``), check-to-variable messages
+    ``c2v`` (``E x B``, in the row order of ``check_var``), syndrome signs ``sign``
+    (``m x B``, ``(-1)^{s_c}``), ``active`` (1 while a lane decodes, set to 0 when its hard
+    decision reaches the syndrome or it has used ``max_iter`` iterations) and ``used``
+    (iterations per lane). The schedule and check rule of :func:`_decode`, with the frames in the
+    innermost loop (SIMD lanes: numba's ``error_model="numpy"`` and the select-only
+    :func:`_exp_neg` / :func:`_neg_log` let it vectorise); the product of the other edges'
+    ``tanh`` is taken as prefix times suffix product (no division). A lane with ``active = 0``
+    is frozen (its messages are not changed). Returns when no lane is active or after
+    ``rounds`` iterations.
+    """
+    n, lanes = post.shape
+    m = sign.shape[0]
+    one = np.float32(1.0)
+    width = 0
+    for c in range(m):
+        width = max(width, check_ptr[c + 1] - check_ptr[c])
+    incoming = np.empty((width, lanes), dtype=np.float32)
+    ths = np.empty((width, lanes), dtype=np.float32)
+    pre = np.empty((width, lanes), dtype=np.float32)
+    suf = np.empty(lanes, dtype=np.float32)
+    hard = np.zeros((n, lanes), dtype=np.uint8)
+    parity = np.zeros(lanes, dtype=np.uint8)
+    failing = np.zeros(lanes, dtype=np.uint8)
+    for _ in range(rounds):
+        for c in range(m):
+            lo = check_ptr[c]
+            deg = check_ptr[c + 1] - lo
+            for i in range(deg):
+                v = check_var[lo + i]
+                for b in range(lanes):
+                    x = post[v, b] - c2v[lo + i, b]
+                    incoming[i, b] = x
+                    a = min(abs(x), np.float32(30.0))
+                    ex = _exp_neg(a)
+                    t = (one - ex) / (one + ex)
+                    ths[i, b] = t if x >= 0 else -t
+            for b in range(lanes):
+                pre[0, b] = sign[c, b]
+                suf[b] = one
+            for i in range(1, deg):
+                for b in range(lanes):
+                    pre[i, b] = pre[i - 1, b] * ths[i - 1, b]
+            for i in range(deg - 1, -1, -1):
+                v = check_var[lo + i]
+                for b in range(lanes):
+                    val = pre[i, b] * suf[b]
+                    suf[b] *= ths[i, b]
+                    mag = min(abs(val), _CLAMP)
+                    out = _neg_log((one - mag) / (one + mag))
+                    out = out if val >= 0 else -out
+                    new = c2v[lo + i, b] + active[b] * (out - c2v[lo + i, b])
+                    c2v[lo + i, b] = new
+                    post[v, b] = incoming[i, b] + new
+        for v in range(n):
+            for b in range(lanes):
+                hard[v, b] = 1 if post[v, b] < 0.0 else 0
+        for b in range(lanes):
+            failing[b] = 0
+        for c in range(m):
+            for b in range(lanes):
+                parity[b] = 1 if sign[c, b] < 0 else 0
+            for k in range(check_ptr[c], check_ptr[c + 1]):
+                v = check_var[k]
+                for b in range(lanes):
+                    parity[b] ^= hard[v, b]
+            for b in range(lanes):
+                failing[b] |= parity[b]
+        remaining = 0
+        for b in range(lanes):
+            if active[b] != 0.0:
+                used[b] += 1
+                if failing[b] == 0 or used[b] >= max_iter:
+                    active[b] = 0.0
+                else:
+                    remaining += 1
+        if remaining == 0:
+            return
+
+
+def decode_syndromes(
+    code: LDPCCode,
+    llrs: npt.NDArray[np.floating[Any]],
+    targets: BitArray,
+    max_iter: int = 100,
+) -> tuple[BitArray, npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Belief-propagation syndrome decoding of many frames of one code, 16 at a time.
+
+    The algorithm of :func:`decode_syndrome` (layered sum-product, the same iterations and
+    decisions up to single-precision rounding: ``e^{-x}`` and ``ln`` are evaluated by
+    polynomials, relative error < 2e-6), laid out so that the frames fill the SIMD lanes; ~3.5x
+    the frames per second of :func:`decode_syndrome` on one core (BENCHMARKS.md).
+
+    Parameters
+    ----------
+    code : LDPCCode
+    llrs : ndarray of float, shape (frames, code.n)
+        Channel log-likelihood ratios of every frame.
+    targets : ndarray of uint8, shape (frames, code.m)
+        Alice's syndromes.
+    max_iter : int
+        Iteration limit per frame.
+
+    Returns
+    -------
+    bits, iterations, converged
+        Decisions ``(frames, code.n)``, iterations used and whether each frame reached its
+        syndrome.
+    """
+    llrs = np.ascontiguousarray(np.atleast_2d(llrs), dtype=np.float32)
+    targets = np.ascontiguousarray(np.atleast_2d(targets), dtype=np.uint8)
+    if llrs.shape[1] != code.n or targets.shape != (llrs.shape[0], code.m):
+        raise ParameterError(
+            f"Arguments 'llrs' and 'targets' must have shapes (F, {code.n}) and (F, {code.m}), "
+            f"not {llrs.shape} and {targets.shape}."
+        )
+    n_frames = llrs.shape[0]
+    lanes = min(_LANES, n_frames)
+    post = np.zeros((code.n, lanes), dtype=np.float32)
+    c2v = np.zeros((code.check_var.shape[0], lanes), dtype=np.float32)
+    sign = np.ones((code.m, lanes), dtype=np.float32)
+    active = np.zeros(lanes, dtype=np.float32)
+    used = np.zeros(lanes, dtype=np.int64)
+    frame_of = np.full(lanes, -1, dtype=np.int64)
+    bits = np.zeros((n_frames, code.n), dtype=np.uint8)
+    iterations = np.zeros(n_frames, dtype=np.int64)
+    converged = np.zeros(n_frames, dtype=np.bool_)
+    following = 0
+    while True:
+        for b in range(lanes):  # idle lanes take the next frames
+            if frame_of[b] < 0 and following < n_frames:
+                frame_of[b], following = following, following + 1
+                post[:, b] = llrs[frame_of[b]]
+                c2v[:, b] = 0.0
+                sign[:, b] = 1.0 - 2.0 * targets[frame_of[b]]
+                active[b], used[b] = 1.0, 0
+        if not np.any(frame_of >= 0):
+            return bits, iterations, converged
+        # A few iterations at a time, so that lanes freed early are soon given new frames.
+        _iterate_lanes(
+            code.check_var, code.check_ptr, post, c2v, sign, active, used, max_iter, _ROUNDS
+        )
+        for b in np.flatnonzero((active == 0.0) & (frame_of >= 0)).tolist():
+            f = int(frame_of[b])
+            bits[f] = post[:, b] < 0.0
+            iterations[f] = used[b]
+            h = bits[f]
+            converged[f] = not np.any(
+                _syndrome(code.edge_check, code.edge_var, code.m, h) ^ targets[f]
+            )
+            frame_of[b] = -1
 
 
 def decode_syndrome(
@@ -628,16 +885,11 @@ class BobLDPC(BobReconciler):
             )
         )
         synd = _read_syndromes(reply, "ec.syndromes", plan, code)
-        failed = 0
-        for f in range(frames):
-            llr = _frame_llr(bits, qber, plan, f)
-            word, ok, _ = decode_syndrome(code, llr, synd[f], self._max_iter)
-            if ok:
-                chunk = min(payload, n_key - f * payload)
-                bits[f * payload : f * payload + chunk] = word[plan.payload_positions[:chunk]]
-            else:
-                failed += 1
-        return ReconciliationOutcome(key=bits, frames=frames, frames_failed=failed)
+        words, _, ok = decode_syndromes(code, _frame_llrs(bits, qber, plan), synd, self._max_iter)
+        for f in np.flatnonzero(ok).tolist():
+            chunk = min(payload, n_key - f * payload)
+            bits[f * payload : f * payload + chunk] = words[f, plan.payload_positions[:chunk]]
+        return ReconciliationOutcome(key=bits, frames=frames, frames_failed=frames - int(ok.sum()))
 
 
 def _make_bob(seed: Seed = None, **options: Any) -> BobLDPC:
@@ -891,11 +1143,13 @@ class BobBlind(BobReconciler):
         pending = np.arange(plan.frames)
         while True:
             still = []
-            for f in pending.tolist():
-                word, ok, _ = decode_syndrome(code, llrs[f], synd[f], self._max_iter)
-                if ok:
+            words, _, ok = decode_syndromes(code, llrs[pending], synd[pending], self._max_iter)
+            for i, f in enumerate(pending.tolist()):
+                if ok[i]:
                     chunk_len = min(size, n_key - f * size)
-                    bits[f * size : f * size + chunk_len] = word[plan.payload_positions[:chunk_len]]
+                    bits[f * size : f * size + chunk_len] = words[
+                        i, plan.payload_positions[:chunk_len]
+                    ]
                 else:
                     still.append(f)
             pending = np.array([f for f in still if revealed[f] < d], dtype=np.int64)
