@@ -103,7 +103,7 @@ _N_BASE = 1024  # columns of the base graph of the quasi-cyclic codes
 _MAX_SHORTENED = 0.2  # shortened fraction of a frame above which a shorter code is preferred
 CODE_RATES: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 """Rates of the shipped mother codes (each at every length of :data:`CODE_LENGTHS`)."""
-CODE_LENGTHS: tuple[int, ...] = (65536, 262144)
+CODE_LENGTHS: tuple[int, ...] = (65536, 262144, 1048576)
 """Lengths of the shipped mother codes: PEG codes of 65536 bits, quasi-cyclic codes of 2^18 bits."""
 _LLR_KNOWN = 50.0  # LLR of a shortened (known) bit
 
@@ -389,6 +389,7 @@ def _neg_log(w: np.float32) -> np.float32:  # pragma: no cover
 
 _LANES = 32  # frames decoded side by side (a multiple of the 16 single-precision AVX-512 lanes)
 _ROUNDS = 1  # iterations per call of the lane kernel between lane refills
+_FEW_FRAMES = 8  # below this many frames, decode one frame at a time
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
@@ -491,12 +492,13 @@ def decode_syndromes(
     targets: BitArray,
     max_iter: int = 100,
 ) -> tuple[BitArray, npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """Belief-propagation syndrome decoding of many frames of one code, 16 at a time.
+    """Belief-propagation syndrome decoding of many frames of one code, 32 at a time.
 
     The algorithm of :func:`decode_syndrome` (layered sum-product, the same iterations and
     decisions up to single-precision rounding: ``e^{-x}`` and ``ln`` are evaluated by
     polynomials, relative error < 2e-6), laid out so that the frames fill the SIMD lanes; ~3.5x
-    the frames per second of :func:`decode_syndrome` on one core (BENCHMARKS.md).
+    the frames per second of :func:`decode_syndrome` on one core (BENCHMARKS.md). Fewer than 8
+    frames are decoded one at a time by :func:`decode_syndrome`.
 
     Parameters
     ----------
@@ -522,7 +524,18 @@ def decode_syndromes(
             f"not {llrs.shape} and {targets.shape}."
         )
     n_frames = llrs.shape[0]
-    lanes = min(_LANES, n_frames)
+    if n_frames < _FEW_FRAMES:
+        # Mostly idle lanes cost more than one frame at a time.
+        bits = np.zeros((n_frames, code.n), dtype=np.uint8)
+        iterations = np.zeros(n_frames, dtype=np.int64)
+        converged = np.zeros(n_frames, dtype=np.bool_)
+        for f in range(n_frames):
+            bits[f], converged[f], iterations[f] = decode_syndrome(
+                code, llrs[f], targets[f], max_iter
+            )
+        return bits, iterations, converged
+    # Always _LANES lanes (idle ones frozen): the kernel's loops vectorise only at full width.
+    lanes = _LANES
     post = np.zeros((code.n, lanes), dtype=np.float32)
     c2v = np.zeros((code.check_var.shape[0], lanes), dtype=np.float32)
     sign = np.ones((code.m, lanes), dtype=np.float32)
@@ -614,7 +627,9 @@ class FramePlan(NamedTuple):
     """Mother code length (one of :data:`CODE_LENGTHS`)."""
 
 
-def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
+def plan_frames(
+    n_key: int, qber: float, target_efficiency: float, lengths: tuple[int, ...] = CODE_LENGTHS
+) -> FramePlan:
     """Pick the mother code (rate, length), frames, key bits and punctured bits per frame.
 
     The key is spread evenly over the fewest frames ``F = ceil(n / N)``, ``p = ceil(n / F)`` key
@@ -628,8 +643,8 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
     ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly, as long as ``d <= M / 10``.
     Frame counts from ``F`` to ``2F`` (``p >= N / 2``) are tried, the longest codes
     (``N = 2^18``) first: the fit with the fewest shortened positions is taken if at most a fifth of
-    the frame is shortened, else the 65536-bit codes are tried, and failing that the least
-    shortened fit of any length. With no fit at all, the 65536-bit codes are used with puncturing
+    the frame is shortened, else the next shorter codes, and failing that the least shortened fit
+    of any length. ``lengths``: the code lengths allowed (default: all). With no fit at all, the 65536-bit codes are used with puncturing
     capped (and by the room ``N - p``), leaking more than ``f* h(Q)``:
     frames punctured by 14-19% of ``M`` failed about one in 20-50 at f* = 1.2, by up to 11% none
     of about 200 (2026-11-27, BENCHMARKS.md), and 46% of the rate-0.9 code failed 7 frames in 16
@@ -642,7 +657,7 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
     # 100000 key bits in 262144 failed 6 times in 6 at Q = 6%, f* = 1.15), so the longest codes
     # that fit with at most a fifth of the frame shortened win; among those, the least shortening.
     best: tuple[float, FramePlan] | None = None
-    for length in sorted(CODE_LENGTHS, reverse=True):
+    for length in sorted(lengths, reverse=True):
         first = max(1, -(-n_key // length))
         for frames in range(first, max(first, -(-2 * n_key // length)) + 1):
             payload = -(-n_key // frames)
@@ -676,10 +691,11 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
 DEFAULT_EFFICIENCY: Mapping[int, float] = MappingProxyType({262144: 1.15, 65536: 1.25})
 """Default target efficiency ``f*`` by mother-code length (see :func:`default_plan`).
 
-2^18-bit frames: 1.15, the smallest value tried that kept the frame error rate below 10^-3 at
+The 2^20-bit codes are not in the default plan (their frame error rates at f* = 1.10 are in
+BENCHMARKS.md); they serve an explicit ``target_efficiency``. 2^18-bit frames: 1.15, the smallest value tried that kept the frame error rate below 10^-3 at
 Q = 2, 4, 6 and 8% (0 of 3440-3741 frames each, 10^7-bit keys, 2026-11-27, BENCHMARKS.md); at
-1.10, 9 of 369 frames failed at Q = 4% and 6 of 40 at Q = 2%. 65536-bit frames (keys below about
-10^6 bits): 1.25 (BENCHMARKS.md gives the frame error rates measured there).
+1.10, 9 of 369 frames failed at Q = 4% and 6 of 40 at Q = 2%. 65536-bit frames: 1.25
+(BENCHMARKS.md gives the frame error rates measured there).
 """
 
 
@@ -691,17 +707,20 @@ TOP_RATE_EFFICIENCY = 1.35
 def default_plan(n_key: int, qber: float) -> FramePlan:
     """:func:`plan_frames` at the default ``f*`` of the code it lands on.
 
-    Planned at ``DEFAULT_EFFICIENCY[262144]``; if that plan uses the 65536-bit codes (short keys),
-    planned again at ``DEFAULT_EFFICIENCY[65536]``; if the plan then uses the rate-0.9 code (low
-    QBER), planned again at :data:`TOP_RATE_EFFICIENCY`.
+    Planned at ``DEFAULT_EFFICIENCY[L]`` with the lengths up to ``L`` of
+    :data:`DEFAULT_EFFICIENCY`, for ``L`` from the longest down, until the plan uses length ``L``
+    (failing that, the last plan); if the plan uses the rate-0.9 code (low QBER), planned again at
+    :data:`TOP_RATE_EFFICIENCY`.
     """
-    plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[262144])
-    if plan.length != 262144:
-        plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[65536])
+    for length in sorted(DEFAULT_EFFICIENCY, reverse=True):
+        allowed = tuple(k for k in DEFAULT_EFFICIENCY if k <= length)
+        plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[length], allowed)
+        if plan.length == length:
+            break
     if plan.rate == max(CODE_RATES):
         # The rate-0.9 code's density-evolution threshold is f = 1.153 (Elkouss et al. 2009,
         # Table I: Q = 0.0109): below it no length decodes.
-        plan = plan_frames(n_key, qber, TOP_RATE_EFFICIENCY)
+        plan = plan_frames(n_key, qber, TOP_RATE_EFFICIENCY, allowed)
     return plan
 
 
