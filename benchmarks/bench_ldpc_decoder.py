@@ -6,7 +6,7 @@ of the 2^18-bit rate-0.85 code with Bernoulli errors at the Q where ``M / (N h(Q
 (no shortening or puncturing), i.e. what a frame of a long key costs at that efficiency.
 
 Usage: ``PYTHONPATH=src python benchmarks/bench_ldpc_decoder.py [--frames 48] [--repeats 3]
-[--efficiency 1.15] [--rate 0.85] [--length 262144]``.
+[--efficiency 1.15] [--rate 0.85] [--length 262144] [--quick]``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=262144)
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--quick", action="store_true", help="32 frames, 1 repeat")
     args = parser.parse_args()
+    if args.quick:
+        args.frames, args.repeats = 32, 1
     code = load_code(args.rate, args.length)
     q = brentq(lambda p: code.m / (code.n * _h(p)) - args.efficiency, 1e-4, 0.3)
     rng = np.random.default_rng(args.seed)
