@@ -40,6 +40,7 @@ from qkdstack.processing.reconciliation.ldpc import (
     CODE_RATES,
     FramePlan,
     decode_syndrome,
+    decode_syndromes,
     default_plan,
     load_code,
     plan_blind,
@@ -183,6 +184,7 @@ def fer(args: argparse.Namespace) -> None:
     code = load_code(CODE_RATES[0])
     zeros = np.zeros(code.n, dtype=np.uint8)
     decode_syndrome(code, np.ones(code.n), syndrome(code, zeros), 1)
+    decode_syndromes(code, np.ones((1, code.n)), syndrome(code, zeros)[None, :], 1)
     start = time.time()
     results: list[dict[str, Any]] = []
     with multiprocessing.get_context("spawn").Pool(args.procs) as pool:

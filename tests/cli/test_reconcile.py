@@ -126,3 +126,43 @@ def test_reconcile_rejects_bad_input(
     assert rc == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def _h(p: float) -> float:
+    return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+
+
+def test_reconcile_ldpc_target_efficiency_sets_the_leakage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 60,000 bits with exactly 4% errors: one 65536-bit frame whose syndrome leaks
+    # ceil(f* h(Q) n) bits, so the efficiency is f* up to rounding (the puncturing cap is not hit
+    # at these f*).
+    a, b, alice = _write_pair(tmp_path, n=60_000, errors=2_400)
+    reports = {}
+    for f_star in ("1.3", "1.5"):
+        out = tmp_path / f"c{f_star}.npy"
+        args = ["reconcile", "--alice", str(a), "--bob", str(b), "--qber", "0.04"]
+        args += ["--out", str(out), "--method", "ldpc", "--target-efficiency", f_star, "--json"]
+        assert main(args) == 0
+        reports[f_star] = json.loads(capsys.readouterr().out)
+        assert np.array_equal(np.load(out), alice)
+    for f_star, report in reports.items():
+        assert report["leaked_bits"] == np.ceil(float(f_star) * _h(0.04) * 60_000)
+        assert report["efficiency"] == pytest.approx(float(f_star), abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("method", "value", "message"),
+    [("cascade", "1.2", "ldpc only"), ("ldpc", "1.0", "must be > 1, not 1.0")],
+)
+def test_reconcile_rejects_a_bad_target_efficiency(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], method: str, value: str, message: str
+) -> None:
+    a, b, _ = _write_pair(tmp_path, n=100, errors=2)
+    args = ["reconcile", "--alice", str(a), "--bob", str(b), "--qber", "0.02", "--method", method]
+    rc = main([*args, "--out", str(tmp_path / "c.npy"), "--target-efficiency", value])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert "'--target-efficiency'" in err and message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "c.npy").exists()

@@ -55,6 +55,14 @@ def _reconcile_command(
         int | None, typer.Option("--seed", help="Seed of the public shuffles (default: random).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    target_efficiency: Annotated[
+        float | None,
+        typer.Option(
+            "--target-efficiency",
+            help="ldpc only: the f* each frame's syndrome is sized for (> 1; default: by code "
+            "length, 1.15 on 2^18-bit frames; 1.10 plans 2^20-bit frames for long keys).",
+        ),
+    ] = None,
 ) -> None:
     """Correct Bob's key towards Alice's and report the leakage and efficiency."""
     if method not in METHODS:
@@ -65,6 +73,17 @@ def _reconcile_command(
         raise ParameterError(f"Argument '--qber' must be in (0, 0.5), not {qber}.")
     if seed is not None and seed < 0:
         raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
+    options = {}
+    if target_efficiency is not None:
+        if method != "ldpc":
+            raise ParameterError(
+                f"Argument '--target-efficiency' applies to --method ldpc only, not {method!r}."
+            )
+        if not target_efficiency > 1.0:
+            raise ParameterError(
+                f"Argument '--target-efficiency' must be > 1, not {target_efficiency}."
+            )
+        options["target_efficiency"] = target_efficiency
     alice_key = _load_bits(alice, "--alice")
     bob_key = _load_bits(bob, "--bob")
     if alice_key.shape != bob_key.shape:
@@ -72,7 +91,7 @@ def _reconcile_command(
             f"Arguments '--alice' and '--bob' must have equal lengths, not {alice_key.shape[0]} "
             f"and {bob_key.shape[0]}."
         )
-    result = reconcile(alice_key, bob_key, qber, method=method, seed=seed)
+    result = reconcile(alice_key, bob_key, qber, method=method, seed=seed, options=options)
     np.save(out, result.key)
     report = {
         "method": method,

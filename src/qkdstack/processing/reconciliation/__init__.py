@@ -22,8 +22,9 @@ The efficiency of a run is ``f = leaked / (n h(Q))`` with ``Q`` the true error f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -119,6 +120,7 @@ def reconcile(
     method: str = "cascade",
     seed: Seed = None,
     channel_factory: Callable[[Responder], ClassicalChannel] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ReconcileResult:
     """Run error-correction method ``method`` between two keys in one process.
 
@@ -137,6 +139,9 @@ def reconcile(
         Seeds Bob's public random choices (shuffles).
     channel_factory : callable, optional
         ``responder -> ClassicalChannel``, for authentication or tampering.
+    options : mapping, optional
+        Keyword options of the method's Bob half (e.g. ``{"target_efficiency": 1.1}`` for
+        ``ldpc``); a method rejects options it does not take.
     """
     alice = _check_bits("alice_key", alice_key)
     bob = _check_bits("bob_key", bob_key)
@@ -147,7 +152,7 @@ def reconcile(
         )
     if not isinstance(qber, float | int) or not 0.0 < float(qber) < 0.5:
         raise ParameterError(f"Argument 'qber' must be in (0, 0.5), not {qber}.")
-    bob_half = get_method(method).make_bob(seed=seed)
+    bob_half = get_method(method).make_bob(seed=seed, **dict(options or {}))
     responder = alice_responder(alice)
     channel = (channel_factory or ClassicalChannel)(responder)
     leaked_before = channel.stats.leaked_bits(STAGE)

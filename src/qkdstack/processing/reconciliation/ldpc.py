@@ -88,6 +88,7 @@ __all__ = [
     "FramePlan",
     "LDPCCode",
     "decode_syndrome",
+    "decode_syndromes",
     "default_plan",
     "load_code",
     "masked_rows",
@@ -102,7 +103,7 @@ _N_BASE = 1024  # columns of the base graph of the quasi-cyclic codes
 _MAX_SHORTENED = 0.2  # shortened fraction of a frame above which a shorter code is preferred
 CODE_RATES: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 """Rates of the shipped mother codes (each at every length of :data:`CODE_LENGTHS`)."""
-CODE_LENGTHS: tuple[int, ...] = (65536, 262144)
+CODE_LENGTHS: tuple[int, ...] = (65536, 262144, 1048576)
 """Lengths of the shipped mother codes: PEG codes of 65536 bits, quasi-cyclic codes of 2^18 bits."""
 _LLR_KNOWN = 50.0  # LLR of a shortened (known) bit
 
@@ -301,6 +302,275 @@ def _decode(
     return hard, False, max_iter
 
 
+# Vectorisable float32 elementary functions for the batched decoder: arithmetic and selects only
+# (no libm calls), so that the loop over the frames of a batch compiles to SIMD instructions.
+_LOG2E = np.float32(1.4426950408889634)
+_LN2 = np.float32(0.6931471805599453)
+_SQRT_HALF = np.float32(0.7071067811865476)
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _exp_neg(a: np.float32) -> np.float32:  # pragma: no cover
+    """``e^{-a}`` for ``0 <= a <= 30`` in single precision (relative error < 2e-6).
+
+    ``e^{-a} = 2^{-y}``, ``y = a log2(e) = n + g`` with ``n = floor(y)``; ``2^{-n}`` by binary
+    decomposition of ``n`` (selects), ``2^{-g} = 2^{-1/2} e^{-u}``, ``u = (g - 1/2) ln 2``,
+    ``|u| <= 0.347``, by its Taylor polynomial of degree 7 (remainder < 5e-9).
+    """
+    y = a * _LOG2E
+    n = np.floor(y)
+    u = (y - n - np.float32(0.5)) * _LN2
+    p = np.float32(1.0 / 5040.0)
+    p = p * -u + np.float32(1.0 / 720.0)
+    p = p * -u + np.float32(1.0 / 120.0)
+    p = p * -u + np.float32(1.0 / 24.0)
+    p = p * -u + np.float32(1.0 / 6.0)
+    p = p * -u + np.float32(0.5)
+    p = p * -u + np.float32(1.0)
+    p = p * -u + np.float32(1.0)
+    s = np.float32(1.0)
+    if n >= 32.0:
+        s *= np.float32(2.0**-32)
+        n -= np.float32(32.0)
+    if n >= 16.0:
+        s *= np.float32(2.0**-16)
+        n -= np.float32(16.0)
+    if n >= 8.0:
+        s *= np.float32(2.0**-8)
+        n -= np.float32(8.0)
+    if n >= 4.0:
+        s *= np.float32(2.0**-4)
+        n -= np.float32(4.0)
+    if n >= 2.0:
+        s *= np.float32(0.25)
+        n -= np.float32(2.0)
+    if n >= 1.0:
+        s *= np.float32(0.5)
+    return p * s * _SQRT_HALF
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _neg_log(w: np.float32) -> np.float32:  # pragma: no cover
+    """``-ln w`` for ``2^-31 <= w <= 1`` in single precision (absolute error < 3e-6).
+
+    ``w = 2^-e r`` with ``r`` in ``[1/sqrt(2), sqrt(2))`` by binary decomposition of ``e``
+    (selects); ``ln r = 2 atanh(s)``, ``s = (r - 1) / (r + 1)``, ``|s| <= 0.172``, by the series
+    ``2 (s + s^3/3 + ... + s^9/9)`` (remainder < 3e-9).
+    """
+    e = np.float32(0.0)
+    # Ternaries (not if-blocks), unrolled, so that the compiler emits selects and vectorises.
+    low = w < np.float32(1.52587890625e-05)
+    w *= np.float32(65536.0) if low else np.float32(1.0)
+    e += np.float32(16.0) if low else np.float32(0.0)
+    low = w < np.float32(0.00390625)
+    w *= np.float32(256.0) if low else np.float32(1.0)
+    e += np.float32(8.0) if low else np.float32(0.0)
+    low = w < np.float32(0.0625)
+    w *= np.float32(16.0) if low else np.float32(1.0)
+    e += np.float32(4.0) if low else np.float32(0.0)
+    low = w < np.float32(0.25)
+    w *= np.float32(4.0) if low else np.float32(1.0)
+    e += np.float32(2.0) if low else np.float32(0.0)
+    low = w < np.float32(0.5)
+    w *= np.float32(2.0) if low else np.float32(1.0)
+    e += np.float32(1.0) if low else np.float32(0.0)
+    low = w < _SQRT_HALF
+    w *= np.float32(2.0) if low else np.float32(1.0)
+    e += np.float32(1.0) if low else np.float32(0.0)
+    s = (w - np.float32(1.0)) / (w + np.float32(1.0))
+    s2 = s * s
+    q = np.float32(1.0 / 9.0)
+    q = q * s2 + np.float32(1.0 / 7.0)
+    q = q * s2 + np.float32(1.0 / 5.0)
+    q = q * s2 + np.float32(1.0 / 3.0)
+    q = q * s2 + np.float32(1.0)
+    return e * _LN2 - np.float32(2.0) * s * q
+
+
+_LANES = 32  # frames decoded side by side (a multiple of the 16 single-precision AVX-512 lanes)
+_ROUNDS = 1  # iterations per call of the lane kernel between lane refills
+_FEW_FRAMES = 8  # below this many frames, decode one frame at a time
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _iterate_lanes(
+    check_var: npt.NDArray[np.int32],
+    check_ptr: npt.NDArray[np.int64],
+    post: npt.NDArray[np.float32],
+    c2v: npt.NDArray[np.float32],
+    sign: npt.NDArray[np.float32],
+    active: npt.NDArray[np.float32],
+    used: npt.NDArray[np.int64],
+    max_iter: int,
+    rounds: int,
+) -> None:  # pragma: no cover
+    """Up to ``rounds`` layered sum-product iterations of ``B`` frames side by side.
+
+    State (updated in place): posteriors ``post`` (``n x B``), check-to-variable messages
+    ``c2v`` (``E x B``, in the row order of ``check_var``), syndrome signs ``sign``
+    (``m x B``, ``(-1)^{s_c}``), ``active`` (1 while a lane decodes, set to 0 when its hard
+    decision reaches the syndrome or it has used ``max_iter`` iterations) and ``used``
+    (iterations per lane). The schedule and check rule of :func:`_decode`, with the frames in the
+    innermost loop (SIMD lanes: numba's ``error_model="numpy"`` and the select-only
+    :func:`_exp_neg` / :func:`_neg_log` let it vectorise); the product of the other edges'
+    ``tanh`` is taken as prefix times suffix product (no division). A lane with ``active = 0``
+    is frozen (its messages are not changed). Returns when no lane is active or after
+    ``rounds`` iterations.
+    """
+    n, lanes = post.shape
+    m = sign.shape[0]
+    one = np.float32(1.0)
+    width = 0
+    for c in range(m):
+        width = max(width, check_ptr[c + 1] - check_ptr[c])
+    incoming = np.empty((width, lanes), dtype=np.float32)
+    ths = np.empty((width, lanes), dtype=np.float32)
+    pre = np.empty((width, lanes), dtype=np.float32)
+    suf = np.empty(lanes, dtype=np.float32)
+    hard = np.zeros((n, lanes), dtype=np.uint8)
+    parity = np.zeros(lanes, dtype=np.uint8)
+    failing = np.zeros(lanes, dtype=np.uint8)
+    for _ in range(rounds):
+        for c in range(m):
+            lo = check_ptr[c]
+            deg = check_ptr[c + 1] - lo
+            for i in range(deg):
+                v = check_var[lo + i]
+                for b in range(lanes):
+                    x = post[v, b] - c2v[lo + i, b]
+                    incoming[i, b] = x
+                    a = min(abs(x), np.float32(30.0))
+                    ex = _exp_neg(a)
+                    t = (one - ex) / (one + ex)
+                    ths[i, b] = t if x >= 0 else -t
+            for b in range(lanes):
+                pre[0, b] = sign[c, b]
+                suf[b] = one
+            for i in range(1, deg):
+                for b in range(lanes):
+                    pre[i, b] = pre[i - 1, b] * ths[i - 1, b]
+            for i in range(deg - 1, -1, -1):
+                v = check_var[lo + i]
+                for b in range(lanes):
+                    val = pre[i, b] * suf[b]
+                    suf[b] *= ths[i, b]
+                    mag = min(abs(val), _CLAMP)
+                    out = _neg_log((one - mag) / (one + mag))
+                    out = out if val >= 0 else -out
+                    new = c2v[lo + i, b] + active[b] * (out - c2v[lo + i, b])
+                    c2v[lo + i, b] = new
+                    post[v, b] = incoming[i, b] + new
+        for v in range(n):
+            for b in range(lanes):
+                hard[v, b] = 1 if post[v, b] < 0.0 else 0
+        for b in range(lanes):
+            failing[b] = 0
+        for c in range(m):
+            for b in range(lanes):
+                parity[b] = 1 if sign[c, b] < 0 else 0
+            for k in range(check_ptr[c], check_ptr[c + 1]):
+                v = check_var[k]
+                for b in range(lanes):
+                    parity[b] ^= hard[v, b]
+            for b in range(lanes):
+                failing[b] |= parity[b]
+        remaining = 0
+        for b in range(lanes):
+            if active[b] != 0.0:
+                used[b] += 1
+                if failing[b] == 0 or used[b] >= max_iter:
+                    active[b] = 0.0
+                else:
+                    remaining += 1
+        if remaining == 0:
+            return
+
+
+def decode_syndromes(
+    code: LDPCCode,
+    llrs: npt.NDArray[np.floating[Any]],
+    targets: BitArray,
+    max_iter: int = 100,
+) -> tuple[BitArray, npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Belief-propagation syndrome decoding of many frames of one code, 32 at a time.
+
+    The algorithm of :func:`decode_syndrome` (layered sum-product, the same iterations and
+    decisions up to single-precision rounding: ``e^{-x}`` and ``ln`` are evaluated by
+    polynomials, relative error < 2e-6), laid out so that the frames fill the SIMD lanes; ~3.5x
+    the frames per second of :func:`decode_syndrome` on one core (BENCHMARKS.md). Fewer than 8
+    frames are decoded one at a time by :func:`decode_syndrome`.
+
+    Parameters
+    ----------
+    code : LDPCCode
+    llrs : ndarray of float, shape (frames, code.n)
+        Channel log-likelihood ratios of every frame.
+    targets : ndarray of uint8, shape (frames, code.m)
+        Alice's syndromes.
+    max_iter : int
+        Iteration limit per frame.
+
+    Returns
+    -------
+    bits, iterations, converged
+        Decisions ``(frames, code.n)``, iterations used and whether each frame reached its
+        syndrome.
+    """
+    llrs = np.ascontiguousarray(np.atleast_2d(llrs), dtype=np.float32)
+    targets = np.ascontiguousarray(np.atleast_2d(targets), dtype=np.uint8)
+    if llrs.shape[1] != code.n or targets.shape != (llrs.shape[0], code.m):
+        raise ParameterError(
+            f"Arguments 'llrs' and 'targets' must have shapes (F, {code.n}) and (F, {code.m}), "
+            f"not {llrs.shape} and {targets.shape}."
+        )
+    n_frames = llrs.shape[0]
+    if n_frames < _FEW_FRAMES:
+        # Mostly idle lanes cost more than one frame at a time.
+        bits = np.zeros((n_frames, code.n), dtype=np.uint8)
+        iterations = np.zeros(n_frames, dtype=np.int64)
+        converged = np.zeros(n_frames, dtype=np.bool_)
+        for f in range(n_frames):
+            bits[f], converged[f], iterations[f] = decode_syndrome(
+                code, llrs[f], targets[f], max_iter
+            )
+        return bits, iterations, converged
+    # Always _LANES lanes (idle ones frozen): the kernel's loops vectorise only at full width.
+    lanes = _LANES
+    post = np.zeros((code.n, lanes), dtype=np.float32)
+    c2v = np.zeros((code.check_var.shape[0], lanes), dtype=np.float32)
+    sign = np.ones((code.m, lanes), dtype=np.float32)
+    active = np.zeros(lanes, dtype=np.float32)
+    used = np.zeros(lanes, dtype=np.int64)
+    frame_of = np.full(lanes, -1, dtype=np.int64)
+    bits = np.zeros((n_frames, code.n), dtype=np.uint8)
+    iterations = np.zeros(n_frames, dtype=np.int64)
+    converged = np.zeros(n_frames, dtype=np.bool_)
+    following = 0
+    while True:
+        for b in range(lanes):  # idle lanes take the next frames
+            if frame_of[b] < 0 and following < n_frames:
+                frame_of[b], following = following, following + 1
+                post[:, b] = llrs[frame_of[b]]
+                c2v[:, b] = 0.0
+                sign[:, b] = 1.0 - 2.0 * targets[frame_of[b]]
+                active[b], used[b] = 1.0, 0
+        if not np.any(frame_of >= 0):
+            return bits, iterations, converged
+        # A few iterations at a time, so that lanes freed early are soon given new frames.
+        _iterate_lanes(
+            code.check_var, code.check_ptr, post, c2v, sign, active, used, max_iter, _ROUNDS
+        )
+        for b in np.flatnonzero((active == 0.0) & (frame_of >= 0)).tolist():
+            f = int(frame_of[b])
+            bits[f] = post[:, b] < 0.0
+            iterations[f] = used[b]
+            h = bits[f]
+            converged[f] = not np.any(
+                _syndrome(code.edge_check, code.edge_var, code.m, h) ^ targets[f]
+            )
+            frame_of[b] = -1
+
+
 def decode_syndrome(
     code: LDPCCode, llr: npt.NDArray[np.floating[Any]], target: BitArray, max_iter: int = 100
 ) -> tuple[BitArray, bool, int]:
@@ -357,7 +627,9 @@ class FramePlan(NamedTuple):
     """Mother code length (one of :data:`CODE_LENGTHS`)."""
 
 
-def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
+def plan_frames(
+    n_key: int, qber: float, target_efficiency: float, lengths: tuple[int, ...] = CODE_LENGTHS
+) -> FramePlan:
     """Pick the mother code (rate, length), frames, key bits and punctured bits per frame.
 
     The key is spread evenly over the fewest frames ``F = ceil(n / N)``, ``p = ceil(n / F)`` key
@@ -371,8 +643,8 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
     ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly, as long as ``d <= M / 10``.
     Frame counts from ``F`` to ``2F`` (``p >= N / 2``) are tried, the longest codes
     (``N = 2^18``) first: the fit with the fewest shortened positions is taken if at most a fifth of
-    the frame is shortened, else the 65536-bit codes are tried, and failing that the least
-    shortened fit of any length. With no fit at all, the 65536-bit codes are used with puncturing
+    the frame is shortened, else the next shorter codes, and failing that the least shortened fit
+    of any length. ``lengths``: the code lengths allowed (default: all). With no fit at all, the 65536-bit codes are used with puncturing
     capped (and by the room ``N - p``), leaking more than ``f* h(Q)``:
     frames punctured by 14-19% of ``M`` failed about one in 20-50 at f* = 1.2, by up to 11% none
     of about 200 (2026-11-27, BENCHMARKS.md), and 46% of the rate-0.9 code failed 7 frames in 16
@@ -385,7 +657,7 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
     # 100000 key bits in 262144 failed 6 times in 6 at Q = 6%, f* = 1.15), so the longest codes
     # that fit with at most a fifth of the frame shortened win; among those, the least shortening.
     best: tuple[float, FramePlan] | None = None
-    for length in sorted(CODE_LENGTHS, reverse=True):
+    for length in sorted(lengths, reverse=True):
         first = max(1, -(-n_key // length))
         for frames in range(first, max(first, -(-2 * n_key // length)) + 1):
             payload = -(-n_key // frames)
@@ -419,10 +691,11 @@ def plan_frames(n_key: int, qber: float, target_efficiency: float) -> FramePlan:
 DEFAULT_EFFICIENCY: Mapping[int, float] = MappingProxyType({262144: 1.15, 65536: 1.25})
 """Default target efficiency ``f*`` by mother-code length (see :func:`default_plan`).
 
-2^18-bit frames: 1.15, the smallest value tried that kept the frame error rate below 10^-3 at
+The 2^20-bit codes are not in the default plan (their frame error rates at f* = 1.10 are in
+BENCHMARKS.md); they serve an explicit ``target_efficiency``. 2^18-bit frames: 1.15, the smallest value tried that kept the frame error rate below 10^-3 at
 Q = 2, 4, 6 and 8% (0 of 3440-3741 frames each, 10^7-bit keys, 2026-11-27, BENCHMARKS.md); at
-1.10, 9 of 369 frames failed at Q = 4% and 6 of 40 at Q = 2%. 65536-bit frames (keys below about
-10^6 bits): 1.25 (BENCHMARKS.md gives the frame error rates measured there).
+1.10, 9 of 369 frames failed at Q = 4% and 6 of 40 at Q = 2%. 65536-bit frames: 1.25
+(BENCHMARKS.md gives the frame error rates measured there).
 """
 
 
@@ -434,17 +707,20 @@ TOP_RATE_EFFICIENCY = 1.35
 def default_plan(n_key: int, qber: float) -> FramePlan:
     """:func:`plan_frames` at the default ``f*`` of the code it lands on.
 
-    Planned at ``DEFAULT_EFFICIENCY[262144]``; if that plan uses the 65536-bit codes (short keys),
-    planned again at ``DEFAULT_EFFICIENCY[65536]``; if the plan then uses the rate-0.9 code (low
-    QBER), planned again at :data:`TOP_RATE_EFFICIENCY`.
+    Planned at ``DEFAULT_EFFICIENCY[L]`` with the lengths up to ``L`` of
+    :data:`DEFAULT_EFFICIENCY`, for ``L`` from the longest down, until the plan uses length ``L``
+    (failing that, the last plan); if the plan uses the rate-0.9 code (low QBER), planned again at
+    :data:`TOP_RATE_EFFICIENCY`.
     """
-    plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[262144])
-    if plan.length != 262144:
-        plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[65536])
+    for length in sorted(DEFAULT_EFFICIENCY, reverse=True):
+        allowed = tuple(k for k in DEFAULT_EFFICIENCY if k <= length)
+        plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[length], allowed)
+        if plan.length == length:
+            break
     if plan.rate == max(CODE_RATES):
         # The rate-0.9 code's density-evolution threshold is f = 1.153 (Elkouss et al. 2009,
         # Table I: Q = 0.0109): below it no length decodes.
-        plan = plan_frames(n_key, qber, TOP_RATE_EFFICIENCY)
+        plan = plan_frames(n_key, qber, TOP_RATE_EFFICIENCY, allowed)
     return plan
 
 
@@ -628,16 +904,11 @@ class BobLDPC(BobReconciler):
             )
         )
         synd = _read_syndromes(reply, "ec.syndromes", plan, code)
-        failed = 0
-        for f in range(frames):
-            llr = _frame_llr(bits, qber, plan, f)
-            word, ok, _ = decode_syndrome(code, llr, synd[f], self._max_iter)
-            if ok:
-                chunk = min(payload, n_key - f * payload)
-                bits[f * payload : f * payload + chunk] = word[plan.payload_positions[:chunk]]
-            else:
-                failed += 1
-        return ReconciliationOutcome(key=bits, frames=frames, frames_failed=failed)
+        words, _, ok = decode_syndromes(code, _frame_llrs(bits, qber, plan), synd, self._max_iter)
+        for f in np.flatnonzero(ok).tolist():
+            chunk = min(payload, n_key - f * payload)
+            bits[f * payload : f * payload + chunk] = words[f, plan.payload_positions[:chunk]]
+        return ReconciliationOutcome(key=bits, frames=frames, frames_failed=frames - int(ok.sum()))
 
 
 def _make_bob(seed: Seed = None, **options: Any) -> BobLDPC:
@@ -891,11 +1162,13 @@ class BobBlind(BobReconciler):
         pending = np.arange(plan.frames)
         while True:
             still = []
-            for f in pending.tolist():
-                word, ok, _ = decode_syndrome(code, llrs[f], synd[f], self._max_iter)
-                if ok:
+            words, _, ok = decode_syndromes(code, llrs[pending], synd[pending], self._max_iter)
+            for i, f in enumerate(pending.tolist()):
+                if ok[i]:
                     chunk_len = min(size, n_key - f * size)
-                    bits[f * size : f * size + chunk_len] = word[plan.payload_positions[:chunk_len]]
+                    bits[f * size : f * size + chunk_len] = words[
+                        i, plan.payload_positions[:chunk_len]
+                    ]
                 else:
                     still.append(f)
             pending = np.array([f for f in still if revealed[f] < d], dtype=np.int64)
