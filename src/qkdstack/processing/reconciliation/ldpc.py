@@ -556,7 +556,7 @@ def decode_syndromes(
                 active[b], used[b] = 1.0, 0
         if not np.any(frame_of >= 0):
             return bits, iterations, converged
-        # A few iterations at a time, so that lanes freed early are soon given new frames.
+        # _ROUNDS iterations per call, so that lanes freed early are soon given new frames.
         _iterate_lanes(
             code.check_var, code.check_ptr, post, c2v, sign, active, used, max_iter, _ROUNDS
         )
