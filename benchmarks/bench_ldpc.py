@@ -18,6 +18,10 @@ one-sided 95% Clopper-Pearson upper bound on the FER (3.0 / frames when none fai
 ``--json PATH`` writes the same as JSON::
 
     python benchmarks/bench_ldpc.py --fer --n 10000000 --target 1.1 --procs 16 --seconds 420
+
+``--pool A.json B.json ...`` adds up the frames of such files (runs with different seeds) point
+by point, a point being the same Q, key length, f* and frame plan, and prints the pooled counts
+and bound.
 """
 
 from __future__ import annotations
@@ -68,7 +72,13 @@ def main() -> None:
     parser.add_argument(
         "--default", action="store_true", help="--fer: the default f* (ignores --target)"
     )
+    parser.add_argument(
+        "--pool", nargs="+", metavar="JSON", help="pool the points of earlier --fer --json files"
+    )
     args = parser.parse_args()
+    if args.pool:
+        pool(args.pool)
+        return
     if args.fer:
         fer(args)
         return
@@ -230,6 +240,31 @@ def fer(args: argparse.Namespace) -> None:
         }
         with open(args.json, "w") as fh:
             json.dump({"meta": meta, "points": summary}, fh, indent=1)
+
+
+def pool(paths: list[str]) -> None:
+    """Pool the points of ``--fer --json`` files with the same Q, n, f* and plan; print them."""
+    pooled: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        with open(path) as fh:
+            points = json.load(fh)["points"]
+        for point in points:
+            key = json.dumps(
+                [point["qber"], point["n"], point["target_efficiency"], point["plan"]],
+                sort_keys=True,
+            )
+            row = pooled.setdefault(key, {"files": 0, "runs": 0, "frames": 0, "wrong": 0})
+            row["files"] += 1
+            row["runs"] += point["runs"]
+            row["frames"] += point["frames"]
+            row["wrong"] += point["frames_in_error"]
+    for key, row in sorted(pooled.items()):
+        qber, n, target, plan = json.loads(key)
+        print(
+            f"Q={qber:.3f} n={n:,} f*={target} {plan}  files {row['files']}  runs {row['runs']}  "
+            f"frames {row['frames']}  in error {row['wrong']}  "
+            f"FER<={_upper95(row['wrong'], row['frames']):.2e} (95%)"
+        )
 
 
 if __name__ == "__main__":
