@@ -152,3 +152,63 @@ def test_garbled_replies_on_an_unauthenticated_channel_abort_cleanly(kind: str) 
     res = run_postprocessing(alice, bob, PipelineOptions(authenticate=False, tamper=garble), seed=1)
     assert res.report["aborted"] and "ProtocolAbort" in res.report["abort_reason"]
     assert res.alice_key is None and res.bob_key is None
+
+
+def _leb128_bytes(gap: int) -> int:
+    """Bytes of one unsigned LEB128 value (7 bits per byte), written out here."""
+    return max(1, -(-gap.bit_length() // 7))
+
+
+def test_sift_request_names_detections_by_varint_gaps() -> None:
+    """Bob's sift message carries his detections as LEB128 gaps, about 2 bytes each, not 8."""
+    from qkdstack.processing.channel import decode_message
+
+    seen: list[int] = []
+
+    def spy(sender: Role, wire: bytes) -> bytes:
+        msg = decode_message(wire)
+        if msg.kind == "sift":
+            seen.append(len(wire))
+            assert "pulse_index" not in msg.public
+            assert msg.public["detections"] == bob.pulse_index.shape[0]
+        return wire
+
+    alice, bob = make_bb84_records(20_000, 0.02, seed=1)
+    # Spread the detections out as a lossy link would (gaps of 1 to 300 pulses).
+    gaps = np.random.default_rng(4).integers(1, 301, bob.pulse_index.shape[0])
+    index = np.cumsum(gaps) - 1
+    meta = RecordMeta(protocol="bb84", pulses=int(index[-1]) + 1)
+    alice = Records(Role.ALICE, index, alice.basis, alice.bit, meta)
+    bob = Records(Role.BOB, index, bob.basis, bob.bit, meta)
+    res = run_postprocessing(alice, bob, PipelineOptions(authenticate=False, tamper=spy), seed=1)
+    assert not res.report["aborted"] and res.report["keys_match"]
+    varint = sum(_leb128_bytes(int(g) - 1) for g in np.diff(index)) + _leb128_bytes(int(index[0]))
+    # Exactly the varints, one basis byte per detection and a bounded header; int64 took 8 + 1.
+    n = index.shape[0]
+    assert varint + n <= seen[0] <= varint + n + 200
+    assert seen[0] < 3 * n
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"detections": 7},  # fewer than the gaps hold
+        {"detections": -1},
+        {"detections": "many"},
+        {"pulse_index_gaps": 12},  # not bytes
+        {"pulse_index_gaps": b"\x80"},  # truncated
+    ],
+)
+def test_garbled_sift_request_aborts_before_anything_is_kept(change: dict) -> None:
+    from qkdstack.processing.channel import decode_message, encode_message
+
+    def garble(sender: Role, wire: bytes) -> bytes:
+        msg = decode_message(wire)
+        if msg.kind != "sift":
+            return wire
+        return encode_message(type(msg)(msg.kind, {**msg.public, **change}, msg.disclosed))
+
+    alice, bob = make_bb84_records(5_000, 0.02, seed=1)
+    res = run_postprocessing(alice, bob, PipelineOptions(authenticate=False, tamper=garble), seed=1)
+    assert res.report["aborted"] and "malformed 'sift'" in res.report["abort_reason"]
+    assert res.alice_key is None and res.bob_key is None

@@ -52,6 +52,7 @@ from qkdstack.processing.authentication import WegmanCarterAuthenticator
 from qkdstack.processing.channel import ClassicalChannel, Message, Tamper
 from qkdstack.processing.chsh import E91_CHSH_TERMS, chsh_value
 from qkdstack.processing.estimation import choose_sample, sampling_deviation
+from qkdstack.processing.index_coding import decode_increasing, encode_increasing
 from qkdstack.processing.reconciliation.base import AliceReconciler, get_method
 from qkdstack.processing.sifting import E91Rule, get_rule
 from qkdstack.processing.verification import (
@@ -278,7 +279,10 @@ class AliceNode:
     # -- stages -----------------------------------------------------------------------------
     def _on_sift(self, request: Message) -> Message:
         self._stage = "sifting"
-        index = np.asarray(request.public["pulse_index"], dtype=np.int64)
+        gaps, detections = request.public["pulse_index_gaps"], request.public["detections"]
+        if not isinstance(gaps, bytes) or type(detections) is not int:
+            raise TypeError("'pulse_index_gaps' must be bytes and 'detections' an int")
+        index = decode_increasing(gaps, detections)
         mine = self._records.pulse_index
         pos = np.searchsorted(mine, index)
         found = (pos < mine.shape[0]) & (mine[np.minimum(pos, max(mine.shape[0] - 1, 0))] == index)
@@ -289,7 +293,7 @@ class AliceNode:
             )
         sub = _subset(self._records, pos)
         announcement = self._rule.alice_announces(sub)
-        self._bob_pub = {k: v for k, v in request.public.items() if k != "pulse_index"}
+        self._bob_pub = {k: v for k, v in request.public.items() if k not in _SIFT_INDEX_FIELDS}
         self._alice_pub = dict(announcement)
         keep = self._rule.keep(announcement, self._bob_pub)
         self._sub = sub
@@ -488,6 +492,10 @@ def _decision_details(decision: Any) -> dict[str, Any]:
     return out
 
 
+_SIFT_INDEX_FIELDS = ("detections", "pulse_index_gaps")
+"""The fields of Bob's ``sift`` message that name his detections (the rest is his announcement)."""
+
+
 def _subset(records: Records, positions: IndexArray) -> Records:
     """Alice's records restricted to ``positions`` (Bob's detections)."""
     return Records(
@@ -583,8 +591,17 @@ class BobNode:
     # -- stages -----------------------------------------------------------------------------
     def _sift(self, channel: ClassicalChannel) -> BitArray:
         announcement = self._rule.bob_announces(self._records)
+        index = self._records.pulse_index
+        gaps = encode_increasing(index)
         reply = channel.ask(
-            Message("sift", public={"pulse_index": self._records.pulse_index, **announcement})
+            Message(
+                "sift",
+                public={
+                    "detections": int(index.shape[0]),
+                    "pulse_index_gaps": gaps,
+                    **announcement,
+                },
+            )
         )
         self._alice_pub = dict(reply.public)
         self._bob_pub = dict(announcement)
