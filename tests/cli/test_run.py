@@ -75,6 +75,7 @@ def test_table_output_never_shows_key_material(capsys: pytest.CaptureFixture[str
         (["--set", "nonsense=1"], "nonsense"),
         (["--sample-fraction", "1.5"], "'--sample-fraction'"),
         (["--ec-method", "magic"], "'--ec-method' must be one of"),
+        (["--auth-scope", "round"], "'--auth-scope' must be one of message, stage, not 'round'"),
         (["--distance-km", "abc"], "not 'abc'"),
         (["--seed", "x1"], "not 'x1'"),
     ],
@@ -115,3 +116,14 @@ def test_bare_qkd_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) ->
     assert main([]) == 2
     out = capsys.readouterr().out
     assert "run" in out and "process" in out and "rates" in out
+
+
+def test_auth_scope_sets_the_authentication_key_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--protocol", "bb84", "--pulses", "2e6", "--seed", "5", "--distance-km", "10")
+    stage = _run_json(capsys, *args)
+    message = _run_json(capsys, *args, "--auth-scope", "message")
+    assert stage["auth_scope"] == "stage" and message["auth_scope"] == "message"
+    assert stage["secret_bits"] == message["secret_bits"] > 0
+    # Two 128-bit tags per stage (five stages) against two per round trip.
+    assert stage["auth_key_bits_used"] == 5 * 256
+    assert message["auth_key_bits_used"] == 256 * message["round_trips"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
@@ -61,3 +63,30 @@ def test_bad_key_sizes() -> None:
 def test_forgery_bound() -> None:
     assert forgery_probability(16) == 8 / 2**106
     assert forgery_probability(17) == 16 / 2**106
+
+
+def test_transcript_tag_is_poly1305_of_the_framed_transcript() -> None:
+    """The incremental transcript tag equals Poly1305 (r, next pad) of the framed transcript."""
+    rng = random.Random(8)
+    shared = rng.randbytes(16 + 16 * 4)
+    auth = WegmanCarterAuthenticator(shared)
+    messages = [(0, rng.randbytes(37)), (1, b""), (0, rng.randbytes(1000)), (1, rng.randbytes(16))]
+    transcript = auth.start_transcript()
+    for sender, payload in messages:
+        transcript.add(sender, payload)
+    framed = b"".join(bytes((s,)) + len(p).to_bytes(8, "little") + p for s, p in messages)
+    r = shared[:16]
+    first = auth.transcript_tag(transcript)
+    assert first == _poly1305_reference(r + shared[16:32], framed)
+    # A second tag of the same transcript takes the next pad: two pads consumed in all.
+    assert auth.transcript_tag(transcript) == _poly1305_reference(r + shared[32:48], framed)
+    assert auth.key_bits_used == 256 and transcript.messages == 4
+    with pytest.raises(AuthenticationError):
+        transcript.add(0, b"late")  # a tagged transcript is closed
+    # Moving a byte from one message into the next changes the framing, hence the tag.
+    other = WegmanCarterAuthenticator(shared).start_transcript()
+    other.add(0, messages[0][1][:-1])
+    other.add(0, messages[0][1][-1:])
+    for sender, payload in messages[1:]:
+        other.add(sender, payload)
+    assert WegmanCarterAuthenticator(shared).transcript_tag(other) != first

@@ -147,3 +147,101 @@ def test_bad_arguments() -> None:
         mitm_tamper("flip", sender="carol")
     with pytest.raises(ParameterError, match=r"'max_tampers'"):
         MitmTamper(max_tampers=-1)
+
+
+# -- Stage scope: one transcript tag each way per stage (Kiktenko et al. 2020) ---------------
+
+
+def _stage_channel(alice: _Alice, seed: int, tamper: MitmTamper | None = None) -> ClassicalChannel:
+    return ClassicalChannel(
+        alice, authentication=_auth_pair(seed), tamper=tamper, auth_scope="stage"
+    )
+
+
+def test_stage_scope_costs_two_pads_per_stage_whatever_the_traffic() -> None:
+    alice, key = _setup()
+    channel = _stage_channel(alice, 4)
+    with channel.in_stage("sifting"):
+        channel.ask(Message("sift", public={"basis": alice.basis}))
+    assert channel.auth_key_bits_used() == 256
+    with channel.in_stage("reconciliation"):
+        for _ in range(50):
+            reply = channel.ask(_parity_request())
+    assert np.array_equal(reply.disclosed["parities"], _true_parities(key))
+    assert channel.auth_key_bits_used() == 512  # 51 messages each way, 4 tags
+    with channel.in_stage("idle"):
+        pass  # no traffic, no tag
+    assert channel.auth_key_bits_used() == 512
+    # Per-message scope: 128 bits per message.
+    alice2, _ = _setup()
+    per_message = ClassicalChannel(alice2, authentication=_auth_pair(4))
+    with per_message.in_stage("reconciliation"):
+        for _ in range(20):
+            per_message.ask(_parity_request())
+    assert per_message.auth_key_bits_used() == 20 * 2 * 128
+
+
+@pytest.mark.parametrize("mode", MITM_MODES)
+@pytest.mark.parametrize("sender", [Role.ALICE, Role.BOB])
+def test_stage_scope_catches_every_tampered_message_at_the_stage_end(
+    mode: str, sender: Role
+) -> None:
+    alice, _ = _setup()
+    tamper = mitm_tamper(mode, sender=sender, max_tampers=1)
+    channel = _stage_channel(alice, 5, tamper)
+    use_sift = mode == "basis" or (mode == "replace" and sender is Role.BOB)
+    request = Message("sift", public={"basis": alice.basis}) if use_sift else _parity_request()
+    store: dict[str, int] = {}
+    with pytest.raises(AuthenticationError, match="transcript of stage 'exchange'"):
+        with channel.in_stage("exchange"):
+            for _ in range(3):
+                try:
+                    channel.ask(request)
+                except ProtocolAbort:
+                    break  # a garbled message may fail to decode first: the stage still ends
+            store["key"] = 1  # acting inside the stage is allowed; output is not ...
+        store["output"] = 1  # ... and this line is never reached
+    assert tamper.tampered == 1 and "output" not in store
+    with pytest.raises(ProtocolAbort):
+        channel.ask(_parity_request())  # closed after the failure
+
+
+def test_stage_scope_failure_replaces_the_exception_tampering_caused() -> None:
+    alice, _ = _setup()
+    channel = _stage_channel(alice, 6, mitm_tamper("flip", sender="alice", kind="ec"))
+    with pytest.raises(AuthenticationError) as caught:
+        with channel.in_stage("reconciliation"):
+            channel.ask(_parity_request())
+            raise ValueError("Bob's search went wrong on a flipped parity")
+    assert isinstance(caught.value.__cause__, ValueError)
+    # Without tampering the stage's own exception comes through, after a passing check.
+    alice2, _ = _setup()
+    clean = _stage_channel(alice2, 6)
+    with pytest.raises(ValueError, match="no tampering"):
+        with clean.in_stage("reconciliation"):
+            clean.ask(_parity_request())
+            raise ValueError("no tampering")
+    assert clean.auth_key_bits_used() == 256
+
+
+@pytest.mark.parametrize("sender", [Role.ALICE, Role.BOB])
+def test_stage_scope_rejects_a_tampered_transcript_tag(sender: Role) -> None:
+    alice, _ = _setup()
+
+    def flip_tag(who: Role, wire: bytes) -> bytes:
+        if who is sender and len(wire) == 16:  # the confirmation tags are the only 16-byte wires
+            return bytes((wire[0] ^ 1,)) + wire[1:]
+        return wire
+
+    channel = ClassicalChannel(
+        alice, authentication=_auth_pair(7), tamper=flip_tag, auth_scope="stage"
+    )
+    with pytest.raises(AuthenticationError):
+        with channel.in_stage("sifting"):
+            channel.ask(_parity_request())
+
+
+def test_unknown_auth_scope_is_rejected() -> None:
+    alice, _ = _setup()
+    with pytest.raises(ParameterError, match=r"auth_scope.*'round'"):
+        ClassicalChannel(alice, authentication=_auth_pair(1), auth_scope="round")  # type: ignore[arg-type]

@@ -212,3 +212,39 @@ def test_garbled_sift_request_aborts_before_anything_is_kept(change: dict) -> No
     res = run_postprocessing(alice, bob, PipelineOptions(authenticate=False, tamper=garble), seed=1)
     assert res.report["aborted"] and "malformed 'sift'" in res.report["abort_reason"]
     assert res.alice_key is None and res.bob_key is None
+
+
+@pytest.mark.parametrize("scope", ["stage", "message"])
+def test_authentication_key_cost_by_scope(scope: str) -> None:
+    """Stage scope: two 128-bit pads per stage with traffic; message scope: one per message."""
+    alice, bob = make_bb84_records(60_000, 0.02, seed=2)
+    res = run_postprocessing(alice, bob, PipelineOptions(auth_scope=scope), seed=4)
+    rep = res.report
+    assert not rep["aborted"] and rep["keys_match"] and rep["auth_scope"] == scope
+    stages = ("sifting", "estimation", "reconciliation", "verification", "amplification")
+    if scope == "stage":
+        assert rep["auth_key_bits_used"] == 2 * 128 * len(stages)
+        # The secret key pays for its own authentication many times over.
+        assert rep["secret_bits"] > 2 * rep["auth_key_bits_used"]
+    else:
+        # Every message of every exchange: two per round trip.
+        assert rep["auth_key_bits_used"] == 2 * 128 * rep["round_trips"]
+
+
+@pytest.mark.parametrize("scope", ["stage", "message"])
+@pytest.mark.parametrize("kind", ["sift", "sample.reply", "ec.", "amplify.reply"])
+def test_tampering_in_any_stage_aborts_with_no_key(scope: str, kind: str) -> None:
+    from qkdstack.processing.mitm import mitm_tamper
+
+    alice, bob = make_bb84_records(20_000, 0.02, seed=2)
+    opts = PipelineOptions(auth_scope=scope, tamper=mitm_tamper("flip", kind=kind, max_tampers=1))
+    res = run_postprocessing(alice, bob, opts, seed=4)
+    assert res.report["aborted"] and "AuthenticationError" in res.report["abort_reason"]
+    assert res.alice_key is None and res.bob_key is None
+
+
+def test_unknown_auth_scope_option_is_rejected() -> None:
+    from qkdstack.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="auth_scope"):
+        PipelineOptions(auth_scope="session")

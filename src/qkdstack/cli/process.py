@@ -30,6 +30,12 @@ def register(app: typer.Typer) -> None:
         ),
         mu: float | None = typer.Option(None, help="Signal mean photon number (laser, GLLP)."),
         no_auth: bool = typer.Option(False, "--no-auth", help="Do not authenticate the channel."),
+        auth_scope: str = typer.Option(
+            "stage",
+            "--auth-scope",
+            help="What one Wegman-Carter tag covers: stage (each stage's transcript, 256 key "
+            "bits per stage) or message (every message, 128 key bits each).",
+        ),
         store: Path | None = typer.Option(
             None, "--store", help="Directory: deposit the final keys in alice.db and bob.db (0600)."
         ),
@@ -39,6 +45,7 @@ def register(app: typer.Typer) -> None:
         two record files. Malformed or mismatched files are rejected before anything is written."""
         from qkdstack.experiment import build_report
         from qkdstack.link.recordfile import check_pair, read_records
+        from qkdstack.processing.channel import AUTH_SCOPES
         from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 
         if store is not None and not store.is_dir():
@@ -51,10 +58,16 @@ def register(app: typer.Typer) -> None:
         bob_records = read_records(bob)
         check_pair(alice_records, bob_records)
         _check_ec_method(ec_method)
+        if auth_scope not in AUTH_SCOPES:
+            raise ParameterError(
+                f"Argument '--auth-scope' must be one of {', '.join(AUTH_SCOPES)}, "
+                f"not {auth_scope!r}."
+            )
         options = PipelineOptions(
             sample_fraction=sample_fraction,
             ec_method=ec_method,
             authenticate=not no_auth,
+            auth_scope=auth_scope,
             source=source,
             mu=mu,
         )

@@ -120,6 +120,12 @@ def register(app: typer.Typer) -> None:
         no_auth: bool = typer.Option(
             False, "--no-auth", help="Do not authenticate the classical channel."
         ),
+        auth_scope: str = typer.Option(
+            "stage",
+            "--auth-scope",
+            help="What one Wegman-Carter tag covers: stage (each stage's transcript, 256 key "
+            "bits per stage) or message (every message, 128 key bits each).",
+        ),
         insecure_seeded_keys: bool = typer.Option(
             False,
             "--insecure-seeded-keys",
@@ -135,6 +141,7 @@ def register(app: typer.Typer) -> None:
         """Simulate a QKD link end to end: quantum phase, sifting, estimation, error correction,
         verification and privacy amplification, then print what happened."""
         from qkdstack.experiment import run_experiment
+        from qkdstack.processing.channel import AUTH_SCOPES
         from qkdstack.processing.pipeline import PipelineOptions
 
         n_pulses = parse_count("--pulses", pulses)
@@ -166,10 +173,16 @@ def register(app: typer.Typer) -> None:
                 f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
             )
         _check_ec_method(ec_method)
+        if auth_scope not in AUTH_SCOPES:
+            raise ParameterError(
+                f"Argument '--auth-scope' must be one of {', '.join(AUTH_SCOPES)}, "
+                f"not {auth_scope!r}."
+            )
         options = PipelineOptions(
             sample_fraction=sample_fraction,
             ec_method=ec_method,
             authenticate=not no_auth,
+            auth_scope=auth_scope,
             secure_randomness=not insecure_seeded_keys,
             epsilon_sec=link_params.epsilon_sec,
             epsilon_cor=link_params.epsilon_cor,

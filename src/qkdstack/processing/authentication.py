@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.poly1305 import Poly1305
 
 from qkdstack.errors import AuthenticationError, ParameterError
 
-__all__ = ["TAG_BYTES", "WegmanCarterAuthenticator", "forgery_probability"]
+__all__ = ["TAG_BYTES", "TranscriptHash", "WegmanCarterAuthenticator", "forgery_probability"]
 
 TAG_BYTES = 16
 _R_BYTES = 16
@@ -94,6 +94,20 @@ class WegmanCarterAuthenticator:
         self._position += TAG_BYTES
         return pad
 
+    def start_transcript(self) -> TranscriptHash:
+        """A fresh :class:`TranscriptHash` under this party's hash key ``r`` (consumes no pad)."""
+        return TranscriptHash(self._r)
+
+    def transcript_tag(self, transcript: TranscriptHash) -> bytes:
+        """Tag a whole transcript: ``(h_r(T) + s) mod 2^128`` with a fresh pad ``s``.
+
+        The same value as :meth:`tag` on the transcript's framed bytes (:class:`TranscriptHash`),
+        computed incrementally; consumes one 128-bit pad.
+        """
+        pad = int.from_bytes(self._next_pad(), "little")
+        self.tags_made += 1
+        return ((transcript.digest() + pad) % 2**128).to_bytes(TAG_BYTES, "little")
+
     def tag(self, data: bytes) -> bytes:
         """Tag ``data``, consuming one 128-bit pad."""
         pad = self._next_pad()
@@ -107,3 +121,40 @@ class WegmanCarterAuthenticator:
             raise AuthenticationError(
                 "classical message failed authentication", stage="authentication"
             )
+
+
+class TranscriptHash:
+    """The Poly1305 polynomial hash ``h_r`` of a message transcript, fed message by message.
+
+    Each message enters framed as ``sender (1 byte) | length (8 bytes, little-endian) | payload``,
+    so two different transcripts never frame to the same bytes. :meth:`digest` is
+    ``h_r(framed) mod 2^128`` (Poly1305 with a zero pad); :meth:`WegmanCarterAuthenticator.transcript_tag`
+    adds a fresh one-time pad to it. Tagging a stage's whole transcript once in each direction,
+    instead of every message, is the "ping-pong" authenticity check of Kiktenko et al.: the
+    parties act on messages before they are authenticated but output nothing until both tags
+    have checked, and one failed check discards the round's key.
+
+    References
+    ----------
+    E. O. Kiktenko et al., "Lightweight authentication for quantum key distribution",
+    IEEE Trans. Inf. Theory 66, 6354 (2020), arXiv:1903.10237.
+    """
+
+    def __init__(self, r: bytes) -> None:
+        self._poly = Poly1305(bytes(r) + bytes(TAG_BYTES))
+        self._digest: int | None = None
+        self.messages = 0
+
+    def add(self, sender: int, payload: bytes) -> None:
+        """Append one message sent by ``sender`` (0 or 1) to the transcript."""
+        if self._digest is not None:
+            raise AuthenticationError("transcript already tagged", stage="authentication")
+        self._poly.update(bytes((sender,)) + len(payload).to_bytes(8, "little"))
+        self._poly.update(payload)
+        self.messages += 1
+
+    def digest(self) -> int:
+        """``h_r`` of the transcript so far, as an integer below 2^128; closes the transcript."""
+        if self._digest is None:
+            self._digest = int.from_bytes(self._poly.finalize(), "little")
+        return self._digest

@@ -41,6 +41,7 @@ anything is allocated: garbage, truncated or trailing bytes raise
 
 from __future__ import annotations
 
+import hmac
 import json
 import math
 import re
@@ -49,16 +50,22 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 
 from qkdstack.errors import AuthenticationError, ParameterError, ProtocolAbort
-from qkdstack.processing.authentication import TAG_BYTES, WegmanCarterAuthenticator
+from qkdstack.processing.authentication import (
+    TAG_BYTES,
+    TranscriptHash,
+    WegmanCarterAuthenticator,
+)
 from qkdstack.typing import Role
 
 __all__ = [
+    "AUTH_SCOPES",
     "WIRE_VERSION",
+    "AuthScope",
     "ChannelStats",
     "ClassicalChannel",
     "Message",
@@ -589,6 +596,10 @@ def decode_message(data: bytes) -> Message:
 Responder = Callable[[Message], Message]
 """Alice's side: takes Bob's request, returns her reply."""
 
+AuthScope = Literal["message", "stage"]
+AUTH_SCOPES: tuple[str, ...] = ("message", "stage")
+"""What one Wegman-Carter tag covers (:class:`ClassicalChannel`'s ``auth_scope``)."""
+
 Tamper = Callable[[Role, bytes], bytes]
 """A man in the middle: given the sender and the wire bytes (payload + tag), returns what arrives."""
 
@@ -676,10 +687,20 @@ class ClassicalChannel:
     responder : callable
         Alice's handler: ``Message -> Message``.
     authentication : (alice's, bob's) authenticators, optional
-        When given, every message is Wegman-Carter tagged by its sender and verified by its receiver;
-        a failed tag raises :class:`~qkdstack.errors.AuthenticationError` and ends the exchange.
+        When given, the traffic is Wegman-Carter authenticated; a failed tag raises
+        :class:`~qkdstack.errors.AuthenticationError` and ends the exchange.
     tamper : callable, optional
         A man in the middle rewriting wire bytes (see :data:`Tamper`).
+    auth_scope : {"message", "stage"}
+        ``"message"``: every message is tagged by its sender and verified by its receiver before
+        it is read (128 bits of pre-shared key per message). ``"stage"``: messages travel untagged
+        and each party hashes what it sent and received (:class:`TranscriptHash`); when a
+        :meth:`in_stage` block ends (or :meth:`confirm` is called), Bob sends his tag of his view
+        and Alice checks it against hers, then she sends hers and he checks it (Kiktenko et al.
+        2020): 256 bits of key per stage, however many messages. The parties act on messages
+        before they are authenticated, so nothing may be output before the stage's check; if a
+        stage ends in an exception, the check still runs and a failure replaces the exception
+        (tampering is the cause worth reporting).
     """
 
     def __init__(
@@ -688,10 +709,17 @@ class ClassicalChannel:
         *,
         authentication: tuple[WegmanCarterAuthenticator, WegmanCarterAuthenticator] | None = None,
         tamper: Tamper | None = None,
+        auth_scope: AuthScope = "message",
     ) -> None:
+        if auth_scope not in AUTH_SCOPES:
+            raise ParameterError(
+                f"Argument 'auth_scope' must be one of {', '.join(AUTH_SCOPES)}, not {auth_scope!r}."
+            )
         self._responder = responder
         self._auth = authentication  # (Alice's, Bob's)
         self._tamper = tamper
+        self._by_stage = authentication is not None and auth_scope == "stage"
+        self._transcripts: tuple[TranscriptHash, TranscriptHash] | None = None  # Alice's, Bob's
         self.stats = ChannelStats()
         self._stage = "setup"
         self._closed = False
@@ -711,14 +739,66 @@ class ClassicalChannel:
         """The post-processing stage that traffic is being counted against."""
         return self._stage
 
+    @property
+    def auth_scope(self) -> str:
+        """``"stage"`` when whole-stage transcripts are tagged, else ``"message"``."""
+        return "stage" if self._by_stage else "message"
+
     @contextmanager
     def in_stage(self, stage: str) -> Iterator[None]:
-        """Count the traffic inside the ``with`` block against ``stage``."""
+        """Count the traffic inside the ``with`` block against ``stage``.
+
+        With ``auth_scope="stage"`` the block's transcript is authenticated (:meth:`confirm`)
+        when it ends, also when it ends in an exception.
+        """
         previous, self._stage = self._stage, stage
         try:
             yield
+        except Exception as exc:
+            if self._by_stage and not self._closed and not isinstance(exc, AuthenticationError):
+                try:
+                    self.confirm()
+                except AuthenticationError as failed:
+                    raise failed from exc
+            raise
+        else:
+            self.confirm()
         finally:
             self._stage = previous
+
+    def confirm(self) -> None:
+        """Authenticate the transcript since the last check (``auth_scope="stage"``; else no-op).
+
+        Bob's tag of his view goes to Alice, who compares it with her own tag of hers in constant
+        time; then her tag goes to Bob, who does the same. Each tag is 16 bytes on the wire and one
+        128-bit pad. Raises :class:`~qkdstack.errors.AuthenticationError` and closes the channel
+        on a mismatch.
+        """
+        if not self._by_stage or self._transcripts is None:
+            return
+        assert self._auth is not None
+        (alice_view, bob_view), self._transcripts = self._transcripts, None
+        alice_auth, bob_auth = self._auth
+        tally = self.stats._tally(self._stage)
+        for sender, sender_auth, sender_view, receiver_auth, receiver_view in (
+            (_BOB, bob_auth, bob_view, alice_auth, alice_view),
+            (_ALICE, alice_auth, alice_view, bob_auth, bob_view),
+        ):
+            wire = sender_auth.transcript_tag(sender_view)
+            if self._tamper is not None:
+                wire = self._tamper(sender, wire)
+            self.stats.messages += 1
+            tally[_WIRE] += 8 * len(wire)
+            expected = receiver_auth.transcript_tag(receiver_view)
+            if not hmac.compare_digest(expected, bytes(wire)):
+                self._closed = True
+                raise AuthenticationError(
+                    f"the classical transcript of stage {self._stage!r} failed authentication "
+                    f"({receiver_view.messages} messages)",
+                    stage=self._stage,
+                )
+        self.stats.round_trips += 1
+        tally[_TRIPS] += 1
 
     def _carry(self, sender: Role, message: Message) -> Message:
         """Encode, (tag,) (tamper,) count, (verify,) decode: one message from ``sender``."""
@@ -743,6 +823,8 @@ class ClassicalChannel:
         """Tag, tamper with, count and verify one payload; return the payload that arrived."""
         auth = self._auth
         by_bob = sender is _BOB
+        if self._by_stage:
+            return self._record(by_bob, payload, tally)
         if self._tamper is None and auth is not None:
             # Nobody in the middle: the receiver gets exactly payload + tag, so it verifies the tag
             # on `payload` itself instead of joining and re-splitting the same bytes.
@@ -762,6 +844,23 @@ class ClassicalChannel:
             )
         self._verify(auth[0] if by_bob else auth[1], wire[:-TAG_BYTES], wire[-TAG_BYTES:])
         return bytes(wire[:-TAG_BYTES])
+
+    def _record(self, by_bob: bool, payload: bytes, tally: list[int]) -> bytes:
+        """Stage scope: tamper with and count one payload; each party hashes its own view."""
+        wire = (
+            payload
+            if self._tamper is None
+            else bytes(self._tamper(_BOB if by_bob else _ALICE, payload))
+        )
+        tally[_WIRE] += 8 * len(wire)
+        if self._transcripts is None:
+            assert self._auth is not None
+            self._transcripts = (self._auth[0].start_transcript(), self._auth[1].start_transcript())
+        alice_view, bob_view = self._transcripts
+        code = 0 if by_bob else 1
+        (bob_view if by_bob else alice_view).add(code, payload)  # what the sender sent
+        (alice_view if by_bob else bob_view).add(code, wire)  # what the receiver got
+        return wire
 
     def _verify(self, receiver: WegmanCarterAuthenticator, payload: bytes, tag: bytes) -> None:
         try:

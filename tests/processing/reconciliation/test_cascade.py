@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from qkdstack.errors import ParameterError, ProtocolAbort, VerificationFailed
-from qkdstack.processing.channel import ClassicalChannel, Message, Responder, decode_message
+from qkdstack.processing.channel import (
+    ClassicalChannel,
+    Message,
+    Responder,
+    decode_message,
+    encode_message,
+)
 from qkdstack.processing.reconciliation import METHODS, get_method, reconcile
 from qkdstack.processing.reconciliation.cascade import VARIANTS, AliceCascade, block_sizes
 from qkdstack.processing.reconciliation.shuffle import pass_block_size, pass_permutation
@@ -319,3 +325,46 @@ def test_alice_parities_match_direct_computation() -> None:
     reply = alice.handle(Message("ec.blocks", public={"pass": 0, "block_size": 64}))
     expected = np.array([key[i : i + 64].sum() % 2 for i in range(0, 1000, 64)], dtype=np.uint8)
     assert np.array_equal(reply.disclosed["parity"], expected)
+
+
+class _Forger:
+    """A man in the middle flipping every ``stride``-th parity of every ``every``-th reply."""
+
+    def __init__(self, every: int, stride: int) -> None:
+        self.every, self.stride, self.seen = every, stride, 0
+
+    def __call__(self, sender: Role, wire: bytes) -> bytes:
+        message = decode_message(wire)
+        if sender is not Role.ALICE or message.kind != "ec.parities":
+            return wire
+        self.seen += 1
+        if self.seen % self.every:
+            return wire
+        parity = np.asarray(message.disclosed["parity"]).copy()
+        parity[:: self.stride] ^= 1
+        return encode_message(Message(message.kind, message.public, {"parity": parity}))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("method", ["cascade", "cascade-original", "cascade-biconf"])
+def test_forged_parities_end_the_run_rather_than_cycle(method: str) -> None:
+    """A man in the middle on an unauthenticated channel (or before a stage's transcript check)
+    flips Alice's parities: Bob must finish or abort, never correct a bit twice or loop."""
+    rng = np.random.default_rng(21)
+    aborted = 0
+    for trial in range(12):
+        alice, bob = _pair(rng, 4000, 120)
+        forger = _Forger(every=1 + trial % 4, stride=1 + trial % 3)
+
+        def factory(responder: Responder, tamper: _Forger = forger) -> ClassicalChannel:
+            return ClassicalChannel(responder, tamper=tamper)
+
+        try:
+            out = reconcile(alice, bob, 0.03, method=method, seed=trial, channel_factory=factory)
+        except ProtocolAbort as exc:
+            assert "Cascade" in str(exc)
+            aborted += 1
+        else:
+            # Finished on forged parities: the key is wrong, which verification then catches.
+            assert out.key.shape == alice.shape
+    assert aborted >= 1

@@ -608,6 +608,11 @@ class _Run:
         self.channel = channel
         self.passes: list[_Pass] = []
         self.alice_key_parity = 0  # the parity of Alice's whole key, known from pass 0
+        # Bits corrected so far. With Alice's true parities every search ends on an erroneous bit,
+        # so no bit is ever corrected twice; forged parities (a man in the middle before the
+        # stage's transcript check, or no authentication) can make the cascade effect cycle, and
+        # a second correction of a bit is how that shows (by pigeonhole within n + 1 flips).
+        self._corrected = np.zeros(self.n, dtype=np.bool_)
         # Pending candidates per pass: (blocks, nodes) of tree nodes that were odd when recorded.
         self._pending: dict[int, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]] = {}
 
@@ -703,6 +708,12 @@ class _Run:
         # Every search ended on one erroneous bit: correct them, then let the cascade effect
         # reopen blocks of every pass.
         flips = np.unique(ps.key_bits(state[START]))
+        if self._corrected[flips].any():
+            raise ProtocolAbort(
+                "Cascade: a bit was corrected twice, so Alice's parities are inconsistent.",
+                stage=_STAGE,
+            )
+        self._corrected[flips] = True
         self.bits[flips] ^= 1
         for q, other in enumerate(self.passes):
             got_blocks, got_nodes = other.walk(flips)
