@@ -60,7 +60,7 @@ def _reconcile_command(
         typer.Option(
             "--target-efficiency",
             help="ldpc only: the f* each frame's syndrome is sized for (> 1; default: by code "
-            "length, 1.15 on 2^18-bit frames; 1.10 plans 2^20-bit frames for long keys).",
+            "length, 1.10 on 2^20-bit frames where measured, else 1.15 on 2^18-bit frames).",
         ),
     ] = None,
 ) -> None:

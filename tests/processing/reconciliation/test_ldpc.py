@@ -19,6 +19,7 @@ from qkdstack.processing.reconciliation.ldpc import (
     CODE_LENGTHS,
     CODE_RATES,
     DEFAULT_EFFICIENCY,
+    LONG_FRAME_LIMITS,
     TOP_RATE_EFFICIENCY,
     AliceLDPC,
     LDPCCode,
@@ -450,27 +451,48 @@ def test_blind_corrects_every_frame_and_the_channel_counts_its_leak(q: float) ->
 
 
 def test_default_efficiency_follows_the_code_length() -> None:
-    # f* = 1.15 on 2^18-bit frames, 1.25 on 65536-bit ones (the 2^20-bit codes only on request);
-    # the plan is the one at the f* of the length it lands on, trying the longest first, each
-    # frame leaking exactly ceil(f* h(Q) p) bits.
-    assert dict(DEFAULT_EFFICIENCY) == {262144: 1.15, 65536: 1.25}
+    # f* = 1.10 on 2^20-bit frames (only for plans like the measured ones), 1.15 on 2^18-bit
+    # frames, 1.25 on 65536-bit ones; the plan is the one at the f* of the length it lands on,
+    # trying the longest first, each frame leaking exactly ceil(f* h(Q) p) bits.
+    assert dict(DEFAULT_EFFICIENCY) == {1048576: 1.10, 262144: 1.15, 65536: 1.25}
+    measured_rates = (0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
+    assert LONG_FRAME_LIMITS == (measured_rates, 0.033, 0.075)
+
+    def measured(plan: tuple[float, int, int, int, int]) -> bool:
+        # The envelope of the 2^20-bit plans measured at f* = 1.10 (BENCHMARKS.md): rates
+        # 0.55-0.85, d <= 3.3% of the checks M, at most 7.5% of the frame shortened.
+        rate, _, payload, d, length = plan
+        m = load_code(rate, length).m
+        short = length - payload - d
+        return rate in measured_rates and d <= 0.033 * m and short <= 0.075 * length
+
     lengths = set()
-    for n in (100_000, 3_000_000, 10_000_000):
-        for q in (0.02, 0.04, 0.06, 0.08):
+    for n in (100_000, 3_000_000, 10_000_000, 32_000_000):
+        for q in (0.02, 0.04, 0.05, 0.06, 0.08):
             plan = default_plan(n, q)
             f_star = DEFAULT_EFFICIENCY[plan.length]
             allowed = tuple(k for k in DEFAULT_EFFICIENCY if k <= plan.length)
             assert plan == plan_frames(n, q, f_star, allowed)
             for longer in (length for length in DEFAULT_EFFICIENCY if length > plan.length):
-                assert (
-                    plan_frames(n, q, DEFAULT_EFFICIENCY[longer], (65536, longer)).length != longer
-                )
+                up_to = tuple(k for k in DEFAULT_EFFICIENCY if k <= longer)
+                tried = plan_frames(n, q, DEFAULT_EFFICIENCY[longer], up_to)
+                assert tried.length != longer or (longer == 1048576 and not measured(tried))
+            assert plan.length != 1048576 or measured(plan)
             m = load_code(plan.rate, plan.length).m
             exact = m - plan.punctured == math.ceil(f_star * _h(q) * plan.payload)
             assert exact or plan.punctured == m // 10
             assert exact or n < 1_000_000  # long keys: exactly f* h(Q) per key bit
             lengths.add(plan.length)
-    assert lengths == {65536, 262144}
+    assert lengths == {65536, 262144, 1048576}
+    # The plans measured at f* = 1.10 (3.2 x 10^7 key bits, Q = 2-8%) are default plans ...
+    for q in (0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08):
+        assert default_plan(32_000_000, q) == plan_frames(32_000_000, q, 1.10)
+        assert default_plan(32_000_000, q).length == 1048576
+    # ... and a 10^7-bit key at 4%, whose 2^20-bit plan punctures 7.6% of the checks (2 of 11
+    # frames failed at f* = 1.10), falls back to 2^18-bit frames at 1.15.
+    heavy = plan_frames(10_000_000, 0.04, 1.10)
+    assert heavy.length == 1048576 and heavy.punctured > 0.07 * load_code(0.75, 1048576).m
+    assert default_plan(10_000_000, 0.04) == plan_frames(10_000_000, 0.04, 1.15, (65536, 262144))
     # Low QBER lands on the rate-0.9 code, whose threshold is f = 1.153: planned at 1.35.
     assert TOP_RATE_EFFICIENCY == 1.35
     low = default_plan(10_000_000, 0.01)
@@ -495,8 +517,9 @@ def test_ldpc_methods_correct_large_keys(method: str, n: int) -> None:
         bob[rng.choice(n, max(1, round(q * n)), replace=False)] ^= 1
         channel = ClassicalChannel(alice_responder(alice))
         outcome = get_method(method).make_bob(seed=1).reconcile(bob, q, channel)
-        # Default f* (1.15 on 2^18-bit frames, 1.25 on 65536-bit ones): no frame of ~14,000
-        # failed at Q = 2-8% on 2^18-bit frames (BENCHMARKS.md); short and very low-QBER keys
+        # Default f* (1.10 on 2^20-bit frames, here n = 10^6 at Q = 2%; 1.15 on 2^18-bit frames,
+        # 1.25 on 65536-bit ones): no frame of ~14,000 failed at Q = 2-8% on 2^18-bit frames, nor
+        # of ~3,000 per point on 2^20-bit frames (BENCHMARKS.md); short and very low-QBER keys
         # use the 65536-bit codes, where failures are rarer than 1 in 50 but not 1 in 1000.
         # Undetected wrong words were seen with earlier codes (weight-4 codewords). A reported
         # failure must be real, an undetected one must be caught by verification, and both

@@ -80,6 +80,7 @@ __all__ = [
     "CODE_LENGTHS",
     "CODE_RATES",
     "DEFAULT_EFFICIENCY",
+    "LONG_FRAME_LIMITS",
     "TOP_RATE_EFFICIENCY",
     "AliceBlind",
     "AliceLDPC",
@@ -87,6 +88,7 @@ __all__ = [
     "BobLDPC",
     "FramePlan",
     "LDPCCode",
+    "LongFrameLimits",
     "decode_syndrome",
     "decode_syndromes",
     "default_plan",
@@ -104,7 +106,8 @@ _MAX_SHORTENED = 0.2  # shortened fraction of a frame above which a shorter code
 CODE_RATES: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 """Rates of the shipped mother codes (each at every length of :data:`CODE_LENGTHS`)."""
 CODE_LENGTHS: tuple[int, ...] = (65536, 262144, 1048576)
-"""Lengths of the shipped mother codes: PEG codes of 65536 bits, quasi-cyclic codes of 2^18 bits."""
+"""Lengths of the shipped mother codes: PEG codes of 65536 bits, quasi-cyclic codes of 2^18 and
+2^20 bits."""
 _LLR_KNOWN = 50.0  # LLR of a shortened (known) bit
 
 
@@ -688,15 +691,50 @@ def plan_frames(
     return FramePlan(CODE_RATES[0], first, -(-n_key // first), 0, _N)
 
 
-DEFAULT_EFFICIENCY: Mapping[int, float] = MappingProxyType({262144: 1.15, 65536: 1.25})
+DEFAULT_EFFICIENCY: Mapping[int, float] = MappingProxyType(
+    {1048576: 1.10, 262144: 1.15, 65536: 1.25}
+)
 """Default target efficiency ``f*`` by mother-code length (see :func:`default_plan`).
 
-The 2^20-bit codes are not in the default plan (their frame error rates at f* = 1.10 are in
-BENCHMARKS.md); they serve an explicit ``target_efficiency``. 2^18-bit frames: 1.15, the smallest value tried that kept the frame error rate below 10^-3 at
-Q = 2, 4, 6 and 8% (0 of 3440-3741 frames each, 10^7-bit keys, 2026-11-27, BENCHMARKS.md); at
-1.10, 9 of 369 frames failed at Q = 4% and 6 of 40 at Q = 2%. 65536-bit frames: 1.25
-(BENCHMARKS.md gives the frame error rates measured there).
+2^20-bit frames: 1.10, taken only for plans like the measured ones (:data:`LONG_FRAME_LIMITS`):
+0 frames in error out of about 3,000 or more at each of Q = 2, 3, 4, 5, 6, 7 and 8%
+(3.2 x 10^7-bit keys, 2026-11-27, BENCHMARKS.md). 2^18-bit frames: 1.15, the smallest value tried
+that kept the frame error rate below 10^-3 at Q = 2, 4, 6 and 8% (0 of 3440-3741 frames each,
+10^7-bit keys, 2026-11-27, BENCHMARKS.md); at 1.10, 9 of 369 frames failed at Q = 4% and 6 of 40
+at Q = 2%. 65536-bit frames: 1.25 (BENCHMARKS.md gives the frame error rates measured there).
 """
+
+
+class LongFrameLimits(NamedTuple):
+    """Bounds within which a default plan on the 2^20-bit codes is taken (:func:`default_plan`)."""
+
+    rates: tuple[float, ...]
+    """Mother-code rates whose 2^20-bit codes were measured at f* = 1.10."""
+    punctured: float
+    """Largest punctured fraction of the checks, ``d / M``."""
+    shortened: float
+    """Largest shortened fraction of the frame, ``(N - p - d) / N``."""
+
+
+LONG_FRAME_LIMITS = LongFrameLimits(
+    rates=(0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85), punctured=0.033, shortened=0.075
+)
+"""The envelope of the plans measured at f* = 1.10 on 2^20-bit frames (BENCHMARKS.md): the codes
+of rates 0.55-0.85 (Q = 2-8%), at most 3.3% of the checks punctured (15,395 at Q = 8%) and 7.3%
+of the frame shortened (Q = 3%). Puncturing more costs margin: a 10^7-bit key at Q = 4% (11
+frames, 7.6% of the checks punctured) failed 2 of 11 frames at f* = 1.10. Outside it the default
+plan falls back to the 2^18-bit codes at 1.15."""
+
+
+def _within_long_frame_limits(plan: FramePlan) -> bool:
+    """Whether a 2^20-bit ``plan`` lies in :data:`LONG_FRAME_LIMITS`."""
+    m = _checks(plan.rate, plan.length)
+    shortened = plan.length - plan.payload - plan.punctured
+    return (
+        any(abs(plan.rate - rate) < 1e-9 for rate in LONG_FRAME_LIMITS.rates)
+        and plan.punctured <= LONG_FRAME_LIMITS.punctured * m
+        and shortened <= LONG_FRAME_LIMITS.shortened * plan.length
+    )
 
 
 TOP_RATE_EFFICIENCY = 1.35
@@ -709,13 +747,15 @@ def default_plan(n_key: int, qber: float) -> FramePlan:
 
     Planned at ``DEFAULT_EFFICIENCY[L]`` with the lengths up to ``L`` of
     :data:`DEFAULT_EFFICIENCY`, for ``L`` from the longest down, until the plan uses length ``L``
-    (failing that, the last plan); if the plan uses the rate-0.9 code (low QBER), planned again at
+    (and, for the 2^20-bit codes, lies within :data:`LONG_FRAME_LIMITS`; failing that, the last
+    plan); if the plan uses the rate-0.9 code (low QBER), planned again at
     :data:`TOP_RATE_EFFICIENCY`.
     """
+    longest = max(DEFAULT_EFFICIENCY)
     for length in sorted(DEFAULT_EFFICIENCY, reverse=True):
         allowed = tuple(k for k in DEFAULT_EFFICIENCY if k <= length)
         plan = plan_frames(n_key, qber, DEFAULT_EFFICIENCY[length], allowed)
-        if plan.length == length:
+        if plan.length == length and (length != longest or _within_long_frame_limits(plan)):
             break
     if plan.rate == max(CODE_RATES):
         # The rate-0.9 code's density-evolution threshold is f = 1.153 (Elkouss et al. 2009,
@@ -859,8 +899,8 @@ class BobLDPC(BobReconciler):
         Drives the public choice of punctured and shortened positions.
     target_efficiency : float or None
         The ``f*`` that sets the leakage ``f* h(Q)`` per key bit (> 1; higher is safer and
-        leaks more). None: the default of :func:`default_plan`: 1.15 on 2^18-bit frames, 1.25
-        on 65536-bit ones, 1.35 on the rate-0.9 code (QBER below about 1.5%).
+        leaks more). None: the default of :func:`default_plan`: 1.10 on 2^20-bit frames (within
+        :data:`LONG_FRAME_LIMITS`), 1.15 on 2^18-bit frames, 1.25 on 65536-bit ones, 1.35 on the rate-0.9 code (QBER below about 1.5%).
     max_iter : int
         Belief-propagation iteration limit.
     """
