@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from qkdstack.cli.report import print_json, print_report
-from qkdstack.cli.run import _check_ec_method
+from qkdstack.cli.run import _check_auth_scope, _check_ec_method
 from qkdstack.errors import ParameterError
 
 __all__ = ["register"]
@@ -45,7 +45,6 @@ def register(app: typer.Typer) -> None:
         two record files. Malformed or mismatched files are rejected before anything is written."""
         from qkdstack.experiment import build_report
         from qkdstack.link.recordfile import check_pair, read_records
-        from qkdstack.processing.channel import AUTH_SCOPES
         from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 
         if store is not None and not store.is_dir():
@@ -58,11 +57,7 @@ def register(app: typer.Typer) -> None:
         bob_records = read_records(bob)
         check_pair(alice_records, bob_records)
         _check_ec_method(ec_method)
-        if auth_scope not in AUTH_SCOPES:
-            raise ParameterError(
-                f"Argument '--auth-scope' must be one of {', '.join(AUTH_SCOPES)}, "
-                f"not {auth_scope!r}."
-            )
+        _check_auth_scope(auth_scope)
         options = PipelineOptions(
             sample_fraction=sample_fraction,
             ec_method=ec_method,

@@ -74,6 +74,16 @@ def _check_ec_method(name: str) -> None:
         )
 
 
+def _check_auth_scope(scope: str) -> None:
+    """Fail before any simulation when ``--auth-scope`` names no scope."""
+    from qkdstack.processing.channel import AUTH_SCOPES
+
+    if scope not in AUTH_SCOPES:
+        raise ParameterError(
+            f"Argument '--auth-scope' must be one of {', '.join(AUTH_SCOPES)}, not {scope!r}."
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``qkd run`` to the application."""
 
@@ -141,7 +151,6 @@ def register(app: typer.Typer) -> None:
         """Simulate a QKD link end to end: quantum phase, sifting, estimation, error correction,
         verification and privacy amplification, then print what happened."""
         from qkdstack.experiment import run_experiment
-        from qkdstack.processing.channel import AUTH_SCOPES
         from qkdstack.processing.pipeline import PipelineOptions
 
         n_pulses = parse_count("--pulses", pulses)
@@ -173,11 +182,7 @@ def register(app: typer.Typer) -> None:
                 f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
             )
         _check_ec_method(ec_method)
-        if auth_scope not in AUTH_SCOPES:
-            raise ParameterError(
-                f"Argument '--auth-scope' must be one of {', '.join(AUTH_SCOPES)}, "
-                f"not {auth_scope!r}."
-            )
+        _check_auth_scope(auth_scope)
         options = PipelineOptions(
             sample_fraction=sample_fraction,
             ec_method=ec_method,

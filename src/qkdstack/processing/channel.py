@@ -615,7 +615,8 @@ class ChannelStats:
     Attributes
     ----------
     round_trips : int
-        Completed ``ask`` exchanges.
+        Completed ``ask`` exchanges, and with ``auth_scope="stage"`` the transcript-tag
+        exchanges that end each stage (:meth:`ClassicalChannel.confirm`).
     messages : int
         Messages carried (both directions, counted when sent).
     wire_bits : dict

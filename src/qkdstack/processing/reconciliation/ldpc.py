@@ -900,7 +900,8 @@ class BobLDPC(BobReconciler):
     target_efficiency : float or None
         The ``f*`` that sets the leakage ``f* h(Q)`` per key bit (> 1; higher is safer and
         leaks more). None: the default of :func:`default_plan`: 1.10 on 2^20-bit frames (within
-        :data:`LONG_FRAME_LIMITS`), 1.15 on 2^18-bit frames, 1.25 on 65536-bit ones, 1.35 on the rate-0.9 code (QBER below about 1.5%).
+        :data:`LONG_FRAME_LIMITS`), 1.15 on 2^18-bit frames, 1.25 on 65536-bit ones, 1.35 on
+        the rate-0.9 code (QBER below about 1.5%).
     max_iter : int
         Belief-propagation iteration limit.
     """
