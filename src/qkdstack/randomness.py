@@ -16,7 +16,39 @@ import numpy as np
 from qkdstack.errors import ParameterError
 from qkdstack.typing import BitArray, Seed
 
-__all__ = ["as_generator", "secret_bits", "secret_bytes", "spawn_generators"]
+__all__ = [
+    "SECRET_RANDOMNESS_MODES",
+    "as_generator",
+    "secret_bits",
+    "secret_bytes",
+    "secret_randomness_mode",
+    "spawn_generators",
+]
+
+SECRET_RANDOMNESS_MODES: dict[str, str] = {
+    "secrets": "sample, hash keys, privacy-amplification seeds and authentication keys from secrets",
+    "simulation-sample": "the sample from the simulation's seeded generator (simulated records); "
+    "hash keys, privacy-amplification seeds and authentication keys from secrets",
+    "insecure-seeded": "everything from the seed: keys reproducible from it, NOT SECURE",
+}
+"""The values of the report's ``secret_randomness`` field and what each means."""
+
+
+def secret_randomness_mode(*, simulated: bool, secure: bool) -> str:
+    """Where the choices an eavesdropper must not predict came from (a key of
+    :data:`SECRET_RANDOMNESS_MODES`).
+
+    Parameters
+    ----------
+    simulated : bool
+        The records come from a simulation (their metadata carry its seed), which owns the
+        randomness of the disclosed sample; real records (no seed) never let a seed fix it.
+    secure : bool
+        False under ``--insecure-seeded-keys``: every choice then comes from the seed.
+    """
+    if not secure:
+        return "insecure-seeded"
+    return "simulation-sample" if simulated else "secrets"
 
 
 def as_generator(seed: Seed) -> np.random.Generator:

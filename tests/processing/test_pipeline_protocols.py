@@ -32,7 +32,7 @@ def test_decoy_key_length_is_the_lim2014_formula_on_the_observed_counts() -> Non
         key_counts=key_counts,
         test_counts=test_counts,
         test_errors=test_errors,
-        leak_ec_bits=rep["leaked_ec_bits"] + rep["verification_bits"],
+        leak_ec_bits=rep["leaked_ec_bits"],  # the tag is paid by log2(2/eps_cor) once
         epsilon_sec=1e-10,
         epsilon_cor=1e-15,
     )
@@ -54,7 +54,7 @@ def test_decoy_run_with_too_few_pulses_gives_no_key() -> None:
     assert res.pipeline.alice_key is None and res.pipeline.bob_key is None
 
 
-def test_e91_reports_chsh_and_yields_a_device_independent_key() -> None:
+def test_e91_reports_chsh_and_yields_a_device_dependent_key() -> None:
     params = LinkParams(
         mu_pair=0.01, distance_km=0.0, detector_efficiency=0.8, misalignment_error=0.0
     )
@@ -65,7 +65,26 @@ def test_e91_reports_chsh_and_yields_a_device_independent_key() -> None:
     assert 2.5 < rep["chsh_s"] < 2 * math.sqrt(2) + 5 * rep["chsh_s_std"]
     assert rep["chsh_s_lower"] < rep["chsh_s"]
     assert not rep["aborted"], rep["abort_reason"]
-    assert "Acin" in rep["key_length_formula"] and rep["secret_bits"] > 0 and rep["keys_match"]
+    # Post-selected coincidences prove nothing device-independent: the key is labelled for what
+    # it is, and its length is the BBM92 (Shor-Preskill) rule on the matching settings.
+    formula = rep["key_length_formula"]
+    assert "device-dependent" in formula and "not device-independent" in formula
+    assert "Acin" not in formula and rep["secret_bits"] > 0 and rep["keys_match"]
+
+
+def test_e91_gives_a_key_by_default_where_bbm92_does_and_refuses_device_independence() -> None:
+    params = LinkParams(mu_pair=0.02, distance_km=10.0, detector_efficiency=0.5)
+    bbm92 = run_experiment("bbm92", params, 10**7, seed=3).report
+    e91 = run_experiment("e91", params, 10**7, seed=3).report
+    assert not bbm92["aborted"] and bbm92["secret_bits"] > 0
+    assert not e91["aborted"], e91["abort_reason"]
+    assert e91["secret_bits"] > 0 and e91["keys_match"]
+    # The device-independent bound is an option that refuses to claim what it cannot.
+    opts = PipelineOptions(e91_bound="device-independent")
+    di = run_experiment("e91", params, 10**7, seed=3, options=opts).report
+    assert di["aborted"] and di["secret_bits"] == 0
+    assert "refused" in di["key_length_formula"]
+    assert "post-selected coincidences" in di["key_length_formula"]
 
 
 def test_e91_without_enough_violation_aborts() -> None:

@@ -144,6 +144,7 @@ class TranscriptHash:
         self._poly = Poly1305(bytes(r) + bytes(TAG_BYTES))
         self._digest: int | None = None
         self.messages = 0
+        self.framed_bytes = 0
 
     def add(self, sender: int, payload: bytes) -> None:
         """Append one message sent by ``sender`` (0 or 1) to the transcript."""
@@ -152,6 +153,7 @@ class TranscriptHash:
         self._poly.update(bytes((sender,)) + len(payload).to_bytes(8, "little"))
         self._poly.update(payload)
         self.messages += 1
+        self.framed_bytes += 9 + len(payload)
 
     def digest(self) -> int:
         """``h_r`` of the transcript so far, as an integer below 2^128; closes the transcript."""

@@ -59,6 +59,7 @@ from qkdstack.processing.authentication import (
     TAG_BYTES,
     TranscriptHash,
     WegmanCarterAuthenticator,
+    forgery_probability,
 )
 from qkdstack.typing import Role
 
@@ -69,6 +70,7 @@ __all__ = [
     "ChannelStats",
     "ClassicalChannel",
     "Message",
+    "Observer",
     "Responder",
     "Tamper",
     "decode_message",
@@ -603,6 +605,9 @@ AUTH_SCOPES: tuple[str, ...] = ("message", "stage")
 Tamper = Callable[[Role, bytes], bytes]
 """A man in the middle: given the sender and the wire bytes (payload + tag), returns what arrives."""
 
+Observer = Callable[[Role, str, Message], None]
+"""A passive wiretap: ``(sender, stage, message as delivered)`` for every message carried."""
+
 # Per-stage tallies: [wire bits, bits Alice disclosed, bits Bob disclosed, round trips].
 _WIRE, _BY_ALICE, _BY_BOB, _TRIPS = 0, 1, 2, 3
 _ALICE: Final = Role.ALICE  # module globals: quicker to reach than the enum's attributes
@@ -702,6 +707,19 @@ class ClassicalChannel:
         before they are authenticated, so nothing may be output before the stage's check; if a
         stage ends in an exception, the check still runs and a failure replaces the exception
         (tampering is the cause worth reporting).
+    on_alice_confirmed : callable, optional
+        ``stage -> None``: told when a stage has ended without error and its check has passed on
+        Alice's side (her comparison of Bob's stage tag; with ``"message"`` scope, or no
+        authentication, when the stage ends, each message having been checked before it was
+        read). Alice's node outputs nothing before it is told.
+    observer : callable, optional
+        A passive wiretap (:data:`Observer`): what Eve reads on the public channel.
+
+    Attributes
+    ----------
+    epsilon_auth : float
+        Union bound on a forgery among the tags verified so far: each check of a tag on ``L``
+        bytes adds ``8 ceil(L/16) / 2^106`` (:func:`forgery_probability`).
     """
 
     def __init__(
@@ -711,6 +729,8 @@ class ClassicalChannel:
         authentication: tuple[WegmanCarterAuthenticator, WegmanCarterAuthenticator] | None = None,
         tamper: Tamper | None = None,
         auth_scope: AuthScope = "message",
+        on_alice_confirmed: Callable[[str], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         if auth_scope not in AUTH_SCOPES:
             raise ParameterError(
@@ -724,6 +744,9 @@ class ClassicalChannel:
         self.stats = ChannelStats()
         self._stage = "setup"
         self._closed = False
+        self._on_alice_confirmed = on_alice_confirmed
+        self._observer = observer
+        self.epsilon_auth = 0.0
         self._plain = authentication is None and tamper is None  # the fast path in _carry
 
     @property
@@ -756,26 +779,40 @@ class ClassicalChannel:
         try:
             yield
         except Exception as exc:
-            if self._by_stage and not self._closed and not isinstance(exc, AuthenticationError):
+            if (
+                self._checks_failed_stages()
+                and not self._closed
+                and not isinstance(exc, AuthenticationError)
+            ):
                 try:
-                    self.confirm()
+                    self.confirm(notify=False)
                 except AuthenticationError as failed:
                     raise failed from exc
             raise
         else:
             self.confirm()
+            if not self._by_stage and self._on_alice_confirmed is not None:
+                self._on_alice_confirmed(stage)
         finally:
             self._stage = previous
 
-    def confirm(self) -> None:
+    def _checks_failed_stages(self) -> bool:
+        """Whether a stage that ended in an exception is still confirmed (without notice)."""
+        return self._by_stage
+
+    def confirm(self, *, notify: bool = True) -> None:
         """Authenticate the transcript since the last check (``auth_scope="stage"``; else no-op).
 
         Bob's tag of his view goes to Alice, who compares it with her own tag of hers in constant
         time; then her tag goes to Bob, who does the same. Each tag is 16 bytes on the wire and one
         128-bit pad. Raises :class:`~qkdstack.errors.AuthenticationError` and closes the channel
-        on a mismatch.
+        on a mismatch. With ``notify``, ``on_alice_confirmed`` hears of Alice's passed check.
         """
-        if not self._by_stage or self._transcripts is None:
+        if not self._by_stage:
+            return
+        if self._transcripts is None:  # nothing was said in this stage: nothing to check
+            if notify and self._on_alice_confirmed is not None:
+                self._on_alice_confirmed(self._stage)
             return
         assert self._auth is not None
         (alice_view, bob_view), self._transcripts = self._transcripts, None
@@ -791,6 +828,7 @@ class ClassicalChannel:
             self.stats.messages += 1
             tally[_WIRE] += 8 * len(wire)
             expected = receiver_auth.transcript_tag(receiver_view)
+            self.epsilon_auth += forgery_probability(receiver_view.framed_bytes)
             if not hmac.compare_digest(expected, bytes(wire)):
                 self._closed = True
                 raise AuthenticationError(
@@ -798,6 +836,8 @@ class ClassicalChannel:
                     f"({receiver_view.messages} messages)",
                     stage=self._stage,
                 )
+            if sender is _BOB and notify and self._on_alice_confirmed is not None:
+                self._on_alice_confirmed(self._stage)
         self.stats.round_trips += 1
         tally[_TRIPS] += 1
 
@@ -818,6 +858,8 @@ class ClassicalChannel:
         except _MALFORMED as exc:
             raise ProtocolAbort(f"malformed classical message: {exc}", stage="channel") from exc
         tally[_BY_BOB if sender is _BOB else _BY_ALICE] += disclosed_bits
+        if self._observer is not None:
+            self._observer(sender, self._stage, received)
         return received
 
     def _guard(self, sender: Role, payload: bytes, tally: list[int]) -> bytes:
@@ -864,6 +906,7 @@ class ClassicalChannel:
         return wire
 
     def _verify(self, receiver: WegmanCarterAuthenticator, payload: bytes, tag: bytes) -> None:
+        self.epsilon_auth += forgery_probability(len(payload))
         try:
             receiver.verify(payload, tag)
         except AuthenticationError as exc:

@@ -19,13 +19,14 @@ cryptography", Nat. Commun. 3, 634 (2012), Eq. (2).
 from __future__ import annotations
 
 import math
+import secrets
 
 import numpy as np
 
 from qkdstack.errors import ParameterError
 from qkdstack.typing import BitArray, IndexArray
 
-__all__ = ["choose_sample", "error_fraction", "sampling_deviation"]
+__all__ = ["choose_sample", "error_fraction", "sampling_deviation", "secret_sample"]
 
 
 def choose_sample(n_sifted: int, sample_bits: int, rng: np.random.Generator) -> IndexArray:
@@ -35,6 +36,29 @@ def choose_sample(n_sifted: int, sample_bits: int, rng: np.random.Generator) -> 
             f"Argument 'sample_bits' must be in [0, {n_sifted}] (the sifted length), not {sample_bits}."
         )
     return np.sort(rng.choice(n_sifted, size=sample_bits, replace=False)).astype(np.int64)
+
+
+def secret_sample(n_sifted: int, sample_bits: int) -> IndexArray:
+    """Sorted positions of a uniform random sample drawn from :mod:`secrets` (real records).
+
+    Every position gets an independent 64-bit key from the operating system's CSPRNG and the
+    ``sample_bits`` smallest keys are taken: with distinct keys (redrawn in the ~n^2/2^65 event
+    of a tie) every subset of that size is equally likely, and nobody who knows a seed can
+    predict it. This is the sample the sampling argument of the proofs needs (Tomamichel et al.
+    2012, Eq. (2): the sample must be uniform and independent of Eve).
+    """
+    if not 0 <= sample_bits <= n_sifted:
+        raise ParameterError(
+            f"Argument 'sample_bits' must be in [0, {n_sifted}] (the sifted length), not {sample_bits}."
+        )
+    while True:
+        keys = np.frombuffer(secrets.token_bytes(8 * n_sifted), dtype=np.uint64)
+        if np.unique(keys).size == n_sifted:
+            break
+    if sample_bits == n_sifted:
+        return np.arange(n_sifted, dtype=np.int64)
+    chosen = np.argpartition(keys, sample_bits)[:sample_bits] if sample_bits else keys[:0]
+    return np.sort(chosen).astype(np.int64)
 
 
 def error_fraction(bits_a: BitArray, bits_b: BitArray) -> tuple[int, float]:

@@ -47,11 +47,20 @@ from qkdstack.errors import (
 )
 from qkdstack.link.records import Records
 from qkdstack.processing import key_length as kl
+from qkdstack.processing.accounting import composable_accounting
 from qkdstack.processing.amplification import toeplitz_hash
 from qkdstack.processing.authentication import WegmanCarterAuthenticator
-from qkdstack.processing.channel import AUTH_SCOPES, AuthScope, ClassicalChannel, Message, Tamper
+from qkdstack.processing.channel import (
+    AUTH_SCOPES,
+    AuthScope,
+    ClassicalChannel,
+    Message,
+    Observer,
+    Tamper,
+)
 from qkdstack.processing.chsh import E91_CHSH_TERMS, chsh_value
-from qkdstack.processing.estimation import choose_sample, sampling_deviation
+from qkdstack.processing.e91 import E91_BOUNDS, e91_key_length
+from qkdstack.processing.estimation import choose_sample, sampling_deviation, secret_sample
 from qkdstack.processing.index_coding import decode_increasing, encode_increasing
 from qkdstack.processing.reconciliation.base import AliceReconciler, get_method
 from qkdstack.processing.sifting import E91Rule, get_rule
@@ -62,7 +71,7 @@ from qkdstack.processing.verification import (
     compare_tags,
     verification_tag,
 )
-from qkdstack.randomness import as_generator, secret_bits, secret_bytes
+from qkdstack.randomness import as_generator, secret_bits, secret_bytes, secret_randomness_mode
 from qkdstack.typing import Basis, BitArray, IndexArray, Seed
 
 __all__ = [
@@ -121,6 +130,13 @@ class PipelineOptions:
         Signal mean photon number for GLLP; None: from Alice's metadata.
     tamper : callable or None
         A man in the middle on the classical channel (see :mod:`qkdstack.processing.channel`).
+    e91_bound : {"device-dependent", "device-independent"}
+        E91's key-length rule (:func:`qkdstack.processing.e91.e91_key_length`): by default the
+        BBM92 bound on the matching settings with the CHSH test as entanglement check; the
+        device-independent bound of Acin et al. (2007) only where its assumptions hold.
+    observer : callable or None
+        A passive wiretap: called with every message the channel delivers (simulation analysis of
+        what Eve reads, :mod:`qkdstack.processing.eve_knowledge`); never part of either party.
     """
 
     sample_fraction: float = 0.1
@@ -134,6 +150,8 @@ class PipelineOptions:
     source: str | None = None
     mu: float | None = None
     tamper: Tamper | None = None
+    e91_bound: str = "device-dependent"
+    observer: Observer | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.sample_fraction < 1.0:
@@ -147,6 +165,11 @@ class PipelineOptions:
         if self.source is not None and self.source not in ("single-photon", "laser"):
             raise ParameterError(
                 f"Argument 'source' must be 'single-photon' or 'laser', not {self.source!r}."
+            )
+        if self.e91_bound not in E91_BOUNDS:
+            raise ParameterError(
+                f"Argument 'e91_bound' must be one of {', '.join(E91_BOUNDS)}, "
+                f"not {self.e91_bound!r}."
             )
         if self.auth_scope not in AUTH_SCOPES:
             raise ParameterError(
@@ -250,6 +273,10 @@ class AliceNode:
         self._chsh_lower: float | None = None
         self._reconciler: AliceReconciler | None = None
         self._verified = False
+        self._pending_seed: BitArray | None = None
+        # Real records (no simulation seed): the sample comes from ``secrets`` (Eve must not
+        # predict it), whatever seed drives the rest; a simulation owns its sample's randomness.
+        self._sample_from_secrets = options.secure_randomness and records.meta.seed is None
         self.decision: kl.KeyLength | Any | None = None
         self.final_key: BitArray | None = None
         self.aborted: str | None = None
@@ -359,7 +386,11 @@ class AliceNode:
         assert self._key is not None and self._key_index is not None
         assert self._key_intensity is not None
         k = int(request.public["sample_bits"])
-        positions = choose_sample(self._key.shape[0], k, self._rng)
+        positions = (
+            secret_sample(self._key.shape[0], k)
+            if self._sample_from_secrets
+            else choose_sample(self._key.shape[0], k, self._rng)
+        )
         disclosed = self._key[positions]
         keep = np.ones(self._key.shape[0], dtype=bool)
         keep[positions] = False
@@ -419,8 +450,20 @@ class AliceNode:
         n, m = self._key.shape[0], decision.length_bits
         rng = None if self._options.secure_randomness else self._rng
         seed = secret_bits(n + m - 1, rng)
-        self.final_key = toeplitz_hash(self._key, seed, m)
+        # No key yet: it is hashed only once this stage's check has passed on Alice's side
+        # (:meth:`stage_confirmed`).
+        self._pending_seed = seed
         return Message("amplify.reply", public={**public, "seed": _pack_bits(seed)})
+
+    def stage_confirmed(self, stage: str) -> None:
+        """The channel's word that ``stage`` ended and its authentication check passed on Alice's
+        side (the stage transcript's tag, or every message's tag, or no check when the channel is
+        unauthenticated). Only after the amplification stage's check does she hash her key."""
+        if stage != "amplification" or self.aborted is not None or self._pending_seed is None:
+            return
+        assert self._key is not None and self.decision is not None
+        seed, self._pending_seed = self._pending_seed, None
+        self.final_key = toeplitz_hash(self._key, seed, self.decision.length_bits)
 
     def _on_abort(self, request: Message) -> Message:
         self._abort(str(request.public.get("reason", "aborted by Bob")))
@@ -430,6 +473,7 @@ class AliceNode:
     def _abort(self, reason: str) -> None:
         self.aborted = reason
         self._key = None
+        self._pending_seed = None
         self.final_key = None
 
     def _decide_length(self) -> Any:
@@ -438,7 +482,9 @@ class AliceNode:
         opts = self._options
         params = self._records.meta.params
         source = opts.source or str(params.get("source", "single-photon"))
-        leak = self._tally.disclosed["reconciliation"] + self._tally.disclosed["verification"]
+        # The verification tag is not charged here: the proof's log2(2 / eps_cor) term is its
+        # cost (Tomamichel et al. 2012, Eq. (1)); charging its 128 bits as well counted it twice.
+        leak = self._tally.disclosed["reconciliation"]
         n, k = int(self._key.shape[0]), self._sample_bits
         e_obs = self._sample_errors / k if k else 1.0
         eps_sec, eps_cor = opts.epsilon_sec, opts.epsilon_cor
@@ -447,7 +493,17 @@ class AliceNode:
             return self._decoy_length(leak)
         if protocol == "e91":
             assert self._chsh_lower is not None
-            return kl.chsh_key_length(n, self._chsh_lower, leak, eps_sec, eps_cor)
+            return e91_key_length(
+                opts.e91_bound,
+                n_key=n,
+                k_sample=k,
+                sample_error_fraction=e_obs,
+                chsh_lower=self._chsh_lower,
+                leak_bits=leak,
+                epsilon_sec=eps_sec,
+                epsilon_cor=eps_cor,
+                params=params,
+            )
         if protocol == "b92":
             return kl.KeyLength(
                 0, "no finite-key rule for B92 is implemented: no key", 0.5, 0.0, 0.0
@@ -597,7 +653,9 @@ class BobNode:
             m = int(reply.public["length_bits"])
             seed = _unpack_bits(bytes(reply.public["seed"]), key.shape[0] + m - 1)
             self.toeplitz_seed = seed
-            self.final_key = toeplitz_hash(key, seed, m)
+        # Hashed only now: the amplification stage's check passed on Bob's side when its block
+        # ended, so no key exists before every check did.
+        self.final_key = toeplitz_hash(key, seed, m)
         return self.final_key
 
     # -- stages -----------------------------------------------------------------------------
@@ -880,6 +938,8 @@ def run_postprocessing(
         authentication=authentication,
         tamper=opts.tamper,
         auth_scope=cast(AuthScope, opts.auth_scope),
+        on_alice_confirmed=alice_node.stage_confirmed,
+        observer=opts.observer,
     )
 
     error: ProtocolAbort | None = None
@@ -926,6 +986,9 @@ def run_postprocessing(
         "auth_scope": channel.auth_scope if channel.authenticated else None,
         "auth_key_bits_used": channel.auth_key_bits_used(),
         "secure_randomness": opts.secure_randomness,
+        "secret_randomness": secret_randomness_mode(
+            simulated=alice.meta.seed is not None, secure=opts.secure_randomness
+        ),
         "wire_bits": int(sum(stats.wire_bits.values())),
         "verification_tag_bits": TAG_BITS,
         "timings_s": dict(bob_node.timings_s),
@@ -938,6 +1001,7 @@ def run_postprocessing(
     for name in ("vacuum_events_lower", "single_photon_events_lower", "single_photon_yield_lower"):
         if name in bob_node.amplify_info:
             report[name] = bob_node.amplify_info[name]
+    report.update(composable_accounting(report, channel.epsilon_auth))
     return PipelineResult(
         report=report,
         alice_key=alice_key,
