@@ -26,7 +26,13 @@ from qkdstack.processing.sifting import get_rule
 from qkdstack.theory.entropy import binary_entropy
 from qkdstack.typing import IndexArray
 
-__all__ = ["ExperimentResult", "build_report", "oracle_error_fraction", "run_experiment"]
+__all__ = [
+    "ExperimentResult",
+    "build_report",
+    "key_digest",
+    "oracle_error_fraction",
+    "run_experiment",
+]
 
 MAX_PULSES = 10**15
 
@@ -112,9 +118,16 @@ def build_report(
     for key, value in rep.items():
         report.setdefault(key, value)
     report["version"] = qkdstack.__version__
-    if result.bob_key is not None:
-        report["key_sha256"] = hashlib.sha256(np.packbits(result.bob_key).tobytes()).hexdigest()
     return report
+
+
+def key_digest(key: np.ndarray) -> str:
+    """SHA-256 (hex) of a packed key: **for tests only** (``--key-digest``).
+
+    A hash of an information-theoretically secret key is a computational leak (anyone can test
+    a guess against it), so no report carries it unless asked to.
+    """
+    return hashlib.sha256(np.packbits(key).tobytes()).hexdigest()
 
 
 def run_experiment(

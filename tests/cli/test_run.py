@@ -48,12 +48,15 @@ def test_seed_makes_runs_reproducible(capsys: pytest.CaptureFixture[str]) -> Non
     b = _run_json(capsys, "--protocol", "bb84", "--pulses", "1e6", "--seed", "9")
     for rep in (a, b):
         rep.pop("timings_s")
-        rep.pop("key_sha256", None)  # keys come from secrets unless --insecure-seeded-keys
+        assert "key_sha256" not in rep  # no digest of a secret key unless --key-digest
     assert a == b
 
 
 def test_insecure_seeded_keys_reproduce_the_key_hash(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ("--protocol", "bb84", "--pulses", "1e6", "--seed", "4", "--insecure-seeded-keys")
+    args = (
+        "--protocol", "bb84", "--pulses", "1e6", "--seed", "4", "--insecure-seeded-keys",
+        "--key-digest",
+    )  # fmt: skip
     a = _run_json(capsys, *args)
     b = _run_json(capsys, *args)
     assert a["key_sha256"] == b["key_sha256"] and a["secure_randomness"] is False

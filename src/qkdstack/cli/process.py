@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from qkdstack.cli.report import print_json, print_report
-from qkdstack.cli.run import _check_auth_scope, _check_ec_method
+from qkdstack.cli.run import _check_auth_scope, _check_e91_bound, _check_ec_method
+from qkdstack.cli.security import add_key_digest, check_store_allowed
 from qkdstack.errors import ParameterError
 
 __all__ = ["register"]
@@ -40,6 +41,20 @@ def register(app: typer.Typer) -> None:
             None, "--store", help="Directory: deposit the final keys in alice.db and bob.db (0600)."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        insecure_seeded_keys: bool = typer.Option(
+            False,
+            "--insecure-seeded-keys",
+            help="Draw the sample, hash and PA seeds from --seed: reproducible keys, NOT SECURE "
+            "(without it, real records' sample comes from secrets whatever --seed says).",
+        ),
+        key_digest: bool = typer.Option(
+            False,
+            "--key-digest",
+            help="For tests only: add the SHA-256 of the final key (key_sha256) to the report.",
+        ),
+        e91_bound: str = typer.Option(
+            "device-dependent", "--e91-bound", help="E91 key length (see 'qkd run --help')."
+        ),
     ) -> None:
         """Run sifting, estimation, error correction, verification and privacy amplification on
         two record files. Malformed or mismatched files are rejected before anything is written."""
@@ -53,6 +68,8 @@ def register(app: typer.Typer) -> None:
             )
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
+        check_store_allowed(store, insecure_seeded_keys=insecure_seeded_keys, no_auth=no_auth)
+        _check_e91_bound(e91_bound)
         alice_records = read_records(alice)
         bob_records = read_records(bob)
         check_pair(alice_records, bob_records)
@@ -65,6 +82,8 @@ def register(app: typer.Typer) -> None:
             auth_scope=auth_scope,
             source=source,
             mu=mu,
+            e91_bound=e91_bound,
+            secure_randomness=not insecure_seeded_keys,
         )
         result = run_postprocessing(alice_records, bob_records, options, seed=seed)
         distance = alice_records.meta.params.get("distance_km")
@@ -80,6 +99,8 @@ def register(app: typer.Typer) -> None:
 
             ids = deposit_pair(store, result.alice_key, result.bob_key)
             report["stored_keys"] = len(ids)
+        if key_digest:
+            add_key_digest(report, result.bob_key)
         if as_json:
             print_json(report)
         else:

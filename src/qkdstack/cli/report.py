@@ -83,6 +83,10 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     table = Table(title="qkdstack run", show_header=True, header_style="bold")
     table.add_column("quantity")
     table.add_column("value", justify="right")
+    from qkdstack.cli.security import report_warnings
+
+    for warning in report_warnings(report):
+        table.add_row("[bold red]WARNING[/]", f"[bold red]{warning}[/]")
     for key, label in _ROWS:
         if key in report and (report[key] is not None or key in ("qber", "abort_reason")):
             table.add_row(label, _fmt(report[key]))

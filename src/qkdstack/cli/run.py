@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from qkdstack.cli.report import print_json, print_report
+from qkdstack.cli.security import add_key_digest, check_store_allowed
 from qkdstack.errors import ParameterError
 from qkdstack.params import LinkParams
 
@@ -84,6 +85,16 @@ def _check_auth_scope(scope: str) -> None:
         )
 
 
+def _check_e91_bound(bound: str) -> None:
+    """Fail before any simulation when ``--e91-bound`` names no rule."""
+    from qkdstack.processing.e91 import E91_BOUNDS
+
+    if bound not in E91_BOUNDS:
+        raise ParameterError(
+            f"Argument '--e91-bound' must be one of {', '.join(E91_BOUNDS)}, not {bound!r}."
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``qkd run`` to the application."""
 
@@ -147,6 +158,18 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(
             False, "--json", help="Print one JSON object instead of a table."
         ),
+        key_digest: bool = typer.Option(
+            False,
+            "--key-digest",
+            help="For tests only: add the SHA-256 of the final key (key_sha256) to the report "
+            "(a digest of a secret key is a computational leak).",
+        ),
+        e91_bound: str = typer.Option(
+            "device-dependent",
+            "--e91-bound",
+            help="E91 key length: device-dependent (BBM92 bound, CHSH as entanglement check) or "
+            "device-independent (Acin et al. 2007; refused unless its assumptions hold).",
+        ),
     ) -> None:
         """Simulate a QKD link end to end: quantum phase, sifting, estimation, error correction,
         verification and privacy amplification, then print what happened."""
@@ -183,11 +206,14 @@ def register(app: typer.Typer) -> None:
             )
         _check_ec_method(ec_method)
         _check_auth_scope(auth_scope)
+        _check_e91_bound(e91_bound)
+        check_store_allowed(store, insecure_seeded_keys=insecure_seeded_keys, no_auth=no_auth)
         options = PipelineOptions(
             sample_fraction=sample_fraction,
             ec_method=ec_method,
             authenticate=not no_auth,
             auth_scope=auth_scope,
+            e91_bound=e91_bound,
             secure_randomness=not insecure_seeded_keys,
             epsilon_sec=link_params.epsilon_sec,
             epsilon_cor=link_params.epsilon_cor,
@@ -207,6 +233,8 @@ def register(app: typer.Typer) -> None:
             result.report["stored_keys"] = len(
                 deposit_pair(store, pipeline.alice_key, pipeline.bob_key)
             )
+        if key_digest:
+            add_key_digest(result.report, pipeline.bob_key)
         if as_json:
             print_json(result.report)
         else:
