@@ -174,6 +174,12 @@ def run_experiment(
     if callable(make_tamper):
         tamper = make_tamper(seed=int(post_seed.generate_state(2)[1]))
         options = dataclasses.replace(options or PipelineOptions(), tamper=tamper)
+    wiretap = None
+    if attack is not None:  # Eve reads the public discussion: record it for the eve block
+        from qkdstack.processing.eve_knowledge import Wiretap
+
+        wiretap = Wiretap()
+        options = dataclasses.replace(options or PipelineOptions(), observer=wiretap)
     result = run_postprocessing(
         link.alice, link.bob, options, seed=np.random.default_rng(post_seed)
     )
@@ -190,7 +196,9 @@ def run_experiment(
     if attack is not None:
         from qkdstack.processing.eve import eve_report_for_run
 
-        eve = eve_report_for_run(link, result, seed=np.random.default_rng(post_seed.spawn(1)[0]))
+        eve = eve_report_for_run(
+            link, result, seed=np.random.default_rng(post_seed.spawn(1)[0]), wiretap=wiretap
+        )
         report["eve"] = eve if eve is not None else {"attack": getattr(attack, "name", str(attack))}
         if tamper is not None:
             report["eve"]["tampered_messages"] = int(getattr(tamper, "tampered", 0))

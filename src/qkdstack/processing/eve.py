@@ -18,6 +18,15 @@ parity with one coin-flip guess in it is itself a fair coin. Her agreement with 
 compared with 1/2 by an exact two-sided binomial test (and a z-score ``(a - m/2) / sqrt(m/4)``): in
 any run that produces a key it must be consistent with 1/2.
 
+That agreement test is weak: it passes even with no compression at all (``m = n``), because a row
+touching one bit Eve does not know is a coin flip to her guess, and her guess ignores the parities
+she read. The exact measure is :mod:`qkdstack.processing.eve_knowledge`:
+``eve_known_bits_before_pa`` (the dimension of the linear functions of the corrected key she can
+evaluate from her certain bits and every disclosed parity) and ``eve_known_final_bits`` (the
+dimension of those that are functions of the final key: ``rowspace(T) ∩ span``), computed by
+GF(2) elimination when the run's transcript was recorded (:func:`eve_report_for_run` with a
+``wiretap``). At the proof's key length the latter must be 0.
+
 References
 ----------
 C. E. Shannon, Bell Syst. Tech. J. 27, 379 (1948).
@@ -44,6 +53,7 @@ from qkdstack.typing import BitArray, FloatArray, IndexArray, Seed
 
 if TYPE_CHECKING:
     from qkdstack.link.records import LinkOutput
+    from qkdstack.processing.eve_knowledge import Wiretap
     from qkdstack.processing.pipeline import PipelineResult
 
 __all__ = [
@@ -294,7 +304,11 @@ _KEY_STAGES = ("reconciliation", "verification")
 
 
 def eve_report_for_run(
-    link: LinkOutput, pipeline: PipelineResult, *, seed: Seed = None
+    link: LinkOutput,
+    pipeline: PipelineResult,
+    *,
+    seed: Seed = None,
+    wiretap: Wiretap | None = None,
 ) -> dict[str, Any] | None:
     """The ``eve`` block of a finished simulated run (None when no attack ran).
 
@@ -312,6 +326,10 @@ def eve_report_for_run(
         The post-processing result (:func:`qkdstack.processing.pipeline.run_postprocessing`).
     seed : int, Generator or None
         Eve's coin flips where she has no guess.
+    wiretap : Wiretap or None
+        The reconciliation transcript as Eve read it (the run's ``PipelineOptions.observer``):
+        with it, ``eve_known_bits_before_pa`` and ``eve_known_final_bits`` are the exact
+        dimensions of what she can compute (:func:`qkdstack.processing.eve_knowledge.linear_knowledge`).
     """
     eve = link.eve
     if not isinstance(eve, EveRecords):
@@ -340,4 +358,44 @@ def eve_report_for_run(
         seed=seed,
     )
     report["aborted"] = not produced
+    report.update(_linear_knowledge(eve, index, key, final, bob, produced, wiretap))
     return report
+
+
+def _linear_knowledge(
+    eve: EveRecords,
+    index: IndexArray,
+    key: BitArray,
+    final: BitArray | None,
+    bob: Any,
+    produced: bool,
+    wiretap: Wiretap | None,
+) -> dict[str, Any]:
+    """The exact GF(2) fields of the eve block, for the corrected key (None when not computed)."""
+    from qkdstack.processing.eve_knowledge import (
+        EXACT_LIMIT_BITS,
+        DisclosedFunctionals,
+        disclosed_functionals,
+        linear_knowledge,
+    )
+
+    if wiretap is None or bob.corrected_key is None:
+        return {
+            "eve_known_bits_before_pa": None,
+            "eve_known_final_bits": None,
+            "eve_knowledge_reason": "no reconciliation transcript"
+            if bob.corrected_key is None
+            else "the run kept no transcript of the public discussion",
+        }
+    if key.shape[0] > EXACT_LIMIT_BITS:  # before reading the transcript: it may be large
+        return linear_knowledge(
+            np.zeros(key.shape[0], dtype=bool),
+            DisclosedFunctionals(int(key.shape[0]), 0, []),
+            None,
+            0,
+        )
+    pos = eve.positions_of(index)
+    certain = eve.certain[pos] & (eve.guess[pos] == key)
+    functionals = disclosed_functionals(wiretap.messages, int(key.shape[0]))
+    m = 0 if final is None else int(final.shape[0])
+    return linear_knowledge(certain, functionals, bob.toeplitz_seed if produced else None, m)
