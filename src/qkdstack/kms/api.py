@@ -96,9 +96,10 @@ def caller_common_name(scope: Scope) -> str | None:
     return _common_name(chain[0])
 
 
-def _int_param(name: str, value: Any) -> int:
+def _int_param(name: str, value: Any, from_query: bool = False) -> int:
+    """An integer parameter: a JSON integer in a body, decimal digits in a query string."""
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str):
+        if from_query and isinstance(value, str):
             try:
                 if value.strip() != value or not value:
                     raise ValueError
@@ -301,8 +302,8 @@ class KMEApp:
             unknown = set(query) - {"number", "size"}
             if unknown:
                 raise _bad("unknown parameter", parameters=sorted(unknown))
-            number = _int_param("number", _single(query, "number", 1))
-            size = _int_param("size", _single(query, "size", cfg.key_size_bits))
+            number = _int_param("number", _single(query, "number", 1), from_query=True)
+            size = _int_param("size", _single(query, "size", cfg.key_size_bits), from_query=True)
         else:
             if not isinstance(body, dict):
                 raise _bad("the request body must be a JSON object")

@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS kms_outbox (
 CREATE TABLE IF NOT EXISTS kms_reserved (
     key_id TEXT PRIMARY KEY,
     master_sae TEXT NOT NULL,
+    named TEXT NOT NULL,
     slaves TEXT NOT NULL,
     material BLOB
 );
@@ -92,7 +93,7 @@ class ReservationRefused(KeyStoreError):
     """A reservation or a retrieval cannot be honoured.
 
     ``reason`` is ``"not_found"`` (unknown key, already retrieved, other master) or
-    ``"unauthorized"`` (the caller is not one of the key's slaves)."""
+    ``"unauthorized"`` (the caller was not named as one of the key's slaves)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -434,8 +435,8 @@ class KeyPool:
                     )
                 if local_slaves:
                     db.execute(
-                        "INSERT INTO kms_reserved VALUES (?, ?, ?, ?)",
-                        (r.key_id, r.master_sae, local, material),
+                        "INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)",
+                        (r.key_id, r.master_sae, local, local, material),
                     )
 
         await self._run(job)
@@ -478,9 +479,10 @@ class KeyPool:
                         raise ReservationRefused("not_found")
                     parts.append(material[off : off + length])
                     _consume_relative(db, sid, length, len(material))
+                slaves = json.dumps(list(r.slaves))
                 db.execute(
-                    "INSERT INTO kms_reserved VALUES (?, ?, ?, ?)",
-                    (r.key_id, r.master_sae, json.dumps(list(r.slaves)), b"".join(parts)),
+                    "INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)",
+                    (r.key_id, r.master_sae, slaves, slaves, b"".join(parts)),
                 )
             return [r.key_id for r in items]
 
@@ -499,15 +501,17 @@ class KeyPool:
             found = []
             for key_id in ids:
                 row = db.execute(
-                    "SELECT master_sae, slaves, material FROM kms_reserved WHERE key_id = ?",
+                    "SELECT master_sae, named, slaves, material FROM kms_reserved WHERE key_id = ?",
                     (key_id,),
                 ).fetchone()
-                if row is None or row[2] is None or row[0] != master_sae:
+                if row is None or row[0] != master_sae:
                     raise ReservationRefused("not_found")
-                slaves = json.loads(row[1])
-                if caller_sae not in slaves:
+                if caller_sae not in json.loads(row[1]):
                     raise ReservationRefused("unauthorized")
-                found.append((key_id, slaves, bytes(row[2])))
+                slaves = json.loads(row[2])
+                if caller_sae not in slaves or row[3] is None:
+                    raise ReservationRefused("not_found")  # this slave already has it
+                found.append((key_id, slaves, bytes(row[3])))
             for key_id, slaves, _ in found:
                 slaves.remove(caller_sae)
                 if slaves:
