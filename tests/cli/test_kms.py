@@ -145,3 +145,13 @@ def test_encrypt_usage_errors(
     args[args.index("--kme") + 1] = "http://127.0.0.1:1"
     assert main(args) == 2 and "'--kme'" in capsys.readouterr().err
     assert not env.exists()
+
+
+def test_run_never_stores_insecure_seeded_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["run", "--pulses", "1e5", "--store", str(tmp_path), "--insecure-seeded-keys"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'--store'" in err and "--insecure-seeded-keys" in err and "\n" not in err
+    assert list(tmp_path.iterdir()) == []

@@ -93,16 +93,20 @@ class _Checker:
         self.path = path
         self.lines = text.splitlines()
 
+    def line_of(self, name: str) -> int | None:
+        """The line of field ``name`` (``table.key`` for a key inside ``[table]``)."""
+        table, _, key = name.rpartition(".")
+        current = ""
+        for i, text in enumerate(self.lines):
+            header = re.match(r"\s*\[([^\]]+)\]", text)
+            if header:
+                current = header.group(1).strip()
+            elif current == table and re.match(rf'\s*"?{re.escape(key)}"?\s*=', text):
+                return i + 1
+        return None
+
     def fail(self, name: str, constraint: str, value: object) -> ParameterError:
-        key = name.split(".")[-1]
-        line = next(
-            (
-                i + 1
-                for i, ln in enumerate(self.lines)
-                if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", ln)
-            ),
-            None,
-        )
+        line = self.line_of(name)
         where = f"{self.path}:{line}" if line else str(self.path)
         return ParameterError(f"{where}: field '{name}' must be {constraint}, not {value!r}.")
 
