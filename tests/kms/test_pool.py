@@ -87,8 +87,37 @@ def test_consumption_survives_a_restart(tmp_path: Path) -> None:
         pool.close()
     material = np.packbits(_bits(256 * 3)).tobytes()
     assert first + second == material
-    with sqlite3.connect(path) as db:  # fully used store keys are deleted
-        assert db.execute("SELECT COUNT(*) FROM keys").fetchone()[0] == 0
+    with sqlite3.connect(path) as db:  # fully used store keys are erased
+        assert db.execute("SELECT SUM(length(material)) FROM keys").fetchone()[0] == 0
+    # Keys deposited after the store ran dry are found (row IDs never go down).
+    with KeyStore(path) as store:
+        store.deposit(_bits(256, seed=9))
+    pool = KeyPool(path, "KME_A", None)
+    try:
+        assert pool.available_bytes() == 32
+    finally:
+        pool.close()
+
+
+def test_keys_deposited_while_serving_are_picked_up(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    with KeyStore(path) as store:
+        store.deposit(_bits(256))
+    pool = KeyPool(path, "KME_A", None)
+    try:
+
+        async def drain() -> None:
+            ((key, segs),) = pool.allocate(1, 32)
+            r = Reservation(key.key_id, "SAE_A", ("SAE_A2",), segs)
+            await pool.commit_delivery([(r, key.material)], ["SAE_A2"], remote=False)
+
+        asyncio.run(drain())
+        assert pool.available_bytes() == 0 and pool.refresh() == 0
+        with KeyStore(path) as store:
+            store.deposit(_bits(512, seed=5))
+        assert pool.refresh() == 2 and pool.available_bytes() == 64
+    finally:
+        pool.close()
 
 
 def test_retrieval_is_all_or_nothing(tmp_path: Path) -> None:

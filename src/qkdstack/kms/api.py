@@ -205,6 +205,7 @@ class KMEApp:
             await asyncio.sleep(self.refresh_interval_s)
             try:
                 self.pool.refresh()
+                await self.pool.flush_outbox()
             except Exception as exc:
                 _log.warning("store refresh failed: %s", type(exc).__name__)
 
@@ -215,7 +216,7 @@ class KMEApp:
             if pending:
                 try:
                     await self.link.push(pending)
-                    await self.pool.outbox_done([r.key_id for r in pending])
+                    self.pool.outbox_done([r.key_id for r in pending])
                 except Exception as exc:
                     _log.warning("peer KME not reachable: %s", type(exc).__name__)
             await asyncio.sleep(1.0)
@@ -378,9 +379,7 @@ class KMEApp:
                 # consumed here and never handed out under another ID.
                 _log.warning("peer KME did not confirm: %s", type(exc).__name__)
                 raise _unavailable("the peer KME cannot be reached") from None
-            asyncio.get_running_loop().create_task(
-                self.pool.outbox_done([r.key_id for r in reservations])
-            )
+            self.pool.outbox_done([r.key_id for r in reservations])
         return {
             "keys": [
                 {"key_ID": k.key_id, "key": base64.b64encode(k.material).decode("ascii")}

@@ -197,6 +197,7 @@ def open_store_file(path: str | os.PathLike[str]) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA wal_autocheckpoint=0")
+        db.execute("PRAGMA secure_delete=ON")
         db.executescript(_SCHEMA)
     except sqlite3.DatabaseError as exc:
         raise KeyStoreError(f"Key store {str(p)!r} is not a valid key store: {exc}") from exc
@@ -338,6 +339,7 @@ class KeyPool:
         self._owned: collections.deque[_OwnedKey] = collections.deque()
         self._owned_bytes = 0
         self._seen: set[str] = set()
+        self._acked: set[str] = set()
         self._last_rowid = 0
         self._writer = _Writer(self._db)
         self._checkpointer = _Checkpointer(self.path, checkpoint_interval_s)
@@ -363,7 +365,7 @@ class KeyPool:
             if self._pair is not None and owner_of(key_id, self._pair) != self.kme_id:
                 continue
             material = bytes(material)
-            if used >= len(material):
+            if used >= len(material):  # used up (erased)
                 continue
             self._seen.add(key_id)
             self._owned.append(_OwnedKey(key_id, material, int(used)))
@@ -424,8 +426,11 @@ class KeyPool:
         peer if ``remote``."""
         items = list(deliveries)
         local = json.dumps(list(local_slaves))
+        acked = self._take_acked()
 
         def job(db: sqlite3.Connection) -> None:
+            if acked:
+                db.executemany("DELETE FROM kms_outbox WHERE key_id = ?", acked)
             for r, material in items:
                 for sid, off, length in r.segments:
                     _consume_absolute(db, sid, off + length)
@@ -441,19 +446,31 @@ class KeyPool:
 
         await self._run(job)
 
-    async def outbox_done(self, key_ids: Sequence[str]) -> None:
-        """Forget outbox entries the peer has acknowledged."""
-        ids = list(key_ids)
+    def outbox_done(self, key_ids: Sequence[str]) -> None:
+        """Note outbox entries the peer has acknowledged; they are deleted with the next write
+        (no commit of their own: after a crash they are pushed again, which the peer ignores)."""
+        self._acked.update(key_ids)
+
+    def _take_acked(self) -> list[tuple[str]]:
+        ids = [(k,) for k in self._acked]
+        self._acked.clear()
+        return ids
+
+    async def flush_outbox(self) -> None:
+        """Delete the acknowledged outbox entries now (the service calls this when idle)."""
+        if not self._acked:
+            return
+        acked = self._take_acked()
 
         def job(db: sqlite3.Connection) -> None:
-            db.executemany("DELETE FROM kms_outbox WHERE key_id = ?", [(k,) for k in ids])
+            db.executemany("DELETE FROM kms_outbox WHERE key_id = ?", acked)
 
         await self._run(job)
 
     def outbox(self) -> list[Reservation]:
         """Reservations not yet acknowledged by the peer (pushed again after a restart)."""
-        rows = self._read_db.execute("SELECT payload FROM kms_outbox").fetchall()
-        return [Reservation.from_json(json.loads(r[0])) for r in rows]
+        rows = self._read_db.execute("SELECT key_id, payload FROM kms_outbox").fetchall()
+        return [Reservation.from_json(json.loads(p)) for k, p in rows if k not in self._acked]
 
     async def accept_reservations(self, reservations: Sequence[Reservation]) -> list[str]:
         """Store reservations sent by the peer KME (idempotent by key ID). Each copies its
@@ -559,10 +576,10 @@ def _settle(future: asyncio.Future[Any], value: Any, err: BaseException | None) 
 
 def _consume_absolute(db: sqlite3.Connection, store_key_id: str, used_bytes: int) -> None:
     """The allocating KME: the store key is consumed up to ``used_bytes``; a fully used key's
-    material is deleted."""
+    material is erased."""
     size = _store_size(db, store_key_id)
     if used_bytes >= size:
-        db.execute("DELETE FROM keys WHERE key_id = ?", (store_key_id,))
+        _erase(db, store_key_id)
     db.execute(
         "INSERT INTO kms_used VALUES (?, ?) ON CONFLICT(key_id) DO UPDATE SET "
         "used_bytes = MAX(used_bytes, excluded.used_bytes)",
@@ -581,7 +598,14 @@ def _consume_relative(db: sqlite3.Connection, store_key_id: str, length: int, si
         "SELECT used_bytes FROM kms_used WHERE key_id = ?", (store_key_id,)
     ).fetchone()
     if used is not None and int(used[0]) >= size:
-        db.execute("DELETE FROM keys WHERE key_id = ?", (store_key_id,))
+        _erase(db, store_key_id)
+
+
+def _erase(db: sqlite3.Connection, store_key_id: str) -> None:
+    """Erase a used-up store key's material, keeping its row: row IDs then never go down, so that
+    :meth:`KeyPool.refresh` (which reads rows above the last row ID seen) misses no new key.
+    ``secure_delete`` overwrites the old content in the file."""
+    db.execute("UPDATE keys SET material = x'' WHERE key_id = ?", (store_key_id,))
 
 
 def _store_size(db: sqlite3.Connection, store_key_id: str) -> int:
