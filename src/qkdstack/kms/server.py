@@ -44,6 +44,14 @@ class TLSHttpToolsProtocol(HttpToolsProtocol):
             "cipher_suite": None,
         }
 
+    def shutdown(self) -> None:
+        # An idle kept-alive connection (the peer KME's link, an SAE's pool) is cut at once: a
+        # TLS close would wait for the peer's close_notify, which an idle client never sends.
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.abort()
+        else:
+            super().shutdown()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self._tls_extension is not None:
