@@ -102,6 +102,7 @@ async def _drive(port: int, ctx: ssl.SSLContext, path: str, clients: int, second
 
 def main() -> int:
     seconds = 3.0 if "--quick" in sys.argv else 6.0
+    only = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--case=")]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         configs, ports = _setup(root)
@@ -145,6 +146,8 @@ def main() -> int:
                     ("local", "/api/v1/keys/SAE_A2/enc_keys"),
                     ("peer", "/api/v1/keys/SAE_B/enc_keys"),
                 ):
+                    if only and case not in only:
+                        continue
                     r = asyncio.run(_drive(ports[0], ctx, path, clients, seconds))
                     rows.append((clients, case, r))
                     print(
