@@ -155,3 +155,19 @@ def test_run_never_stores_insecure_seeded_keys(
     err = capsys.readouterr().err.strip()
     assert "'--store'" in err and "--insecure-seeded-keys" in err and "\n" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_failures_exit_1_with_one_line(
+    pair: Pair, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    busy = pair.root / "kme_a.toml"  # its port is taken by the running KME_A
+    assert main(["kms", "serve", "--config", str(busy)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "cannot listen" in err and "\n" not in err
+    (pair.root / "link.db").symlink_to(pair.root / "alice.db")
+    linked = pair.root / "linked.toml"
+    text = busy.read_text().replace('store = "alice.db"', 'store = "link.db"')
+    linked.write_text(text.replace(f":{pair.config_a.port}", ":0"))
+    assert main(["kms", "serve", "--config", str(linked)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "symbolic link" in err and "\n" not in err

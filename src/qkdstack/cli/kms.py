@@ -64,12 +64,19 @@ def register(app: typer.Typer) -> None:
         """Serve ETSI GS QKD 014 (HTTPS, mutual TLS) until SIGINT/SIGTERM."""
         from qkdstack.kms.api import OPENAPI_PATH
         from qkdstack.kms.config import load_config
-        from qkdstack.kms.server import build_app, make_server
+        from qkdstack.kms.server import bind_socket, build_app, make_server
 
         cfg = load_config(config)
         try:
+            sock = bind_socket(cfg.host, cfg.port)
+        except OSError as exc:
+            raise _fail(
+                f"{cfg.kme_id} cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}."
+            ) from None
+        try:
             app_ = build_app(cfg)
         except KeyStoreError as exc:
+            sock.close()
             raise _fail(str(exc)) from None
         server = make_server(app_)
         print(
@@ -78,11 +85,10 @@ def register(app: typer.Typer) -> None:
             flush=True,
         )
         try:
-            server.run()
+            server.run(sockets=[sock])
         finally:
             app_.pool.close()
-        if not server.started:
-            raise _fail(f"{cfg.kme_id} could not listen on {cfg.host}:{cfg.port}.")
+            sock.close()
 
     @kms.command("certs")
     def certs(

@@ -9,6 +9,7 @@ requires a client certificate signed by the configured CA, and TLS 1.2 or later.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Any
 
@@ -20,7 +21,7 @@ from qkdstack.kms.config import KMEConfig
 from qkdstack.kms.link import PeerLink, client_ssl_context
 from qkdstack.kms.pool import KeyPool
 
-__all__ = ["TLSHttpToolsProtocol", "build_app", "make_server", "server_ssl_context"]
+__all__ = ["TLSHttpToolsProtocol", "bind_socket", "build_app", "make_server", "server_ssl_context"]
 
 
 class TLSHttpToolsProtocol(HttpToolsProtocol):
@@ -75,6 +76,21 @@ def build_app(config: KMEConfig, refresh_interval_s: float = 0.5) -> KMEApp:
     if config.peer is not None:
         link = PeerLink(config.peer.url, client_ssl_context(config.cert, config.key, config.ca))
     return KMEApp(config, pool, link, refresh_interval_s=refresh_interval_s)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (raises ``OSError`` if the address is taken)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def make_server(app: KMEApp, graceful_shutdown_s: float = 3.0) -> uvicorn.Server:
