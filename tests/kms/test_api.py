@@ -376,3 +376,16 @@ def test_32_concurrent_clients_never_get_a_key_twice(tmp_path: Path) -> None:
             with ThreadPoolExecutor(8) as pool:  # every ID asked twice, concurrently
                 codes = [c for cs in pool.map(fetch, [ids[i::4] for i in range(4)] * 2) for c in cs]
         assert codes.count(200) == len(ids) and codes.count(400) == len(ids)
+
+
+def test_sae_map_maps_a_certificate_name_to_an_sae(tmp_path: Path) -> None:
+    with running_pair(tmp_path, extra_a='[sae_map]\n"SAE_X" = "SAE_A2"') as p:
+        with p.client("SAE_X", p.url_a) as x:
+            body = x.get("/api/v1/keys/SAE_B/status").json()
+            assert body["master_SAE_ID"] == "SAE_A2"
+            (key_id,) = _keys(x.get("/api/v1/keys/SAE_B/enc_keys"))
+        with p.client("SAE_B") as b:
+            assert _error(
+                b.get("/api/v1/keys/SAE_A/dec_keys", params={"key_ID": key_id}), 400, NOT_FOUND
+            )
+            assert key_id in _keys(b.get("/api/v1/keys/SAE_A2/dec_keys", params={"key_ID": key_id}))

@@ -123,7 +123,10 @@ def test_keys_deposited_while_serving_are_picked_up(tmp_path: Path) -> None:
 def test_retrieval_is_all_or_nothing(tmp_path: Path) -> None:
     path = tmp_path / "b.db"
     with KeyStore(path) as store:
-        (sid,) = store.deposit(_bits(256))
+        ids = store.deposit(_bits(256 * 40))
+    pair = ("KME_A", "KME_B")
+    sid = next(i for i in ids if owner_of(i, pair) == "KME_A")  # the peer's share
+    own_sid = next(i for i in ids if owner_of(i, pair) == "KME_B")
     pool = KeyPool(path, "KME_B", "KME_A")
 
     async def scenario() -> None:
@@ -137,7 +140,8 @@ def test_retrieval_is_all_or_nothing(tmp_path: Path) -> None:
             await pool.retrieve("SAE_OTHER", "SAE_B", [r.key_id])
         assert exc.value.reason == "not_found"
         (key,) = await pool.retrieve("SAE_A", "SAE_B", [r.key_id])
-        assert key.material == np.packbits(_bits(256)).tobytes()[:8]
+        index = ids.index(sid)
+        assert key.material == np.packbits(_bits(256 * 40)).tobytes()[32 * index : 32 * index + 8]
         with pytest.raises(ReservationRefused):
             await pool.retrieve("SAE_A", "SAE_B", [r.key_id])
         await pool.accept_reservations([r])  # the tombstone keeps it from coming back
@@ -148,6 +152,11 @@ def test_retrieval_is_all_or_nothing(tmp_path: Path) -> None:
         )
         with pytest.raises(ReservationRefused):  # beyond the store key's end
             await pool.accept_reservations([missing])
+        own = Reservation(
+            "8f1c1e8a-1b0e-4a53-9a55-0d9b2b1d0c11", "SAE_A", ("SAE_B",), ((own_sid, 0, 8),)
+        )
+        with pytest.raises(ReservationRefused):  # KME_B's own share: not the peer's to reserve
+            await pool.accept_reservations([own])
 
     try:
         asyncio.run(scenario())

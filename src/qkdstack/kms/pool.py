@@ -139,7 +139,7 @@ class Reservation:
             sid, off, length = seg
             if not isinstance(sid, str) or type(off) is not int or type(length) is not int:
                 raise ValueError("bad segment")
-            if off < 0 or length <= 0:
+            if off < 0 or length <= 0 or str(uuid.UUID(sid)) != sid:
                 raise ValueError("bad segment")
             segs.append((sid, off, length))
         return Reservation(key_id, master, tuple(slaves), tuple(segs))
@@ -486,6 +486,9 @@ class KeyPool:
                     continue
                 parts = []
                 for sid, off, length in r.segments:
+                    if self._pair is None or owner_of(sid, self._pair) == self.kme_id:
+                        # Only the peer's share of the store may be reserved by the peer.
+                        raise ReservationRefused("not_found")
                     row = db.execute(
                         "SELECT material, source FROM keys WHERE key_id = ?", (sid,)
                     ).fetchone()
