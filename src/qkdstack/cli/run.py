@@ -200,6 +200,11 @@ def register(app: typer.Typer) -> None:
             raise ParameterError(
                 f"Argument '--store' must be an existing directory, not '{store}'."
             )
+        if store is not None and insecure_seeded_keys:
+            raise ParameterError(
+                "Argument '--store' must not be combined with --insecure-seeded-keys (such keys "
+                f"are never stored or served), not '{store}'."
+            )
         if not 0.0 < sample_fraction < 1.0:
             raise ParameterError(
                 f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
