@@ -20,15 +20,13 @@ import numpy as np
 import qkdstack
 from qkdstack.errors import ParameterError
 from qkdstack.link.records import LinkOutput, Records
-from qkdstack.params import LinkParams
+from qkdstack.params import MAX_PULSES, LinkParams
 from qkdstack.processing.pipeline import PipelineOptions, PipelineResult, run_postprocessing
 from qkdstack.processing.sifting import get_rule
 from qkdstack.theory.entropy import binary_entropy
 from qkdstack.typing import IndexArray
 
 __all__ = ["ExperimentResult", "build_report", "oracle_error_fraction", "run_experiment"]
-
-MAX_PULSES = 10**15
 
 
 @dataclass

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from qkdstack.cli.report import print_json, print_report
+from qkdstack.cli.validation import parse_count
 from qkdstack.errors import ParameterError
 from qkdstack.params import LinkParams
 
@@ -22,24 +23,6 @@ _DIRECT = {
     "--misalignment-error": "misalignment_error",
     "--attenuation-db-per-km": "attenuation_db_per_km",
 }
-
-
-def parse_count(option: str, text: str, minimum: int = 1) -> int:
-    """Parse a count such as ``100000000``, ``1e8`` or ``10**8``; errors name the option."""
-    cleaned = text.strip().replace("_", "")
-    try:
-        if "**" in cleaned:
-            base, _, exp = cleaned.partition("**")
-            value = float(int(base) ** int(exp))
-        else:
-            value = float(cleaned)
-    except ValueError:
-        raise ParameterError(
-            f"Argument '{option}' must be an integer count, not {text!r}."
-        ) from None
-    if not value.is_integer() or value < minimum:
-        raise ParameterError(f"Argument '{option}' must be an integer >= {minimum}, not {text!r}.")
-    return int(value)
 
 
 def resolve_cli_params(
@@ -173,10 +156,10 @@ def register(app: typer.Typer) -> None:
             link_params = link_params.replace(source="laser")
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
-        if store is not None and not store.is_dir():
-            raise ParameterError(
-                f"Argument '--store' must be an existing directory, not '{store}'."
-            )
+        if store is not None:
+            from qkdstack.kms.store import check_store_dir
+
+            check_store_dir(store, option="--store")
         if not 0.0 < sample_fraction < 1.0:
             raise ParameterError(
                 f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
