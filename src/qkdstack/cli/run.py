@@ -10,6 +10,7 @@ from qkdstack.cli.report import print_json, print_report
 from qkdstack.cli.validation import parse_count
 from qkdstack.errors import ParameterError
 from qkdstack.params import LinkParams
+from qkdstack.typing import BitArray
 
 __all__ = ["parse_count", "register", "resolve_cli_params"]
 
@@ -133,7 +134,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate a QKD link end to end: quantum phase, sifting, estimation, error correction,
         verification and privacy amplification, then print what happened."""
-        from qkdstack.experiment import run_experiment
+        from qkdstack.blocked import run_in_blocks
         from qkdstack.processing.pipeline import PipelineOptions
 
         n_pulses = parse_count("--pulses", pulses)
@@ -180,17 +181,24 @@ def register(app: typer.Typer) -> None:
             from qkdstack.link.attacks.registry import parse_attack
 
             attack_obj = parse_attack(attack)
-        result = run_experiment(
-            protocol, link_params, n_pulses, seed=seed, options=options, attack=attack_obj
-        )
-        pipeline = result.pipeline
-        if store is not None and pipeline.alice_key is not None and pipeline.bob_key is not None:
+        deposit = None
+        if store is not None:
             from qkdstack.kms.store import deposit_pair
 
-            result.report["stored_keys"] = len(
-                deposit_pair(store, pipeline.alice_key, pipeline.bob_key)
-            )
+            def deposit(alice_key: BitArray, bob_key: BitArray) -> int:
+                return len(deposit_pair(store, alice_key, bob_key))
+
+        # Blocks of bounded detections: bounded memory at any --pulses (one block: one run).
+        report = run_in_blocks(
+            protocol,
+            link_params,
+            n_pulses,
+            seed=seed,
+            options=options,
+            attack=attack_obj,
+            deposit=deposit,
+        )
         if as_json:
-            print_json(result.report)
+            print_json(report)
         else:
-            print_report(result.report)
+            print_report(report)
