@@ -113,6 +113,24 @@ def test_non_finite_parameters_are_refused_before_the_run(
     _refused(capsys, work, cmd, f"'{name}'", value)
 
 
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["rates", "--distance-km", "0:inf:10"], ("'--distance-km'", "0:inf:10")),
+        (
+            ["reconcile", "--alice", "a.npy", "--bob", "b.npy", "--qber", "0.02", "--out", "c.npy",
+             "--method", "ldpc", "--target-efficiency", "inf"],
+            ("'--target-efficiency'", "inf"),
+        ),
+        (["process", "--alice", "a", "--bob", "b", "--mu", "inf"], ("'--mu'", "inf")),
+    ],
+)  # fmt: skip
+def test_non_finite_options_of_every_command_are_refused(
+    work: Path, capsys: pytest.CaptureFixture[str], args: list[str], names: tuple[str, ...]
+) -> None:
+    _refused(capsys, work, args, *names)
+
+
 def test_non_finite_values_in_a_config_file_and_toml_booleans_are_refused(
     work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -441,6 +459,7 @@ def test_reconcile_names_what_a_bad_key_file_is(
     [
         (["run", "--attack", "intercept-resend:fraction=0.5,fraction=0.2"], ("'--attack'", "'fraction'")),
         (["run", "--attack", "mitm:kind=nothing"], ("'--attack'", "'kind'", "'nothing'")),
+        (["run", "--attack", "mitm:mode=bytes,kind=sift"], ("'--attack'", "'kind'", "'sift'")),
         (["rates", "--protocol", "decoy-bb84", "--block-bits", "1000.5"], ("'--block-bits'", "1000.5")),
         (["rates", "--protocol", "decoy-bb84", "--block-bits", "1e6,2.5e3,7.25"], ("'--block-bits'", "7.25")),
     ],

@@ -50,7 +50,7 @@ def parse_distances(text: str) -> list[float]:
             values = [float(p) for p in text.split(",") if p.strip()]
             if not values:
                 raise ValueError
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an infinite start, stop or step
         raise ParameterError(
             "Argument '--distance-km' must be a list like 0,25,50 or a range start:stop:step "
             f"with step > 0, not {text!r}."

@@ -114,6 +114,7 @@ def _reconcile_command(
             raise ParameterError(
                 f"Argument '--target-efficiency' applies to --method ldpc only, not {method!r}."
             )
+        check_finite("--target-efficiency", target_efficiency)
         if not target_efficiency > 1.0:
             raise ParameterError(
                 f"Argument '--target-efficiency' must be > 1, not {target_efficiency}."

@@ -231,6 +231,11 @@ def mitm_tamper(
         raise ParameterError(
             f"Argument 'mode' must be one of {', '.join(MITM_MODES)}, not {mode!r}."
         )
+    if mode == "bytes" and kind:
+        raise ParameterError(
+            f"Argument 'kind' cannot take effect with mode 'bytes' (raw bytes are not decoded), "
+            f"not {kind!r}."
+        )
     if not any(known.startswith(kind) for known in MESSAGE_KINDS):
         # A filter that matches nothing would make the attack a silent no-op.
         raise ParameterError(
