@@ -281,6 +281,8 @@ def test_intensity_tables_and_params_with_nan_or_inf_are_refused(
     _refused(capsys, work, args, "'intensities'", repr(value))
     _rewrite_records(alice, meta={"intensities": [0.6, 0.2, 0.0], "params": {"mu": value}})
     _refused(capsys, work, args, "'mu'", repr(value))
+    _rewrite_records(alice, meta={"params": {"mu": "0.5", "intensity_probs": [0.8, True, 0.1]}})
+    _refused(capsys, work, args, "'params'", "'intensity_probs'")
 
 
 # -- paths are checked before work and never damaged ------------------------------------------

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from qkdstack import __version__
 from qkdstack.errors import RecordError
 from qkdstack.link.records import RecordMeta, Records, check_listed
+from qkdstack.params import LinkParams
 from qkdstack.typing import Role
 
 __all__ = [
@@ -202,6 +203,34 @@ def _finite(value: Any) -> bool:
     return True
 
 
+_PARAM_DEFAULTS: dict[str, Any] = LinkParams().to_dict()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _param_type_ok(name: str, value: Any) -> bool:
+    """A link parameter in the metadata has its field's type (the proof reads some of them)."""
+    if name not in _PARAM_DEFAULTS or value is None:
+        return True
+    default = _PARAM_DEFAULTS[name]
+    if isinstance(default, list):
+        return isinstance(value, list) and all(_is_number(v) for v in value)
+    if isinstance(default, float):
+        return _is_number(value)
+    return isinstance(value, str)
+
+
+def _param_kind(name: str) -> str:
+    default = _PARAM_DEFAULTS.get(name)
+    if isinstance(default, list):
+        return "a list of finite numbers"
+    if isinstance(default, str):
+        return "a name"
+    return "finite numbers" if default is None else "a finite number"
+
+
 def _need(ok: bool, path: Path, message: str) -> None:
     if not ok:
         raise RecordError(f"Record file '{path}': {message}")
@@ -285,9 +314,9 @@ def read_records(path: str | os.PathLike[str]) -> Records:
     _need(isinstance(params, dict), path, "metadata 'params' must be an object.")
     for name, value in params.items():
         _need(
-            _finite(value),
+            _finite(value) and _param_type_ok(name, value),
             path,
-            f"metadata 'params' entry {name!r} must hold finite numbers, not {value!r}.",
+            f"metadata 'params' entry {name!r} must hold {_param_kind(name)}, not {value!r}.",
         )
     sent_counts = None
     if block.get("sent_counts") is not None:
