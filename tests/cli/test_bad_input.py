@@ -13,6 +13,7 @@ import os
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -313,6 +314,29 @@ def test_read_only_directories_are_refused_before_the_run(
         _refused(capsys, work, ["rates", "--plot", str(ro / "p.png")], "'--plot'")
     finally:
         ro.chmod(0o700)
+
+
+def test_a_directory_this_process_cannot_write_is_refused(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same refusals for any user: the kernel's answer to access(2) is replaced by 'no' for
+    the directory 'ro' (root may write anywhere, so a real read-only directory proves nothing)."""
+    ro = work / "ro"
+    ro.mkdir()
+    real_access = os.access
+
+    def access(path: Any, mode: int, **kwargs: Any) -> bool:
+        if Path(path).resolve() == ro.resolve() and mode & os.W_OK:
+            return False
+        return real_access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    _refused(capsys, work, ["run", "--pulses", "1e5", "--store", str(ro)], "'--store'", "writable")
+    _refused(capsys, work, ["simulate", "--out", str(ro)], "'--out'", "read-only")
+    _refused(capsys, work, ["simulate", "--out", str(ro / "new")], "'--out'", "read-only")
+    _refused(capsys, work, ["rates", "--plot", str(ro / "p.png")], "'--plot'", "read-only")
+    args = ["reconcile", "--alice", "a.npy", "--bob", "b.npy", "--qber", "0.02"]
+    _refused(capsys, work, [*args, "--out", str(ro / "c.npy")], "'--out'", "read-only")
 
 
 def _foreign_sqlite(path: Path) -> None:
