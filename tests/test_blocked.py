@@ -67,9 +67,8 @@ def test_blocks_are_independent_runs_whose_counts_add(monkeypatch: pytest.Monkey
         deposited.append(int(alice_key.shape[0]))
         return int(alice_key.shape[0]) // 256
 
-    rep = run_in_blocks(
-        "bb84", LinkParams(), 4 * 10**6, seed=3, deposit=deposit, max_detections=40_000
-    )
+    params = LinkParams(distance_km=25)  # an int: an input, never added over blocks
+    rep = run_in_blocks("bb84", params, 4 * 10**6, seed=3, deposit=deposit, max_detections=40_000)
     k = len(rep["blocks"])
     # About 0.0316 detections per pulse (t eta_d = 10^-0.5 * 0.1): 126,000 over 4e6 pulses.
     assert k == len(calls) == 4 and sum(c["pulses"] for c in calls) == 4 * 10**6
@@ -88,6 +87,21 @@ def test_blocks_are_independent_runs_whose_counts_add(monkeypatch: pytest.Monkey
     )
     assert not rep["aborted"] and rep["keys_match"] and rep["secret_bits"] > 0
     assert rep["rate_bits_per_pulse"] == rep["secret_bits"] / rep["pulses"]
+    assert rep["distance_km"] == 25 and rep["params"] == params.to_dict() and rep["seed"] == 3
+
+
+def test_blocked_attack_reports_add_eves_counts() -> None:
+    from qkdstack.link.attacks.registry import parse_attack
+
+    attack = parse_attack("intercept-resend:fraction=0.1")
+    rep = run_in_blocks(
+        "bb84", LinkParams(), 2 * 10**6, seed=4, attack=attack, max_detections=25_000
+    )
+    blocks = rep["blocks"]
+    assert len(blocks) >= 3
+    assert rep["eve"]["parameters"] == blocks[0]["eve"]["parameters"]
+    assert rep["eve"]["parameters"]["fraction"] == 0.1
+    assert rep["eve"]["intercepted_pulses"] == sum(b["eve"]["intercepted_pulses"] for b in blocks)
 
 
 def test_qkd_run_processes_in_blocks_of_bounded_detections(

@@ -75,10 +75,16 @@ def plan_blocks(
     return [base + (1 if i < extra else 0) for i in range(k)]
 
 
-def _combine(values: list[Any], *, add_floats: bool = False) -> Any:
+_INPUTS = frozenset({"params", "parameters", "seed", "distance_km", "verification_tag_bits"})
+"""Report fields that are the run's inputs or constants: equal in every block, never added."""
+
+
+def _combine(values: list[Any], *, key: str = "", add_floats: bool = False) -> Any:
     """Combine one report field across blocks: counts add, flags all hold, equal values stay,
     values that differ between blocks (a bound, a ratio) are None here and kept per block."""
     first = values[0]
+    if key in _INPUTS:
+        return first if all(v == first for v in values) else None
     if all(isinstance(v, bool) for v in values):
         return all(values)
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
@@ -87,7 +93,7 @@ def _combine(values: list[Any], *, add_floats: bool = False) -> Any:
         return float(sum(values))
     if all(isinstance(v, dict) for v in values):
         keys = [k for k in first if all(k in v for v in values)]
-        return {k: _combine([v[k] for v in values], add_floats=add_floats) for k in keys}
+        return {k: _combine([v[k] for v in values], key=k, add_floats=add_floats) for k in keys}
     if all(v == first for v in values):
         return first
     return None
@@ -97,7 +103,7 @@ def _aggregate(
     reports: list[dict[str, Any]], seed: int, epsilons: tuple[float, float]
 ) -> dict[str, Any]:
     """The report of a blocked run from its blocks' reports."""
-    rep: dict[str, Any] = {key: _combine([r.get(key) for r in reports]) for key in reports[0]}
+    rep: dict[str, Any] = {k: _combine([r.get(k) for r in reports], key=k) for k in reports[0]}
     rep["seed"] = seed
     rep["timings_s"] = _combine([r["timings_s"] for r in reports], add_floats=True)
     sample = sum(int(r["sample_bits"] or 0) for r in reports)
