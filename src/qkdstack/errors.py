@@ -11,6 +11,7 @@ Every error the library raises on purpose derives from :class:`QKDError`::
     │   ├── ReconciliationFailed              error correction did not converge
     │   ├── VerificationFailed                the keys' hashes differ after error correction
     │   ├── BellViolationTooSmall             the CHSH value does not exceed 2 by the required margin
+    │   ├── ImplausibleStatistics             the statistics are impossible for the declared link
     │   └── AuthenticationError               a classical message failed its authentication tag
     └── KeyStoreError                         the key store cannot serve a request
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationError",
     "BellViolationTooSmall",
+    "ImplausibleStatistics",
     "InsufficientKey",
     "KeyStoreError",
     "ParameterError",
@@ -79,6 +81,11 @@ class VerificationFailed(ProtocolAbort):
 
 class BellViolationTooSmall(ProtocolAbort):
     """The measured CHSH value does not exceed the classical bound 2 by the statistical margin."""
+
+
+class ImplausibleStatistics(ProtocolAbort):
+    """The run's statistics cannot come from the declared link (a key rate above the PLOB bound,
+    more detections than the source and detectors allow, a NaN): the check fails closed."""
 
 
 class AuthenticationError(ProtocolAbort):

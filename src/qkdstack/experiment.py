@@ -20,7 +20,7 @@ import numpy as np
 import qkdstack
 from qkdstack.errors import ParameterError
 from qkdstack.link.records import LinkOutput, Records
-from qkdstack.params import LinkParams
+from qkdstack.params import MAX_PULSES, LinkParams
 from qkdstack.processing.pipeline import PipelineOptions, PipelineResult, run_postprocessing
 from qkdstack.processing.sifting import get_rule
 from qkdstack.theory.entropy import binary_entropy
@@ -33,8 +33,6 @@ __all__ = [
     "oracle_error_fraction",
     "run_experiment",
 ]
-
-MAX_PULSES = 10**15
 
 
 @dataclass

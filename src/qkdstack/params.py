@@ -26,7 +26,10 @@ from typing import Any, Literal
 
 from qkdstack.errors import ParameterError
 
-__all__ = ["PARAM_SETS", "LinkParams", "get_param_set", "parse_assignment"]
+__all__ = ["MAX_PULSES", "PARAM_SETS", "LinkParams", "get_param_set", "parse_assignment"]
+
+MAX_PULSES = 10**15
+"""The most pulses one run may send (``qkd run``, ``qkd simulate``)."""
 
 SourceKind = Literal["single-photon", "laser", "spdc"]
 
@@ -64,7 +67,14 @@ class LinkParams:
                     f"Argument '{name}' must be {constraint}, not {getattr(self, name)!r}."
                 )
 
-        need("distance_km", self.distance_km >= 0 and math.isfinite(self.distance_km), ">= 0")
+        # Every number must be finite (inf and NaN pass some comparisons, and a NaN source model
+        # makes every pulse "detected"): checked first, for every numeric field and list entry.
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            values = value if isinstance(value, tuple) else (value,)
+            numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            need(f.name, all(math.isfinite(v) for v in numbers), "finite")
+        need("distance_km", self.distance_km >= 0, ">= 0")
         need("attenuation_db_per_km", self.attenuation_db_per_km >= 0, ">= 0")
         need("insertion_loss_db", self.insertion_loss_db >= 0, ">= 0")
         need("misalignment_error", 0 <= self.misalignment_error <= 0.5, "in [0, 0.5]")
@@ -134,14 +144,23 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(default, tuple):
             if isinstance(value, str):
                 value = [v for v in value.replace(";", ",").split(",") if v.strip()]
-            return tuple(float(v) for v in value)
+            return tuple(_number(v) for v in value)
         if isinstance(default, float):
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError):
+            return _number(value)
+        if not isinstance(value, str):  # a TOML number or boolean is not a name
+            raise TypeError(value)
+        return value
+    except (TypeError, ValueError, OverflowError):
         raise ParameterError(
             f"Argument '{name}' must be {type(default).__name__}-valued, not {value!r}."
         ) from None
+
+
+def _number(value: Any) -> float:
+    """A float from a string or a TOML number; a boolean (TOML ``true``) is not a number."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(value)
+    return float(value)
 
 
 def parse_assignment(text: str) -> tuple[str, str]:

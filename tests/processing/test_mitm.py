@@ -245,3 +245,35 @@ def test_unknown_auth_scope_is_rejected() -> None:
     alice, _ = _setup()
     with pytest.raises(ParameterError, match=r"auth_scope.*'round'"):
         ClassicalChannel(alice, authentication=_auth_pair(1), auth_scope="round")  # type: ignore[arg-type]
+
+
+def test_message_kinds_list_every_kind_a_run_sends() -> None:
+    """MESSAGE_KINDS (what a ``kind`` filter is checked against) holds every kind on the wire."""
+    from qkdstack.experiment import run_experiment
+    from qkdstack.params import LinkParams
+    from qkdstack.processing.mitm import MESSAGE_KINDS, _split_wire
+    from qkdstack.processing.pipeline import PipelineOptions
+
+    sent: set[str] = set()
+
+    def tap(sender: Role, wire: bytes) -> bytes:
+        split = _split_wire(wire)
+        assert split is not None
+        sent.add(split[0].kind)
+        return wire
+
+    for protocol, ec in (("bb84", "cascade"), ("bb84", "ldpc"), ("decoy-bb84", "cascade"),
+                         ("e91", "cascade")):  # fmt: skip
+        params = LinkParams(source="laser") if protocol == "decoy-bb84" else LinkParams()
+        run_experiment(
+            protocol,
+            params,
+            300_000,
+            seed=1,
+            options=PipelineOptions(ec_method=ec, tamper=tap, authenticate=False),
+        )
+    assert {"sift", "sample", "ec.start", "chsh", "verify", "amplify"} <= sent
+    assert sent <= set(MESSAGE_KINDS), sorted(sent - set(MESSAGE_KINDS))
+    with pytest.raises(ParameterError, match="'kind' must be a prefix"):
+        mitm_tamper("flip", kind="sfit")
+    assert mitm_tamper("flip", kind="ec.").kind == "ec."

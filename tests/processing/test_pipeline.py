@@ -99,7 +99,7 @@ def test_mismatched_records_are_rejected() -> None:
     alice, bob = make_bb84_records(1000, 0.02, seed=1)
     meta = RecordMeta(protocol="bb84", pulses=alice.meta.pulses)
     shifted = Records(Role.BOB, bob.pulse_index + 1, bob.basis, bob.bit, meta)
-    with pytest.raises(RecordError, match="no record"):
+    with pytest.raises(RecordError, match="do not match"):
         run_postprocessing(alice, shifted, seed=1)
 
 

@@ -3,6 +3,8 @@
 Usage errors (a bad option value, a missing file, an unknown name) exit with status 2 and print one
 line naming the argument, the constraint and the value; no traceback is shown for user errors. A
 protocol abort is not a usage error: the command reports it (exit status 0 with ``aborted: true``).
+Any other failure (a key store that cannot be written, an I/O error, a bug) exits with status 1 and
+one line, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 
 import typer
 
-from qkdstack.errors import ParameterError, RecordError
+from qkdstack.errors import ParameterError, QKDError, RecordError
 
 __all__ = ["app", "main"]
 
@@ -68,6 +70,19 @@ def _is_usage_error(exc: BaseException) -> bool:
     return callable(getattr(exc, "format_message", None)) and getattr(exc, "exit_code", None) == 2
 
 
+def _failure_message(exc: BaseException) -> str:
+    """One line for a failure that is not a usage error (exit status 1)."""
+    text = _one_line(str(exc))
+    if isinstance(exc, QKDError):
+        return text or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" '{exc.filename}'" if exc.filename else ""
+        return f"{exc.strerror}{where}."
+    return (
+        f"unexpected {type(exc).__name__}: {text}" if text else f"unexpected {type(exc).__name__}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qkd`` console script; returns the exit status."""
     command = typer.main.get_command(app)
@@ -84,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if not _is_usage_error(exc):
-            raise
+            # Not a usage error: a failure (a key store that cannot be written, a full disk, a
+            # bug). One line and exit status 1, never a traceback.
+            print(f"qkd: error: {_failure_message(exc)}", file=sys.stderr)
+            return 1
         message = _one_line(exc.format_message())  # type: ignore[attr-defined]
         if not message:  # a bare ``qkd``: the help was printed
             return 2

@@ -50,7 +50,7 @@ def parse_distances(text: str) -> list[float]:
             values = [float(p) for p in text.split(",") if p.strip()]
             if not values:
                 raise ValueError
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an infinite start, stop or step
         raise ParameterError(
             "Argument '--distance-km' must be a list like 0,25,50 or a range start:stop:step "
             f"with step > 0, not {text!r}."
@@ -95,9 +95,9 @@ def _block_sizes(values: list[str]) -> list[float]:
                 n = float(part)
             except ValueError:
                 n = math.nan
-            if not (n >= 1 and math.isfinite(n)):
+            if not (n >= 1 and math.isfinite(n) and n.is_integer()):
                 raise ParameterError(
-                    f"Argument '--block-bits' must be a number >= 1, not {part!r}."
+                    f"Argument '--block-bits' must be an integer >= 1, not {part!r}."
                 )
             out.append(n)
     return out
@@ -184,6 +184,10 @@ def register(app: typer.Typer) -> None:
             )
         if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
             raise ParameterError(f"Argument '--plot' must end in .png or .svg, not {str(plot)!r}.")
+        if plot is not None:
+            from qkdstack.cli.validation import check_new_file
+
+            check_new_file("--plot", plot, force=True)  # before the curves are computed
         link = get_param_set(params)
         changes = dict(parse_assignment(a) for a in (assignments or []))
         if changes:

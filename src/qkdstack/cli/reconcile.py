@@ -9,24 +9,47 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
 
-from qkdstack.errors import ParameterError
+from qkdstack.cli.validation import check_finite, check_new_file, check_not_an_input
+from qkdstack.errors import ParameterError, ReconciliationFailed
 from qkdstack.processing.reconciliation import METHODS, reconcile
 
 __all__ = ["register"]
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
 def _load_bits(path: Path, option: str) -> np.ndarray:
     if not path.is_file():
         raise ParameterError(f"Argument '{option}' must name an existing .npy file, not '{path}'.")
+    with path.open("rb") as fh:
+        head = fh.read(len(_NPY_MAGIC))
+    # Say what the file is, rather than what np.load guesses (it calls any non-.npy file
+    # "pickled data").
+    if not head:
+        raise ParameterError(
+            f"Argument '{option}' must be a .npy file, not the empty file '{path}'."
+        )
+    if head.startswith(_ZIP_MAGIC):
+        raise ParameterError(
+            f"Argument '{option}' must be a .npy file holding one array, not the .npz archive "
+            f"'{path}'."
+        )
+    if head != _NPY_MAGIC:
+        raise ParameterError(
+            f"Argument '{option}' must be a .npy file, not '{path}' (no NumPy .npy header)."
+        )
     try:
         arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise ParameterError(
             f"Argument '{option}' must be a readable .npy file, not '{path}' ({exc})."
         ) from None
@@ -37,6 +60,18 @@ def _load_bits(path: Path, option: str) -> np.ndarray:
     if arr.dtype.kind not in "biu" or arr.min() < 0 or arr.max() > 1:
         raise ParameterError(f"Argument '{option}' must hold only 0/1 values ('{path}').")
     return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def _save_bits(path: Path, bits: np.ndarray) -> None:
+    """Write ``bits`` as .npy to exactly ``path`` (no suffix added), through a temporary file."""
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        with tmp.open("xb") as fh:
+            np.save(fh, bits, allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _reconcile_command(
@@ -79,11 +114,15 @@ def _reconcile_command(
             raise ParameterError(
                 f"Argument '--target-efficiency' applies to --method ldpc only, not {method!r}."
             )
+        check_finite("--target-efficiency", target_efficiency)
         if not target_efficiency > 1.0:
             raise ParameterError(
                 f"Argument '--target-efficiency' must be > 1, not {target_efficiency}."
             )
         options["target_efficiency"] = target_efficiency
+    check_finite("--qber", qber)
+    check_new_file("--out", out, force=True)
+    check_not_an_input("--out", out, {"--alice": alice, "--bob": bob})
     alice_key = _load_bits(alice, "--alice")
     bob_key = _load_bits(bob, "--bob")
     if alice_key.shape != bob_key.shape:
@@ -92,7 +131,14 @@ def _reconcile_command(
             f"and {bob_key.shape[0]}."
         )
     result = reconcile(alice_key, bob_key, qber, method=method, seed=seed, options=options)
-    np.save(out, result.key)
+    if result.frames_failed:
+        # A frame whose decoder did not converge leaves errors in Bob's key: nothing is written.
+        raise ReconciliationFailed(
+            f"{result.frames_failed} of {result.frames} frames failed to decode with --method "
+            f"{method} at --qber {qber}; no corrected key was written to '{out}'.",
+            stage="reconciliation",
+        )
+    _save_bits(out, result.key)
     report = {
         "method": method,
         "bits": int(alice_key.shape[0]),
@@ -102,6 +148,7 @@ def _reconcile_command(
         "frames": result.frames,
         "frames_failed": result.frames_failed,
         "seconds": round(result.seconds, 6),
+        "out": str(out),
     }
     if as_json:
         typer.echo(json.dumps(report))

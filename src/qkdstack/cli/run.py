@@ -8,8 +8,10 @@ import typer
 
 from qkdstack.cli.report import print_json, print_report
 from qkdstack.cli.security import add_key_digest, check_store_allowed
+from qkdstack.cli.validation import parse_count
 from qkdstack.errors import ParameterError
 from qkdstack.params import LinkParams
+from qkdstack.typing import BitArray
 
 __all__ = ["parse_count", "register", "resolve_cli_params"]
 
@@ -23,24 +25,6 @@ _DIRECT = {
     "--misalignment-error": "misalignment_error",
     "--attenuation-db-per-km": "attenuation_db_per_km",
 }
-
-
-def parse_count(option: str, text: str, minimum: int = 1) -> int:
-    """Parse a count such as ``100000000``, ``1e8`` or ``10**8``; errors name the option."""
-    cleaned = text.strip().replace("_", "")
-    try:
-        if "**" in cleaned:
-            base, _, exp = cleaned.partition("**")
-            value = float(int(base) ** int(exp))
-        else:
-            value = float(cleaned)
-    except ValueError:
-        raise ParameterError(
-            f"Argument '{option}' must be an integer count, not {text!r}."
-        ) from None
-    if not value.is_integer() or value < minimum:
-        raise ParameterError(f"Argument '{option}' must be an integer >= {minimum}, not {text!r}.")
-    return int(value)
 
 
 def resolve_cli_params(
@@ -173,7 +157,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate a QKD link end to end: quantum phase, sifting, estimation, error correction,
         verification and privacy amplification, then print what happened."""
-        from qkdstack.experiment import run_experiment
+        from qkdstack.blocked import run_in_blocks
         from qkdstack.processing.pipeline import PipelineOptions
 
         n_pulses = parse_count("--pulses", pulses)
@@ -196,15 +180,10 @@ def register(app: typer.Typer) -> None:
             link_params = link_params.replace(source="laser")
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
-        if store is not None and not store.is_dir():
-            raise ParameterError(
-                f"Argument '--store' must be an existing directory, not '{store}'."
-            )
-        if store is not None and insecure_seeded_keys:
-            raise ParameterError(
-                "Argument '--store' must not be combined with --insecure-seeded-keys (such keys "
-                f"are never stored or served), not '{store}'."
-            )
+        if store is not None:
+            from qkdstack.kms.store import check_store_dir
+
+            check_store_dir(store, option="--store")
         if not 0.0 < sample_fraction < 1.0:
             raise ParameterError(
                 f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
@@ -228,19 +207,33 @@ def register(app: typer.Typer) -> None:
             from qkdstack.link.attacks.registry import parse_attack
 
             attack_obj = parse_attack(attack)
-        result = run_experiment(
-            protocol, link_params, n_pulses, seed=seed, options=options, attack=attack_obj
-        )
-        pipeline = result.pipeline
-        if store is not None and pipeline.alice_key is not None and pipeline.bob_key is not None:
+        digest_keys: list[BitArray] = []  # --key-digest only (tests): Bob's keys, block by block
+        deposit = None
+        if store is not None or key_digest:
             from qkdstack.kms.store import deposit_pair
 
-            result.report["stored_keys"] = len(
-                deposit_pair(store, pipeline.alice_key, pipeline.bob_key)
-            )
+            def deposit(alice_key: BitArray, bob_key: BitArray) -> int:
+                if key_digest:
+                    digest_keys.append(bob_key)
+                return len(deposit_pair(store, alice_key, bob_key)) if store is not None else 0
+
+        # Blocks of bounded detections: bounded memory at any --pulses (one block: one run).
+        report = run_in_blocks(
+            protocol,
+            link_params,
+            n_pulses,
+            seed=seed,
+            options=options,
+            attack=attack_obj,
+            deposit=deposit,
+        )
+        if store is None:
+            report.pop("stored_keys", None)
         if key_digest:
-            add_key_digest(result.report, pipeline.bob_key)
+            import numpy as np
+
+            add_key_digest(report, np.concatenate(digest_keys) if digest_keys else None)
         if as_json:
-            print_json(result.report)
+            print_json(report)
         else:
-            print_report(result.report)
+            print_report(report)

@@ -37,22 +37,34 @@ def register(app: typer.Typer) -> None:
         ),
         pulses: str = typer.Option("1e6", help="Pulses Alice sends (1e8, 10**8 or 100000000)."),
         seed: int | None = typer.Option(None, help="Simulation seed; random if omitted."),
-        out: Path = typer.Option(..., "--out", help="Directory for alice.parquet and bob.parquet."),
+        out: Path = typer.Option(
+            ...,
+            "--out",
+            help="Directory for alice.parquet and bob.parquet (created if missing).",
+        ),
+        force: bool = typer.Option(
+            False, "--force", help="Overwrite existing alice.parquet and bob.parquet in --out."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Simulate the quantum phase of a link and write each party's detection records."""
-        from qkdstack.cli.run import parse_count
+        from qkdstack.cli.validation import check_new_file, check_writable_dir, parse_count
         from qkdstack.link.config import resolve_params
         from qkdstack.link.protocols import event_table
         from qkdstack.link.simulator import simulate_to_files
 
-        n_pulses = parse_count("--pulses", pulses, minimum=0)
+        n_pulses = parse_count("--pulses", pulses)
         link_params = resolve_params(params, assignments, config)
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
         event_table(protocol, link_params)  # rejects an unknown protocol or source before work
-        if out.exists() and not out.is_dir():
-            raise ParameterError(f"Argument '--out' must be a directory, not the file '{out}'.")
+        if out.exists() or out.is_symlink():
+            check_writable_dir("--out", out)
+            for name in ("alice.parquet", "bob.parquet"):
+                check_new_file("--out", out / name, force=force)
+        else:  # created by the run: the nearest existing ancestor must be a writable directory
+            ancestor = next(p for p in out.absolute().parents if p.exists() or p.is_symlink())
+            check_writable_dir("--out", ancestor)
         summary = simulate_to_files(protocol, link_params, n_pulses, out, seed=seed)
         if as_json:
             typer.echo(json.dumps(summary))

@@ -11,9 +11,11 @@ later layer on top of it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sqlite3
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +25,7 @@ import numpy as np
 from qkdstack.errors import KeyStoreError, ParameterError
 from qkdstack.typing import BitArray
 
-__all__ = ["KeyStore", "deposit_pair"]
+__all__ = ["KeyStore", "check_store_dir", "deposit_pair"]
 
 
 def _new_key_id() -> str:
@@ -55,23 +57,39 @@ class KeyStore:
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise KeyStoreError(f"Key store directory {str(self.path.parent)!r} does not exist.")
-        if not self.path.exists():
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            os.close(fd)
-        os.chmod(self.path, 0o600)
+        self.created = False
+        fd, self.created = _open_store_file(self.path)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise KeyStoreError(
-                f"Key store {str(self.path)!r} is not a valid key store: {exc}"
-            ) from exc
-        for suffix in ("-wal", "-shm"):
-            side = Path(str(self.path) + suffix)
-            if side.exists():
-                os.chmod(side, 0o600)
+            _check_side_files(self.path)
+            opened = os.fstat(fd)
+            try:
+                self._db = sqlite3.connect(self.path, isolation_level=None)
+                # The name still leads to the file checked above (not swapped for a link).
+                now = os.stat(self.path, follow_symlinks=False)
+                if (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
+                    self._db.close()
+                    raise KeyStoreError(f"Key store {str(self.path)!r} changed while opening.")
+                if not self.created:
+                    _check_schema(self._db, self.path)  # read only: a foreign file is untouched
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                raise KeyStoreError(
+                    f"Key store {str(self.path)!r} is not a valid key store: {exc}"
+                ) from exc
+        except BaseException:
+            if self.created:  # no empty store is left behind
+                _remove_store_files(self.path)
+            raise
+        finally:
+            os.close(fd)
+
+    def discard(self) -> None:
+        """Close, and delete the file if this object created it (nothing was deposited)."""
+        self.close()
+        if self.created:
+            _remove_store_files(self.path)
 
     def close(self) -> None:
         """Close the database."""
@@ -135,6 +153,124 @@ class KeyStore:
         return _Transaction(self._db)
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_store_file(path: Path) -> tuple[int, bool]:
+    """Open (or create, mode 0600) the store file without following a symbolic link; return the
+    descriptor and whether this call created the file. An existing file is checked by
+    :func:`_open_existing`."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    except FileExistsError:
+        return _open_existing(path, os.O_RDWR), False
+    except OSError as exc:
+        raise KeyStoreError(f"Key store {str(path)!r} cannot be created: {exc.strerror}.") from None
+    return fd, True
+
+
+def _open_existing(path: Path, mode: int) -> int:
+    """Open an existing store file without following a link, and check that what was opened is
+    a private regular file of this user that holds an SQLite database.
+
+    Nothing is changed on a refused file: no chmod, no truncation, no schema."""
+    if path.is_symlink():
+        raise KeyStoreError(
+            f"Key store {str(path)!r} must not be a symbolic link; it was left unchanged."
+        )
+    if path.is_dir():
+        raise KeyStoreError(f"Key store {str(path)!r} must be a file, not a directory.")
+    try:
+        fd = os.open(path, mode | _NOFOLLOW)
+    except OSError as exc:
+        raise KeyStoreError(f"Key store {str(path)!r} cannot be opened: {exc.strerror}.") from None
+    try:
+        st = os.fstat(fd)
+        problem = None
+        if not stat.S_ISREG(st.st_mode):
+            problem = "is not a regular file"
+        elif hasattr(os, "getuid") and st.st_uid != os.getuid():
+            problem = "belongs to another user"
+        elif stat.S_IMODE(st.st_mode) & 0o077:
+            problem = f"must have mode 0600, not {stat.S_IMODE(st.st_mode):04o}"
+        elif os.pread(fd, len(_SQLITE_HEADER), 0) != _SQLITE_HEADER:
+            problem = "is not a key store (not an SQLite database)"
+        if problem is not None:
+            raise KeyStoreError(f"Key store {str(path)!r} {problem}; it was left unchanged.")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _check_side_files(path: Path) -> None:
+    """SQLite's journal files beside the store must be plain files, never links."""
+    for suffix in _SIDE_SUFFIXES:
+        side = Path(str(path) + suffix)
+        if side.is_symlink() or (side.exists() and not side.is_file()):
+            raise KeyStoreError(f"Key store file {str(side)!r} must be a regular file.")
+
+
+def _check_schema(db: sqlite3.Connection, path: Path) -> None:
+    """An existing file must already hold the ``keys`` table (read-only check)."""
+    row = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'keys'"
+    ).fetchone()
+    if row is None:
+        db.close()
+        raise KeyStoreError(
+            f"Key store {str(path)!r} is an SQLite database without a 'keys' table, not a key "
+            f"store; it was left unchanged."
+        )
+
+
+def _remove_store_files(path: Path) -> None:
+    for name in (str(path), *(str(path) + suffix for suffix in _SIDE_SUFFIXES)):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
+def check_store_dir(directory: str | os.PathLike[str], *, option: str = "store_dir") -> None:
+    """Check, before any work, that :func:`deposit_pair` can write ``directory``.
+
+    The directory must exist and be writable; ``alice.db`` and ``bob.db`` are either absent or
+    private key-store files of this user (never links, directories or other files).
+
+    Raises
+    ------
+    ParameterError
+        Naming ``option`` and the path.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ParameterError(
+            f"Argument '{option}' must be an existing directory, not '{directory}'."
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ParameterError(
+            f"Argument '{option}' must be a writable directory, not '{directory}'."
+        )
+    for name in _STORE_FILES:
+        path = directory / name
+        if not (path.exists() or path.is_symlink()):
+            continue
+        try:
+            os.close(_open_existing(path, os.O_RDONLY))
+            _check_side_files(path)
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                _check_schema(db, path)
+            finally:
+                db.close()
+        except (KeyStoreError, sqlite3.DatabaseError) as exc:
+            raise ParameterError(f"Argument '{option}': {exc}") from None
+
+
+_STORE_FILES = ("alice.db", "bob.db")
+
+
 class _Transaction:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
@@ -159,7 +295,13 @@ def deposit_pair(
     count = int(alice_key.shape[0]) // max(key_size_bits, 1)
     ids = [_new_key_id() for _ in range(count)]
     directory = Path(store_dir)
-    with KeyStore(directory / "alice.db") as a, KeyStore(directory / "bob.db") as b:
+    a = KeyStore(directory / _STORE_FILES[0])
+    try:
+        b = KeyStore(directory / _STORE_FILES[1])
+    except BaseException:
+        a.discard()  # Bob's store cannot be opened: Alice's new store is not left behind
+        raise
+    with a, b:
         a.deposit(alice_key, key_size_bits, source="qkd", key_ids=ids)
         b.deposit(bob_key, key_size_bits, source="qkd", key_ids=ids)
     return ids

@@ -168,6 +168,9 @@ def pair_click_probabilities(
     return out
 
 
+_MAX_DEAD_GATES = 2**62  # more gates than any run has; keeps ``j + d`` within int64
+
+
 def dead_gates(dead_time_ns: float, pulse_rate_hz: float) -> int:
     """Gates lost after each click: those that start less than ``dead_time_ns`` after it.
 
@@ -175,6 +178,8 @@ def dead_gates(dead_time_ns: float, pulse_rate_hz: float) -> int:
     (``tau`` the dead time, ``R`` the gate rate).
     """
     product = dead_time_ns * 1e-9 * pulse_rate_hz
+    if not product < _MAX_DEAD_GATES:  # blind for longer than any run (or an overflowed product)
+        return _MAX_DEAD_GATES
     return max(0, math.ceil(product - 1e-9) - 1)
 
 

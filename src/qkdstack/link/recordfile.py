@@ -29,7 +29,9 @@ message naming the file, the field and the problem. See also ``docs/records.md``
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +41,12 @@ import pyarrow.parquet as pq
 
 from qkdstack import __version__
 from qkdstack.errors import RecordError
-from qkdstack.link.records import RecordMeta, Records
+from qkdstack.link.records import RecordMeta, Records, check_listed
+from qkdstack.params import LinkParams
 from qkdstack.typing import Role
 
 __all__ = [
+    "BASIS_CODES",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "RecordWriter",
@@ -179,6 +183,54 @@ class RecordWriter:
                 self._tmp.unlink()
 
 
+BASIS_CODES: Mapping[str, tuple[frozenset[int], frozenset[int]]] = {
+    "bb84": (frozenset({0, 1}), frozenset({0, 1})),
+    "decoy-bb84": (frozenset({0, 1}), frozenset({0, 1})),
+    "six-state": (frozenset({0, 1, 2}), frozenset({0, 1, 2})),
+    "b92": (frozenset({0, 1}), frozenset({0, 1})),
+    "bbm92": (frozenset({0, 1}), frozenset({0, 1})),
+    "e91": (frozenset({0, 1, 2}), frozenset({1, 2, 3})),
+}
+"""The documented ``basis`` codes of each protocol (docs/records.md): (Alice's, Bob's)."""
+
+
+def _finite(value: Any) -> bool:
+    """A metadata value holds no inf or NaN (numbers nested in lists included)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
+
+
+_PARAM_DEFAULTS: dict[str, Any] = LinkParams().to_dict()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _param_type_ok(name: str, value: Any) -> bool:
+    """A link parameter in the metadata has its field's type (the proof reads some of them)."""
+    if name not in _PARAM_DEFAULTS or value is None:
+        return True
+    default = _PARAM_DEFAULTS[name]
+    if isinstance(default, list):
+        return isinstance(value, list) and all(_is_number(v) for v in value)
+    if isinstance(default, float):
+        return _is_number(value)
+    return isinstance(value, str)
+
+
+def _param_kind(name: str) -> str:
+    default = _PARAM_DEFAULTS.get(name)
+    if isinstance(default, list):
+        return "a list of finite numbers"
+    if isinstance(default, str):
+        return "a name"
+    return "finite numbers" if default is None else "a finite number"
+
+
 def _need(ok: bool, path: Path, message: str) -> None:
     if not ok:
         raise RecordError(f"Record file '{path}': {message}")
@@ -237,11 +289,20 @@ def read_records(path: str | os.PathLike[str]) -> Records:
         path,
         f"metadata 'pulses' must be an integer >= 0, not {pulses!r}.",
     )
+    _need(
+        protocol in BASIS_CODES,
+        path,
+        f"metadata 'protocol' must be one of {', '.join(BASIS_CODES)}, not {protocol!r}.",
+    )
     intensities = block.get("intensities", [])
     _need(
-        isinstance(intensities, list) and all(isinstance(x, int | float) for x in intensities),
+        isinstance(intensities, list)
+        and all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
+            for x in intensities
+        ),
         path,
-        f"metadata 'intensities' must be a list of numbers, not {intensities!r}.",
+        f"metadata 'intensities' must be a list of finite numbers >= 0, not {intensities!r}.",
     )
     seed = block.get("seed")
     _need(
@@ -251,6 +312,12 @@ def read_records(path: str | os.PathLike[str]) -> Records:
     )
     params = block.get("params", {})
     _need(isinstance(params, dict), path, "metadata 'params' must be an object.")
+    for name, value in params.items():
+        _need(
+            _finite(value) and _param_type_ok(name, value),
+            path,
+            f"metadata 'params' entry {name!r} must hold {_param_kind(name)}, not {value!r}.",
+        )
     sent_counts = None
     if block.get("sent_counts") is not None:
         try:
@@ -294,6 +361,22 @@ def read_records(path: str | os.PathLike[str]) -> Records:
     n = table.num_rows
     if n:
         _need(int(arrays["bit"].max()) <= 1, path, "column 'bit' must hold only 0 and 1.")
+        role = Role(block["role"])
+        allowed = BASIS_CODES[str(protocol)][0 if role is Role.ALICE else 1]
+        codes = np.unique(arrays["basis"])
+        bad = [int(c) for c in codes if int(c) not in allowed]
+        _need(
+            not bad,
+            path,
+            f"column 'basis' must hold the {protocol} codes of {role.value} "
+            f"({', '.join(map(str, sorted(allowed)))}; see docs/records.md), not {bad[0] if bad else ''}.",
+        )
+        if protocol == "b92" and role is Role.ALICE:
+            _need(
+                bool(np.array_equal(arrays["basis"], arrays["bit"])),
+                path,
+                "columns 'basis' and 'bit' must be equal for b92's Alice (her bit is her basis).",
+            )
         if "intensity" in arrays and intensities:
             top = int(arrays["intensity"].max())
             _need(
@@ -353,15 +436,4 @@ def check_pair(alice: Records, bob: Records) -> None:
             f"Records of Alice and Bob must come from the same run ('seed'), not "
             f"{alice.meta.seed!r} and {bob.meta.seed!r}."
         )
-    # Both index arrays are sorted: a binary search finds each of Bob's pulses in Alice's list.
-    pos = np.searchsorted(alice.pulse_index, bob.pulse_index)
-    pos_clipped = np.minimum(pos, max(len(alice) - 1, 0))
-    found = (pos < len(alice)) & (
-        alice.pulse_index[pos_clipped] == bob.pulse_index if len(alice) else False
-    )
-    if not found.all():
-        missing = int(bob.pulse_index[np.argmin(found)])
-        raise RecordError(
-            f"Records of Alice must list every pulse Bob detected; pulse {missing} "
-            f"({int((~found).sum())} in all) is missing."
-        )
+    check_listed(alice, bob)

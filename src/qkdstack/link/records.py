@@ -22,7 +22,7 @@ import numpy as np
 from qkdstack.errors import RecordError
 from qkdstack.typing import BitArray, IndexArray, Role
 
-__all__ = ["LinkOutput", "RecordMeta", "Records"]
+__all__ = ["LinkOutput", "RecordMeta", "Records", "check_listed"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,26 @@ class LinkOutput:
     bob: Records
     eve: Any = None
     truth: dict[str, Any] = field(default_factory=dict)
+
+
+def check_listed(alice: Records, bob: Records) -> None:
+    """Check that Alice's records list every pulse Bob detected (both records in hand: a check
+    made on the input files, before any message is sent).
+
+    Raises
+    ------
+    RecordError
+        Naming the first missing pulse and how many are missing.
+    """
+    # Both index arrays are sorted: a binary search finds each of Bob's pulses in Alice's list.
+    pos = np.searchsorted(alice.pulse_index, bob.pulse_index)
+    pos_clipped = np.minimum(pos, max(len(alice) - 1, 0))
+    found = (pos < len(alice)) & (
+        alice.pulse_index[pos_clipped] == bob.pulse_index if len(alice) else False
+    )
+    if not found.all():
+        missing = int(bob.pulse_index[np.argmin(found)])
+        raise RecordError(
+            f"Records of Alice must list every pulse Bob detected; pulse {missing} "
+            f"({int((~found).sum())} in all) is missing: the record sets do not match."
+        )

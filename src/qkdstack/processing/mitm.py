@@ -43,10 +43,18 @@ from qkdstack.processing.channel import Message, decode_message, encode_message
 from qkdstack.randomness import as_generator
 from qkdstack.typing import Role, Seed
 
-__all__ = ["MITM_MODES", "MitmTamper", "mitm_tamper"]
+__all__ = ["MESSAGE_KINDS", "MITM_MODES", "MitmTamper", "mitm_tamper"]
 
 MitmMode = Literal["flip", "basis", "replace", "bytes"]
 MITM_MODES: tuple[str, ...] = ("flip", "basis", "replace", "bytes")
+
+MESSAGE_KINDS: tuple[str, ...] = (
+    "sift", "sift.reply", "chsh", "chsh.reply", "test", "test.reply", "sample", "sample.reply",
+    "estimate", "ack", "ec.start", "ec.ready", "ec.blocks", "ec.parity", "ec.parities",
+    "ec.syndromes", "ec.reveal", "ec.revealed", "verify", "verify.reply", "amplify",
+    "amplify.reply", "abort",
+)  # fmt: skip
+"""Every message kind the post-processing sends; a ``kind`` filter must match one of them."""
 
 
 def _split_wire(wire: bytes) -> tuple[Message, bytes] | None:
@@ -222,6 +230,17 @@ def mitm_tamper(
     if mode not in MITM_MODES:
         raise ParameterError(
             f"Argument 'mode' must be one of {', '.join(MITM_MODES)}, not {mode!r}."
+        )
+    if mode == "bytes" and kind:
+        raise ParameterError(
+            f"Argument 'kind' cannot take effect with mode 'bytes' (raw bytes are not decoded), "
+            f"not {kind!r}."
+        )
+    if not any(known.startswith(kind) for known in MESSAGE_KINDS):
+        # A filter that matches nothing would make the attack a silent no-op.
+        raise ParameterError(
+            f"Argument 'kind' must be a prefix of a message kind ({', '.join(MESSAGE_KINDS)}), "
+            f"not {kind!r}."
         )
     return MitmTamper(
         mode=cast(MitmMode, mode), sender=role, kind=kind, max_tampers=max_tampers, seed=seed

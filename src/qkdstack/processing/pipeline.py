@@ -45,7 +45,7 @@ from qkdstack.errors import (
     RecordError,
     VerificationFailed,
 )
-from qkdstack.link.records import Records
+from qkdstack.link.records import Records, check_listed
 from qkdstack.processing import key_length as kl
 from qkdstack.processing.accounting import composable_accounting
 from qkdstack.processing.amplification import toeplitz_hash
@@ -63,6 +63,7 @@ from qkdstack.processing.e91 import E91_BOUNDS, e91_key_length
 from qkdstack.processing.estimation import choose_sample, sampling_deviation, secret_sample
 from qkdstack.processing.index_coding import decode_increasing, encode_increasing
 from qkdstack.processing.reconciliation.base import AliceReconciler, get_method
+from qkdstack.processing.sanity import check_statistics
 from qkdstack.processing.sifting import E91Rule, get_rule
 from qkdstack.processing.verification import (
     HASH_KEY_BYTES,
@@ -326,9 +327,12 @@ class AliceNode:
         pos = np.searchsorted(mine, index)
         found = (pos < mine.shape[0]) & (mine[np.minimum(pos, max(mine.shape[0] - 1, 0))] == index)
         if index.shape[0] and (mine.shape[0] == 0 or not np.all(found)):
-            raise RecordError(
+            # The record files were matched before the run (check_listed): an announcement of
+            # pulses Alice never saw is a rewritten message, and the protocol aborts.
+            raise ProtocolAbort(
                 "Bob announced detections of pulses that Alice has no record of "
-                f"({int(np.count_nonzero(~found))} of {index.shape[0]}): the record sets do not match."
+                f"({int(np.count_nonzero(~found))} of {index.shape[0]})",
+                stage="sifting",
             )
         sub = _subset(self._records, pos)
         announcement = self._rule.alice_announces(sub)
@@ -922,6 +926,7 @@ def run_postprocessing(
         raise RecordError(
             f"Alice's records are for protocol {alice.meta.protocol!r} but Bob's for {bob.meta.protocol!r}."
         )
+    check_listed(alice, bob)  # mismatched inputs are a record error, not a protocol abort
     rng_alice, rng_bob, rng_auth = as_generator(seed).spawn(3)
     alice_node = AliceNode(alice, opts, rng_alice)
     bob_node = BobNode(bob, opts, rng_bob)
@@ -945,6 +950,16 @@ def run_postprocessing(
     error: ProtocolAbort | None = None
     try:
         bob_key: BitArray | None = bob_node.run(channel)
+        check_statistics(  # fail closed: no key from numbers the declared link cannot produce
+            alice.meta,
+            detections=bob_node.detections,
+            secret_bits=0 if bob_key is None else int(bob_key.shape[0]),
+            statistics={
+                "qber": bob_node.qber,
+                "qber_upper": bob_node.qber_upper,
+                **{k: v for k, v in bob_node.amplify_info.items() if isinstance(v, float)},
+            },
+        )
     except ProtocolAbort as exc:
         error = exc
         bob_key = None

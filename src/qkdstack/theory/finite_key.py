@@ -52,6 +52,7 @@ __all__ = [
     "ExpectedCounts",
     "FiniteKeyResult",
     "Lim2014Settings",
+    "check_lim2014_intensities",
     "lim2014_expected_counts",
     "lim2014_key_length",
     "lim2014_rate",
@@ -147,7 +148,21 @@ def _as_counts(name: str, values: Sequence[float], size: int) -> list[float]:
     return out
 
 
-def _check_intensities(intensities: Sequence[float], probs: Sequence[float]) -> None:
+def check_lim2014_intensities(intensities: Sequence[float], probs: Sequence[float]) -> None:
+    """Refuse decoy settings the Lim et al. 2014 bounds cannot use.
+
+    The bounds (Eqs. (2)-(4)) need three intensities with ``mu_1 > mu_2 + mu_3`` and
+    ``mu_2 > mu_3 >= 0``, each chosen with a probability ``p_k > 0``.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``intensities`` or ``intensity_probs`` and the values.
+
+    References
+    ----------
+    Lim, Curty, Walenta, Xu, Zbinden, Phys. Rev. A 89, 022307 (2014), Sec. III.
+    """
     if len(intensities) != 3:
         raise ParameterError(
             f"Argument 'intensities' must hold 3 values (mu_1, mu_2, mu_3), not {len(intensities)}."
@@ -291,7 +306,7 @@ def lim2014_key_length(
     ----------
     Lim, Curty, Walenta, Xu, Zbinden, PRA 89, 022307 (2014), Eqs. (1)-(5) and (A7)-(A10).
     """
-    _check_intensities(intensities, intensity_probs)
+    check_lim2014_intensities(intensities, intensity_probs)
     mus = [float(m) for m in intensities]
     probs = [float(p) for p in intensity_probs]
     n_x = _as_counts("key_counts", key_counts, 3)
@@ -458,7 +473,7 @@ def lim2014_rate(
     Lim, Curty, Walenta, Xu, Zbinden, PRA 89, 022307 (2014), Eq. (1) and Sec. IV.
     """
     try:
-        _check_intensities(settings.intensities, settings.intensity_probs)
+        check_lim2014_intensities(settings.intensities, settings.intensity_probs)
     except ParameterError:
         return -math.inf
     if not 0.0 < settings.basis_prob_key < 1.0:

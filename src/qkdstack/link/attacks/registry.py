@@ -53,7 +53,10 @@ class AttackSpec:
                     f"not {raw!r}."
                 ) from None
             kwargs[key] = value
-        return self.factory(**kwargs)
+        try:
+            return self.factory(**kwargs)
+        except ParameterError as exc:  # name the option the value came from
+            raise ParameterError(f"Argument '--attack' ({self.name}): {exc}") from None
 
 
 _MITM_MODES = ("flip", "basis", "replace", "bytes")
@@ -116,6 +119,11 @@ def parse_attack(spec: str) -> Attack:
         if not sep or not key.strip():
             raise ParameterError(
                 f"Argument '--attack' parameters must look like name=value, not {item!r}."
+            )
+        if key.strip() in values:
+            raise ParameterError(
+                f"Argument '--attack' must give each parameter once, not {key.strip()!r} twice "
+                f"in {spec!r}."
             )
         values[key.strip()] = value.strip()
     return ATTACKS[name].build(values)

@@ -20,7 +20,7 @@ from qkdstack.link.protocols.prepare_measure import (
 )
 from qkdstack.params import LinkParams
 
-__all__ = ["ENTANGLED", "PROTOCOLS", "event_table"]
+__all__ = ["ENTANGLED", "PROTOCOLS", "check_protocol_params", "event_table"]
 
 TableBuilder = Callable[[LinkParams], tuple[EventTable, tuple[float, ...]]]
 
@@ -37,12 +37,36 @@ ENTANGLED: frozenset[str] = frozenset({"bbm92", "e91"})
 """Protocols in which both parties measure halves of entangled pairs."""
 
 
-def event_table(protocol: str, params: LinkParams) -> tuple[EventTable, tuple[float, ...]]:
-    """Event table and intensity list of ``protocol``; an unknown name lists the known ones."""
-    try:
-        builder = PROTOCOLS[protocol]
-    except KeyError:
+def check_protocol_params(protocol: str, params: LinkParams) -> None:
+    """Refuse, before any simulation, a protocol and parameters that cannot make a key together.
+
+    - an unknown protocol name (the known ones are listed);
+    - an attenuated laser for an entanglement-based protocol (``bbm92``, ``e91`` measure the
+      halves of SPDC pairs; a prepare-and-measure source refuses ``spdc`` in its own table);
+    - for ``decoy-bb84``, intensities the Lim et al. 2014 bounds cannot use (three values with
+      ``mu_1 > mu_2 + mu_3``, ``mu_2 > mu_3 >= 0``, each drawn with probability > 0).
+
+    References
+    ----------
+    Lim, Curty, Walenta, Xu, Zbinden, Phys. Rev. A 89, 022307 (2014), Sec. III.
+    """
+    if protocol not in PROTOCOLS:
         raise ParameterError(
             f"Argument 'protocol' must be one of {', '.join(PROTOCOLS)}, not {protocol!r}."
-        ) from None
-    return builder(params)
+        )
+    if protocol in ENTANGLED and params.source == "laser":
+        raise ParameterError(
+            f"Argument 'source' must be 'spdc' for protocol {protocol!r} (it measures the halves "
+            f"of SPDC pairs), not 'laser'."
+        )
+    if protocol == "decoy-bb84":
+        from qkdstack.theory.finite_key import check_lim2014_intensities
+
+        check_lim2014_intensities(params.intensities, params.intensity_probs)
+
+
+def event_table(protocol: str, params: LinkParams) -> tuple[EventTable, tuple[float, ...]]:
+    """Event table and intensity list of ``protocol``; an unknown name lists the known ones, and
+    parameters the protocol cannot use are refused (:func:`check_protocol_params`)."""
+    check_protocol_params(protocol, params)
+    return PROTOCOLS[protocol](params)
