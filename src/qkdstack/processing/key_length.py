@@ -33,10 +33,11 @@ M. Tomamichel, C. C. W. Lim, N. Gisin, R. Renner, Nat. Commun. 3, 634 (2012), Eq
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from qkdstack.errors import ParameterError
+from qkdstack.errors import ParameterError, RecordError
 from qkdstack.processing.estimation import sampling_deviation
 from qkdstack.theory.entropy import binary_entropy
 
@@ -48,6 +49,7 @@ __all__ = [
     "decoy_key_length",
     "gllp_key_length",
     "no_key_reason",
+    "proof_source",
     "shor_preskill_key_length",
     "six_state_key_length",
 ]
@@ -368,3 +370,65 @@ def _count_text(count: int) -> str:
     """``1000000000`` as ``1e9``, ``20000000`` as ``2e7`` (what ``--pulses`` accepts)."""
     mantissa, _, exponent = f"{count:.0e}".partition("e")
     return f"{mantissa}e{int(exponent)}"
+
+
+SOURCE_PROOFS = ("bb84", "six-state")
+"""Protocols whose key-length rule depends on the photon source (single photons or a laser:
+Shor-Preskill / Lo 2001, or GLLP). decoy-bb84 always assumes a laser (its ``intensities``), bbm92
+and e91 an entangled source, and b92 has no proof."""
+
+
+def proof_source(
+    protocol: str,
+    params: Mapping[str, Any],
+    source: str | None = None,
+    mu: float | None = None,
+) -> str | None:
+    """The photon source whose proof sets the key length, as declared by Alice's record metadata.
+
+    A record file from hardware that does not say what its source is must not get the
+    single-photon proof by default: for an attenuated laser that overstates the key (every
+    multi-photon pulse could be split). So an undeclared source is refused, and so is a laser
+    without its mean photon number (GLLP needs it).
+
+    Parameters
+    ----------
+    protocol : str
+        The records' protocol.
+    params : mapping
+        Alice's ``meta.params`` (``source``, and ``mu`` for a laser).
+    source, mu : optional
+        Overrides (``qkd process --source/--mu``), taking precedence over the metadata.
+
+    Returns
+    -------
+    str or None
+        ``"single-photon"`` or ``"laser"``; None for a protocol whose rule ignores the source.
+
+    Raises
+    ------
+    RecordError
+        Naming the metadata field that is missing or invalid.
+    """
+    if protocol not in SOURCE_PROOFS:
+        return None
+    chosen = source if source is not None else params.get("source")
+    if chosen is None:
+        raise RecordError(
+            f"metadata 'params' must declare 'source' ('single-photon' or 'laser') for "
+            f"protocol {protocol}: the single-photon proof would overstate the key of a laser; "
+            "declare it in the file or give --source."
+        )
+    if chosen not in ("single-photon", "laser"):
+        raise RecordError(
+            f"metadata 'params.source' must be 'single-photon' or 'laser' for protocol "
+            f"{protocol}, not {chosen!r}."
+        )
+    if chosen == "laser":
+        mean = mu if mu is not None else params.get("mu")
+        if not isinstance(mean, int | float) or isinstance(mean, bool) or not mean > 0:
+            raise RecordError(
+                "metadata 'params.mu' (the laser's mean photon number, for GLLP) must be a "
+                f"number > 0, not {mean!r}; declare it in the file or give --mu."
+            )
+    return str(chosen)

@@ -466,7 +466,7 @@ class AliceNode:
         assert self._key is not None
         opts = self._options
         params = self._records.meta.params
-        source = opts.source or str(params.get("source", "single-photon"))
+        source = kl.proof_source(self._protocol, params, opts.source, opts.mu)
         leak = self._tally.disclosed["reconciliation"] + self._tally.disclosed["verification"]
         n, k = int(self._key.shape[0]), self._sample_bits
         e_obs = self._sample_errors / k if k else 1.0
@@ -906,6 +906,8 @@ def run_postprocessing(
         raise RecordError(
             f"Alice's records are for protocol {alice.meta.protocol!r} but Bob's for {bob.meta.protocol!r}."
         )
+    # Before any work: a file that does not declare its source gets no proof by default.
+    kl.proof_source(alice.meta.protocol, alice.meta.params, opts.source, opts.mu)
     rng_alice, rng_bob, rng_auth = as_generator(seed).spawn(3)
     alice_node = AliceNode(alice, opts, rng_alice)
     bob_node = BobNode(bob, opts, rng_bob)
