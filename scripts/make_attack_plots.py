@@ -3,7 +3,9 @@
 Each point is one simulated link (qkdstack.link.attacks) with a fixed seed; the lines are the
 closed forms of the literature (see docs/attacks.md). Run from the repository root:
 
-    PYTHONPATH=src python scripts/make_attack_plots.py [--pulses N] [--out docs/img]
+    .venv/bin/python scripts/make_attack_plots.py [--pulses N] [--out docs/img]
+
+(or ``make figures``, which also rewrites the example record files of docs/records.md).
 """
 
 from __future__ import annotations
