@@ -19,6 +19,7 @@ from qkdstack.cli.main import main
         (["--source", "laser", "--mu", "0.1"], "'--mu' has no effect with protocol decoy-bb84"),
         (["--protocol", "bb84", "--mu", "0.1"], "'--mu' needs --source laser"),
         (["--protocol", "bbm92", "--mu", "0.1"], "mu_pair"),
+        (["--source", "single-photon"], "'--source' must be laser with protocol decoy-bb84"),
     ],
 )
 def test_run_refuses_options_without_effect(

@@ -218,6 +218,11 @@ def register(app: typer.Typer) -> None:
                 "attenuation_db_per_km": attenuation_db_per_km,
             },
         )
+        if protocol == "decoy-bb84" and source is not None and source != "laser":
+            raise ParameterError(
+                "Argument '--source' must be laser with protocol decoy-bb84 (decoy states are "
+                f"intensities of an attenuated laser), not {source!r}."
+            )
         if protocol == "decoy-bb84" and link_params.source == "single-photon":
             # Decoy states are intensities of an attenuated laser.
             link_params = link_params.replace(source="laser")

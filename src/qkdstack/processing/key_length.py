@@ -359,10 +359,13 @@ def no_key_reason(
             f"the phase error rate bound reaches 1/2 (observed error rate {observed_error:.4f}): "
             "Eve may know every key bit"
         )
+    shannon = key_bits * float(binary_entropy(observed_error)) if 0 < observed_error < 1 else 0.0
+    efficiency = f" ({leak_bits / shannon:.2f} times n h(e))" if shannon > 0 else ""
     return (
-        f"error correction disclosed {leak_bits:,} bits, more than the privacy the bounds leave "
-        f"for the {key_bits:,} {what} (observed error rate {observed_error:.4f}, phase error "
-        f"rate up to {phi:.4f}): too much noise for this link, at any block size"
+        f"error correction disclosed {leak_bits:,} bits{efficiency}, more than the privacy the "
+        f"bounds leave for the {key_bits:,} {what} (observed error rate {observed_error:.4f}, "
+        f"phase error rate up to {phi:.4f}): too much noise for this link and error correction, "
+        "at any block size"
     )
 
 
