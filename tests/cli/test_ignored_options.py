@@ -61,3 +61,12 @@ def test_process_refuses_sample_fraction_for_decoy_records(
         rc = main(["process", *files, *extra])
         captured = capsys.readouterr()
         assert rc == 2 and needle in captured.err and captured.out == "", extra
+
+
+def test_auth_scope_without_authentication_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["run", "--protocol", "bb84", "--pulses", "1e5", "--no-auth"]
+    rc = main([*args, "--auth-scope", "message"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "'--auth-scope' has no effect with --no-auth" in err
+    assert main([*args, "--json"]) == 0
+    assert '"authenticated": false' in capsys.readouterr().out

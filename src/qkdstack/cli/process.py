@@ -64,11 +64,12 @@ def register(app: typer.Typer) -> None:
             None, help="Laser mean photon number for GLLP (overrides the file's params.mu)."
         ),
         no_auth: bool = typer.Option(False, "--no-auth", help="Do not authenticate the channel."),
-        auth_scope: str = typer.Option(
-            "stage",
+        auth_scope: str | None = typer.Option(
+            None,
             "--auth-scope",
             help="What one Wegman-Carter tag covers: stage (each stage's transcript, 256 key "
-            "bits per stage) or message (every message, 128 key bits each).",
+            "bits per stage) or message (every message, 128 key bits each) [default stage; "
+            "refused with --no-auth].",
         ),
         store: Path | None = typer.Option(
             None, "--store", help="Directory: deposit the final keys in alice.db and bob.db (0600)."
@@ -92,6 +93,12 @@ def register(app: typer.Typer) -> None:
         bob_records = read_records(bob)
         check_pair(alice_records, bob_records)
         _check_ec_method(ec_method)
+        if auth_scope is not None and no_auth:
+            raise ParameterError(
+                "Argument '--auth-scope' has no effect with --no-auth (no message is "
+                f"authenticated), not {auth_scope!r}."
+            )
+        auth_scope = auth_scope or "stage"
         _check_auth_scope(auth_scope)
         if sample_fraction is not None and not 0.0 < sample_fraction < 1.0:
             raise ParameterError(

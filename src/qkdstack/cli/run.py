@@ -180,11 +180,12 @@ def register(app: typer.Typer) -> None:
         no_auth: bool = typer.Option(
             False, "--no-auth", help="Do not authenticate the classical channel."
         ),
-        auth_scope: str = typer.Option(
-            "stage",
+        auth_scope: str | None = typer.Option(
+            None,
             "--auth-scope",
             help="What one Wegman-Carter tag covers: stage (each stage's transcript, 256 key "
-            "bits per stage) or message (every message, 128 key bits each).",
+            "bits per stage) or message (every message, 128 key bits each) [default stage; "
+            "refused with --no-auth].",
         ),
         insecure_seeded_keys: bool = typer.Option(
             False,
@@ -238,6 +239,12 @@ def register(app: typer.Typer) -> None:
             )
         check_ignored_options(protocol, link_params.source, sample_fraction=sample_fraction, mu=mu)
         _check_ec_method(ec_method)
+        if auth_scope is not None and no_auth:
+            raise ParameterError(
+                "Argument '--auth-scope' has no effect with --no-auth (no message is "
+                f"authenticated), not {auth_scope!r}."
+            )
+        auth_scope = auth_scope or "stage"
         _check_auth_scope(auth_scope)
         options = PipelineOptions(
             sample_fraction=0.1 if sample_fraction is None else sample_fraction,
