@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from qkdstack.cli.main import main
+from qkdstack.link.recordfile import read_records
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,8 @@ def test_process_refuses_sample_fraction_for_decoy_records(
     args = ["simulate", "--protocol", "decoy-bb84", "--pulses", "1e5", "--seed", "2"]
     assert main([*args, "--out", str(out)]) == 0
     capsys.readouterr()
+    # The file declares the laser its decoy states come from.
+    assert read_records(out / "alice.parquet").meta.params["source"] == "laser"
     files = ["--alice", str(out / "alice.parquet"), "--bob", str(out / "bob.parquet")]
     for extra, needle in (
         (["--sample-fraction", "0.3"], "'--sample-fraction' must not be given"),
