@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck clean install
+.PHONY: run test bench lint typecheck clean install figures
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
+
+# The figures of docs/img and the example record files of docs/records.md (a few minutes).
+figures: $(STAMP)
+	$(PY) scripts/make_attack_plots.py --out docs/img
+	$(PY) scripts/make_record_examples.py --out examples/records
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

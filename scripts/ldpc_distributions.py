@@ -1,5 +1,8 @@
 """LDPC variable degree distributions for the BSC optimised by discretised density evolution.
 
+Not run on its own: ``make_ldpc_codes.py`` imports it (run that one, from the repository root,
+with ``.venv/bin/python scripts/make_ldpc_codes.py ...``).
+
 Drop-in replacements for ``LAMBDA`` in ``make_ldpc_codes.py`` (written independently of qkdstack;
 imports nothing). ``OPTIMISED[rate]`` is ``{degree i: lambda_i}``, the edge-perspective variable
 distribution (``lambda(x) = sum_i lambda_i x^(i - 1)``), 5 decimals, summing to 1, degrees
@@ -12,10 +15,10 @@ at most ``M`` degree-2 variables (``lambda_2 / 2 <= sum_j rho_j / j``, the stair
 ``make_ldpc_codes.py``), and stability with a margin,
 ``lambda_2 rho'(1) 2 sqrt(p (1 - p)) <= 0.95`` at the threshold (MCT Theorem 4.127).
 
-Provenance: ``python scripts/optimize_ldpc_degrees.py optimise RATE [--dc MEAN]`` (successive
+Provenance: ``.venv/bin/python scripts/optimize_ldpc_degrees.py optimise RATE [--dc MEAN]`` (successive
 linear programming on the discretised-DE trajectory, started from Elkouss et al. ISIT 2009 Table I
 with its check mean; rate 0.75 then re-started from the result at check mean 23, which scored
-better than 25.25 and 28; at rate 0.85 check means 37 and 46 scored worse than 41.76), then ``python scripts/optimize_ldpc_degrees.py threshold RATE`` for the
+better than 25.25 and 28; at rate 0.85 check means 37 and 46 scored worse than 41.76), then ``.venv/bin/python scripts/optimize_ldpc_degrees.py threshold RATE`` for the
 thresholds: ``THRESHOLD_DE[rate]`` is the BSC crossover probability ``p*`` below which
 discretised density evolution (LLR step ~0.04, G-domain step 1e-3) converges, bisection to
 ~1e-5; ``F_DE[rate] = (1 - R) / h(p*)`` is the efficiency at the threshold (1 is capacity), and

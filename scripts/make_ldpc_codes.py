@@ -54,9 +54,11 @@ sorted by column then row), ``degrees`` (uint8, the number of ones of each colum
 ``n``, ``m``, ``seed``; the quasi-cyclic ones hold the base graph so (``n = 1024``, ``m`` base
 rows) plus ``shifts`` (uint16, one per base edge) and ``lift``.
 
-Usage: ``python scripts/make_ldpc_codes.py [rate ...]`` (65536 bits, a few minutes) and
-``python scripts/make_ldpc_codes.py qc [rate ...]`` (2^18 bits, seconds). Deterministic for a given
-seed.
+Usage, from the repository root (the project's own environment, ``make install``):
+``.venv/bin/python scripts/make_ldpc_codes.py [rate ...]`` (65536 bits, a few minutes),
+``.venv/bin/python scripts/make_ldpc_codes.py qc [rate ...]`` (2^18 bits, seconds) and
+``.venv/bin/python scripts/make_ldpc_codes.py qc20 [rate ...]`` (2^20 bits). Deterministic for a
+given seed.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ Written independently of the library (it does not import qkdstack), from the pap
 
 The photon-number sums (rather than the closed forms the library uses) and the separate optimiser
 make this a check of the library, not a copy of it. Published numbers these reproduce are listed
-under "published" in the output. Run: python scripts/make_theory_vectors.py
+under "published" in the output. Run from the repository root:
+``.venv/bin/python scripts/make_theory_vectors.py`` (writes tests/vectors/theory.json).
 """
 
 from __future__ import annotations

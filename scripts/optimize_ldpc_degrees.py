@@ -39,11 +39,11 @@ result is kept when DE confirms it. Monte-Carlo density evolution (population dy
 :func:`mc_threshold`) is an independent check, and the final word is the frame error rate of the
 built codes (BENCHMARKS.md).
 
-Usage (one process; ``nice`` it on a shared machine)::
+Usage, from the repository root (one process; ``nice`` it on a shared machine)::
 
-    python scripts/optimize_ldpc_degrees.py ga RATE [RATE ...] [--dmax D] [--mc]
-    python scripts/optimize_ldpc_degrees.py optimise RATE [RATE ...] [--dc MEAN]
-    python scripts/optimize_ldpc_degrees.py threshold RATE [RATE ...] [--fine] [--mc]
+    .venv/bin/python scripts/optimize_ldpc_degrees.py ga RATE [RATE ...] [--dmax D] [--mc]
+    .venv/bin/python scripts/optimize_ldpc_degrees.py optimise RATE [RATE ...] [--dc MEAN]
+    .venv/bin/python scripts/optimize_ldpc_degrees.py threshold RATE [RATE ...] [--fine] [--mc]
 
 ``ga`` prints the GA-LP design; ``optimise`` the DE-optimised ``lambda`` (start: Elkouss et al.
 ISIT 2009 Table I, degrees above 30 moved to 30, its check mean); ``threshold`` the DE thresholds

@@ -88,3 +88,47 @@ def test_svg_plot_of_asymptotic_curve(tmp_path: Path, capsys: pytest.CaptureFixt
     assert rc == 0
     assert "plot written" in capsys.readouterr().out
     assert target.read_text().lstrip().startswith("<?xml")
+
+
+def test_finite_key_plot_shows_asymptotic_curve_max_distances_and_assumptions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.axes import Axes
+
+    labels: list[str] = []
+    vlines: list[float] = []
+    semilogy, axvline = Axes.semilogy, Axes.axvline
+
+    def spy_semilogy(self: Axes, *args: object, **kwargs: object) -> object:
+        labels.append(str(kwargs.get("label")))
+        return semilogy(self, *args, **kwargs)
+
+    def spy_axvline(self: Axes, x: float = 0, *args: object, **kwargs: object) -> object:
+        vlines.append(float(x))
+        return axvline(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "semilogy", spy_semilogy)
+    monkeypatch.setattr(Axes, "axvline", spy_axvline)
+    target = tmp_path / "fk.png"
+    argv = ["rates", "--params", "lim2014", "--distance-km", "0,50", "--block-bits", "1e9"]
+    assert main([*argv, "--json", "--plot", str(target)]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    # The asymptotic curve is the one `qkd rates` prints without --block-bits.
+    assert main(["rates", "--params", "lim2014", "--distance-km", "0,50", "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert doc["asymptotic"]["points"] == plain["points"]
+    assert doc["asymptotic"]["max_distance_km"] == plain["max_distance_km"]
+    # Progress on the long optimisation: one line per distance of the finite-key curve.
+    assert captured.err.count("optimising") == 2
+    assert labels[0].startswith("PLOB bound")
+    assert labels[1].startswith("asymptotic, infinite decoys, bases 50:50")
+    assert labels[2].startswith("finite key (Lim 2014), $n_X = 10^{9}$")
+    assert "basis bias $q_X$ optimised" in labels[2]
+    fk_max = doc["curves"][0]["max_distance_km"]
+    assert labels[2].endswith(f"max {fk_max:.1f} km")
+    assert vlines == pytest.approx([plain["max_distance_km"], fk_max])
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -97,3 +97,35 @@ def test_pns_on_decoy_state_run_collapses_the_yield_bound(
     eta = 10 ** (-0.2 * 50 / 10) * 0.1
     assert rep["single_photon_yield_lower"] < 0.1 * eta
     assert rep["aborted"] and rep["secret_bits"] == 0
+
+
+def test_attack_table_shows_the_eve_block(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["run", "--protocol", "bb84", "--pulses", "2e5", "--seed", "4", "--distance-km", "5"]
+    assert main([*args, "--attack", "intercept-resend:fraction=0.1", "--json"]) == 0
+    eve = json.loads(capsys.readouterr().out)["eve"]
+    assert main([*args, "--attack", "intercept-resend:fraction=0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "eve (simulation oracle" in out and "intercept-resend" in out
+    assert "fraction=0.1" in out
+    for label, key in (
+        ("pulses Eve acted on", "intercepted_pulses"),
+        ("key bits Eve knows for sure", "known_sifted_bits"),
+        ("final key bits", "final_bits"),
+    ):
+        row = next(line for line in out.splitlines() if label in line)
+        assert f"{eve[key]:,}" in row, (label, row)
+    row = next(line for line in out.splitlines() if "information before PA" in line)
+    assert f"{eve['eve_info_bits_before_pa']:,.1f}" in row
+
+
+def test_attack_help_lists_every_attack_and_its_parameters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from qkdstack.cli.run import attack_help
+    from qkdstack.link.attacks.registry import ATTACKS
+
+    text = attack_help()
+    for spec in ATTACKS.values():
+        assert spec.name in text and spec.summary in text
+        for name in spec.parameters:
+            assert f"{name}=" in text

@@ -178,7 +178,9 @@ def test_sift_request_names_detections_by_varint_gaps() -> None:
     # Spread the detections out as a lossy link would (gaps of 1 to 300 pulses).
     gaps = np.random.default_rng(4).integers(1, 301, bob.pulse_index.shape[0])
     index = np.cumsum(gaps) - 1
-    meta = RecordMeta(protocol="bb84", pulses=int(index[-1]) + 1)
+    meta = RecordMeta(
+        protocol="bb84", pulses=int(index[-1]) + 1, params={"source": "single-photon"}
+    )
     alice = Records(Role.ALICE, index, alice.basis, alice.bit, meta)
     bob = Records(Role.BOB, index, bob.basis, bob.bit, meta)
     res = run_postprocessing(alice, bob, PipelineOptions(authenticate=False, tamper=spy), seed=1)

@@ -26,7 +26,7 @@ from qkdstack.theory.curves import (
     max_distance_km,
 )
 
-__all__ = ["parse_distances", "register", "system_model"]
+__all__ = ["curve_label", "parse_distances", "register", "system_model"]
 
 _MAX_POINTS = 10_000
 
@@ -103,38 +103,113 @@ def _block_sizes(values: list[str]) -> list[float]:
     return out
 
 
+def _tex_number(value: float) -> str:
+    """``1e8`` as ``10^{8}``, ``2.5e-3`` as ``2.5 \\times 10^{-3}`` (mathtext)."""
+    mantissa, _, exponent = f"{value:.3g}".partition("e")
+    if not exponent:
+        return mantissa
+    power = f"10^{{{int(exponent)}}}"
+    return power if mantissa == "1" else f"{mantissa} \\times {power}"
+
+
+def curve_label(
+    protocol: str,
+    params: LinkParams,
+    *,
+    decoy: str,
+    block_bits: float | None,
+    fixed_mu: float | None,
+    max_km: float,
+) -> str:
+    """What a curve assumes, in words (the plot legend): proof, source, decoys, block, optimum."""
+    mu_text = "optimised" if fixed_mu is None else f"{fixed_mu:g}"
+    if block_bits is not None:
+        text = (
+            f"finite key (Lim 2014), $n_X = {_tex_number(block_bits)}$, two decoys, "
+            f"$\\varepsilon_{{sec}} = {_tex_number(params.epsilon_sec)}$; "
+            f"$\\mu_1$ {mu_text}, $\\mu_2$, $p_k$, basis bias $q_X$ optimised"
+        )
+    elif protocol == "decoy-bb84":
+        method = "infinite decoys" if decoy == "infinite" else "vacuum + weak decoy (MQZL 2005)"
+        text = f"asymptotic, {method}, bases 50:50, $\\mu$ {mu_text}"
+    elif protocol == "bb84" and params.source == "laser":
+        text = f"bb84, laser without decoys (GLLP), asymptotic, $\\mu$ {mu_text}"
+    elif protocol in ("bb84", "six-state"):
+        proof = "Shor-Preskill" if protocol == "bb84" else "Lo 2001"
+        text = f"{protocol}, single photons ({proof}), asymptotic"
+    elif protocol == "bbm92":
+        text = f"bbm92, thermal pairs, asymptotic, $\\mu_{{pair}}$ {mu_text}"
+    else:
+        text = f"{protocol} (Acin et al. 2007), asymptotic"
+    return f"{text}; max {max_km:.1f} km"
+
+
 def _plot(
     path: Path,
     protocol: str,
     params_name: str,
-    curves: list[tuple[float | None, list[CurvePoint]]],
+    params: LinkParams,
+    curves: list[tuple[str, list[CurvePoint], float]],
+    *,
+    finite: bool,
 ) -> None:
+    """Rate against distance: PLOB, each curve with its maximum distance marked, assumptions in
+    the legend (below the axes, so that it hides no data)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(7.0, 5.6))
     # PLOB is infinite on a lossless link (0 km): those points are left out of the log plot.
     bound = [p for p in curves[0][1] if math.isfinite(p.plob_bits_per_pulse)]
     ax.semilogy(
         [p.distance_km for p in bound],
         [p.plob_bits_per_pulse for p in bound],
         "k--",
-        label="PLOB bound",
+        label=r"PLOB bound $-\log_2(1-\eta)$ (no repeater)",
     )
-    for block, points in curves:
+    for i, (label, points, dmax) in enumerate(curves):
         xs = [p.distance_km for p in points if p.rate_bits_per_pulse > 0]
         ys = [p.rate_bits_per_pulse for p in points if p.rate_bits_per_pulse > 0]
-        label = protocol if block is None else f"{protocol}, n_X = {block:.0e}"
-        ax.semilogy(xs, ys, "-", label=label)
+        colour = f"C{i}"
+        ax.semilogy(xs, ys, "-", color=colour, label=label)
+        if 0 < dmax:
+            ax.axvline(dmax, color=colour, ls=":", lw=1)
+            ax.annotate(
+                f"{dmax:.1f} km",
+                (dmax, 0.02 + 0.06 * i),
+                xycoords=("data", "axes fraction"),
+                color=colour,
+                fontsize=7,
+                rotation=90,
+                ha="right",
+                va="bottom",
+            )
     ax.set_xlabel("Fibre length (km)")
     ax.set_ylabel("Secret key rate (bits per pulse)")
-    ax.set_title(f"qkd rates: {protocol}, params {params_name}")
+    ax.set_title(
+        f"qkd rates: {protocol}, params {params_name}\n"
+        f"$\\alpha$ = {params.attenuation_db_per_km:g} dB/km, "
+        f"$\\eta_d$ = {params.detector_efficiency:g}, $p_{{dc}}$ = {params.dark_count_prob:.2g}, "
+        f"$e_{{mis}}$ = {params.misalignment_error:g}, $f_{{EC}}$ = {params.ec_efficiency:g}",
+        fontsize=9,
+    )
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1)
+    if finite:
+        fig.text(
+            0.01,
+            0.005,
+            "Dotted lines: maximum distance of each curve. A finite-key curve may lie above the "
+            "asymptotic one at short range:\nit optimises the basis bias $q_X$ (key fraction "
+            "$q_X^2$ up to 0.8) where the asymptotic curve keeps half of the detections.",
+            fontsize=6.5,
+        )
+    else:
+        fig.text(0.01, 0.005, "Dotted lines: maximum distance of each curve.", fontsize=6.5)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -157,10 +232,14 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option("--distance-km", help="Distances: 0,25,50 or start:stop:step (km)."),
         ] = "0:150:10",
-        decoy: Annotated[
-            str,
-            typer.Option("--decoy", help=f"Decoy method: {', '.join(DECOY_METHODS)}."),
-        ] = "infinite",
+        decoy_given: Annotated[
+            str | None,
+            typer.Option(
+                "--decoy",
+                help=f"Decoy method of the asymptotic decoy-bb84 curve: {', '.join(DECOY_METHODS)} "
+                "[default infinite]; not with --block-bits (Lim 2014 uses two decoys).",
+            ),
+        ] = None,
         block_bits: Annotated[
             list[str] | None,
             typer.Option(
@@ -178,6 +257,7 @@ def register(app: typer.Typer) -> None:
             raise ParameterError(
                 f"Argument '--protocol' must be one of {', '.join(PROTOCOLS)}, not {protocol!r}."
             )
+        decoy = "infinite" if decoy_given is None else decoy_given
         if decoy not in DECOY_METHODS:
             raise ParameterError(
                 f"Argument '--decoy' must be one of {', '.join(DECOY_METHODS)}, not {decoy!r}."
@@ -199,6 +279,15 @@ def register(app: typer.Typer) -> None:
             raise ParameterError(
                 f"Argument '--block-bits' needs --protocol decoy-bb84, not {protocol!r}."
             )
+        if decoy_given is not None and protocol != "decoy-bb84":
+            raise ParameterError(
+                f"Argument '--decoy' needs --protocol decoy-bb84, not {protocol!r}."
+            )
+        if decoy_given is not None and blocks:
+            raise ParameterError(
+                "Argument '--decoy' must not be given with --block-bits: the finite-key curve "
+                f"(Lim 2014) always uses a vacuum and a weak decoy, not {decoy_given!r}."
+            )
         if protocol == "bbm92" and link.pair_statistics != "thermal":
             raise ParameterError(
                 "Argument 'pair_statistics' must be 'thermal' for the bbm92 rate, "
@@ -213,8 +302,29 @@ def register(app: typer.Typer) -> None:
         runs: list[float | None] = list(blocks) if blocks else [None]
         curves: list[tuple[float | None, list[CurvePoint], float]] = []
         for block in runs:
+            progress = None
+            if block is not None:
+
+                def progress(i: int, d: float, block: float = block) -> None:
+                    typer.echo(
+                        f"qkd rates: finite-key curve n_X = {block:.3g}: optimising "
+                        f"{d:g} km ({i + 1}/{len(distances)})",
+                        err=True,
+                    )
+
+                typer.echo(
+                    f"qkd rates: finite-key curve n_X = {block:.3g}: five settings optimised at "
+                    "each distance, then the maximum distance by bisection",
+                    err=True,
+                )
             points = key_rate_curve(
-                protocol, distances, model, mu=fixed_mu, decoy=decoy, block_bits=block
+                protocol,
+                distances,
+                model,
+                mu=fixed_mu,
+                decoy=decoy,
+                block_bits=block,
+                progress=progress,
             )
             dmax = max_distance_km(
                 protocol,
@@ -225,6 +335,13 @@ def register(app: typer.Typer) -> None:
                 tolerance_km=0.05 if block is None else 0.5,
             )
             curves.append((block, points, dmax))
+
+        asymptotic: tuple[list[CurvePoint], float] | None = None
+        if blocks:  # the asymptotic curve, beside the finite-key ones
+            asymptotic = (
+                key_rate_curve(protocol, distances, model, mu=fixed_mu, decoy=decoy),
+                max_distance_km(protocol, model, mu=fixed_mu, decoy=decoy),
+            )
 
         def point_json(p: CurvePoint) -> dict[str, float | None]:
             return {
@@ -256,6 +373,12 @@ def register(app: typer.Typer) -> None:
                     }
                     for b, pts, d in curves
                 ]
+                assert asymptotic is not None
+                doc["asymptotic"] = {
+                    "decoy": decoy,
+                    "points": [point_json(p) for p in asymptotic[0]],
+                    "max_distance_km": asymptotic[1],
+                }
             typer.echo(json.dumps(doc, indent=1))
         else:
             for block, points, dmax in curves:
@@ -276,6 +399,20 @@ def register(app: typer.Typer) -> None:
                     )
                 typer.echo(f"max_distance_km: {dmax:.2f}")
         if plot is not None:
-            _plot(plot, protocol, params, [(b, pts) for b, pts, _ in curves])
+
+            def label(block: float | None, dmax: float) -> str:
+                return curve_label(
+                    protocol,
+                    link,
+                    decoy=decoy,
+                    block_bits=block,
+                    fixed_mu=fixed_mu,
+                    max_km=dmax,
+                )
+
+            drawn = [(label(b, d), pts, d) for b, pts, d in curves]
+            if asymptotic is not None:  # beside the finite-key ones
+                drawn.insert(0, (label(None, asymptotic[1]), *asymptotic))
+            _plot(plot, protocol, params, link, drawn, finite=bool(blocks))
             if not as_json:
                 typer.echo(f"plot written to {plot}")

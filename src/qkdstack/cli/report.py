@@ -61,6 +61,7 @@ _ROWS: list[tuple[str, str]] = [
     ("sample_bits", "bits disclosed to estimate errors"),
     ("qber", "QBER estimated from sample"),
     ("qber_true", "QBER true (simulation oracle)"),
+    ("qber_corrected", "QBER of the key, known after EC"),
     ("chsh_s", "CHSH S"),
     ("chsh_s_std", "CHSH S standard error"),
     ("ec_method", "error correction"),
@@ -77,10 +78,40 @@ _ROWS: list[tuple[str, str]] = [
 ]
 
 
-def print_report(report: dict[str, Any], console: Console | None = None) -> None:
+_EVE_ROWS: list[tuple[str, str]] = [
+    ("attack", "attack"),
+    ("parameters", "attack parameters"),
+    ("intercepted_pulses", "pulses Eve acted on"),
+    ("tampered_messages", "classical messages rewritten"),
+    ("key_bits", "key bits (after the QBER sample)"),
+    ("known_sifted_bits", "key bits Eve knows for sure"),
+    ("eve_agreement_sifted", "Eve's guesses right, key bits"),
+    ("eve_info_quantum_bits", "Eve's information from the link (bits)"),
+    ("leaked_bits", "bits disclosed (EC + verification)"),
+    ("eve_info_bits_before_pa", "Eve's information before PA (bits)"),
+    ("final_bits", "final key bits"),
+    ("eve_agreement_final", "Eve's guesses right, final key"),
+    ("eve_agreement_final_expected", "  expected from her error probabilities"),
+    ("eve_agreement_final_z", "  z-score against 1/2"),
+    ("eve_agreement_final_consistent", "  consistent with guessing (|z| < 5)"),
+]
+"""The ``eve`` block (simulation oracle: what the eavesdropper knew before and after PA)."""
+
+
+def _eve_value(key: str, value: Any) -> str:
+    if key == "parameters" and isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "none"
+    if "_bits" in key and isinstance(value, float):
+        return f"{value:,.1f}"
+    return _fmt(value)
+
+
+def print_report(
+    report: dict[str, Any], console: Console | None = None, *, title: str = "qkdstack run"
+) -> None:
     """Print the run report as a two-column table (never any key material)."""
     console = console or Console()
-    table = Table(title="qkdstack run", show_header=True, header_style="bold")
+    table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("quantity")
     table.add_column("value", justify="right")
     from qkdstack.cli.security import report_warnings
@@ -94,3 +125,16 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     if timings:
         table.add_row("time per stage (s)", ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
     console.print(table)
+    eve = report.get("eve")
+    if isinstance(eve, dict):
+        eve_table = Table(
+            title="eve (simulation oracle: what the eavesdropper knew)",
+            show_header=True,
+            header_style="bold",
+        )
+        eve_table.add_column("quantity")
+        eve_table.add_column("value", justify="right")
+        for key, label in _EVE_ROWS:
+            if eve.get(key) is not None:
+                eve_table.add_row(label, _eve_value(key, eve[key]))
+        console.print(eve_table)

@@ -13,7 +13,7 @@ from qkdstack.errors import ParameterError
 from qkdstack.params import LinkParams
 from qkdstack.typing import BitArray
 
-__all__ = ["parse_count", "register", "resolve_cli_params"]
+__all__ = ["attack_help", "check_ignored_options", "parse_count", "register", "resolve_cli_params"]
 
 # Options that set a LinkParams field directly: option name -> field name.
 _DIRECT = {
@@ -79,6 +79,52 @@ def _check_e91_bound(bound: str) -> None:
         )
 
 
+_MU_PROTOCOLS = ("bb84", "six-state", "b92")
+"""Protocols whose laser source sends pulses of mean photon number ``mu`` (decoy-bb84 sends its
+``intensities``, bbm92 and e91 pairs of mean number ``mu_pair``)."""
+
+
+def check_ignored_options(
+    protocol: str, source: str, *, sample_fraction: float | None, mu: float | None
+) -> None:
+    """Refuse options that would have no effect on this run, rather than ignore them silently."""
+    if sample_fraction is not None and protocol == "decoy-bb84":
+        raise ParameterError(
+            "Argument '--sample-fraction' must not be given with protocol decoy-bb84, which "
+            "discloses every test-basis (X) bit and keeps every key-basis (Z) bit, "
+            f"not {sample_fraction!r}."
+        )
+    if mu is None:
+        return
+    if protocol not in _MU_PROTOCOLS:
+        instead = (
+            "set its intensities with --set intensities=...,...,..."
+            if protocol == "decoy-bb84"
+            else "set the pair number with --set mu_pair=..."
+        )
+        raise ParameterError(
+            f"Argument '--mu' has no effect with protocol {protocol} ({instead}), not {mu!r}."
+        )
+    if source != "laser":
+        raise ParameterError(
+            f"Argument '--mu' needs --source laser (the source is {source}), not {mu!r}."
+        )
+
+
+def attack_help() -> str:
+    """The ``--attack`` help: every registered attack with its parameters and what it does."""
+    from qkdstack.link.attacks.registry import ATTACKS
+
+    parts = []
+    for spec in ATTACKS.values():
+        params = ", ".join(f"{k}={t.__name__}" for k, t in spec.parameters.items())
+        parts.append(f"{spec.name} ({params or 'no parameters'}): {spec.summary}")
+    return (
+        "Eavesdropper, NAME[:param=value,...] (docs/attacks.md); the report adds an 'eve' "
+        "block. " + "; ".join(parts) + "."
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``qkd run`` to the application."""
 
@@ -105,7 +151,9 @@ def register(app: typer.Typer) -> None:
         ),
         source: str | None = typer.Option(None, help="Photon source: single-photon, laser, spdc."),
         mu: float | None = typer.Option(
-            None, help="Mean photon number of the laser's signal pulses."
+            None,
+            help="Mean photon number of the laser's pulses (bb84, six-state, b92 with --source "
+            "laser; decoy-bb84 uses --set intensities=...).",
         ),
         detector_efficiency: float | None = typer.Option(
             None, help="Bob's detection efficiency in (0, 1]."
@@ -115,21 +163,24 @@ def register(app: typer.Typer) -> None:
             None, help="Optical misalignment error in [0, 0.5]."
         ),
         attenuation_db_per_km: float | None = typer.Option(None, help="Fibre loss in dB/km."),
-        sample_fraction: float = typer.Option(
-            0.1, help="Share of sifted bits disclosed to estimate the QBER."
+        sample_fraction: float | None = typer.Option(
+            None,
+            help="Share of sifted bits disclosed to estimate the QBER [default 0.1; refused "
+            "with decoy-bb84, which discloses every test-basis bit].",
         ),
         ec_method: str = typer.Option(
             "cascade", help="Error-correction method (see 'qkd reconcile --help')."
         ),
-        attack: str | None = typer.Option(None, help="Eavesdropper: NAME[:param=value,...]."),
+        attack: str | None = typer.Option(None, help=attack_help()),
         no_auth: bool = typer.Option(
             False, "--no-auth", help="Do not authenticate the classical channel."
         ),
-        auth_scope: str = typer.Option(
-            "stage",
+        auth_scope: str | None = typer.Option(
+            None,
             "--auth-scope",
             help="What one Wegman-Carter tag covers: stage (each stage's transcript, 256 key "
-            "bits per stage) or message (every message, 128 key bits each).",
+            "bits per stage) or message (every message, 128 key bits each) [default stage; "
+            "refused with --no-auth].",
         ),
         insecure_seeded_keys: bool = typer.Option(
             False,
@@ -175,6 +226,11 @@ def register(app: typer.Typer) -> None:
                 "attenuation_db_per_km": attenuation_db_per_km,
             },
         )
+        if protocol == "decoy-bb84" and source is not None and source != "laser":
+            raise ParameterError(
+                "Argument '--source' must be laser with protocol decoy-bb84 (decoy states are "
+                f"intensities of an attenuated laser), not {source!r}."
+            )
         if protocol == "decoy-bb84" and link_params.source == "single-photon":
             # Decoy states are intensities of an attenuated laser.
             link_params = link_params.replace(source="laser")
@@ -184,16 +240,23 @@ def register(app: typer.Typer) -> None:
             from qkdstack.kms.store import check_store_dir
 
             check_store_dir(store, option="--store")
-        if not 0.0 < sample_fraction < 1.0:
+        if sample_fraction is not None and not 0.0 < sample_fraction < 1.0:
             raise ParameterError(
                 f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
             )
+        check_ignored_options(protocol, link_params.source, sample_fraction=sample_fraction, mu=mu)
         _check_ec_method(ec_method)
+        if auth_scope is not None and no_auth:
+            raise ParameterError(
+                "Argument '--auth-scope' has no effect with --no-auth (no message is "
+                f"authenticated), not {auth_scope!r}."
+            )
+        auth_scope = auth_scope or "stage"
         _check_auth_scope(auth_scope)
         _check_e91_bound(e91_bound)
         check_store_allowed(store, insecure_seeded_keys=insecure_seeded_keys, no_auth=no_auth)
         options = PipelineOptions(
-            sample_fraction=sample_fraction,
+            sample_fraction=0.1 if sample_fraction is None else sample_fraction,
             ec_method=ec_method,
             authenticate=not no_auth,
             auth_scope=auth_scope,

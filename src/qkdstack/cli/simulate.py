@@ -55,6 +55,9 @@ def register(app: typer.Typer) -> None:
 
         n_pulses = parse_count("--pulses", pulses)
         link_params = resolve_params(params, assignments, config)
+        if protocol == "decoy-bb84" and link_params.source == "single-photon":
+            # Decoy states are intensities of an attenuated laser: the file says so.
+            link_params = link_params.replace(source="laser")
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
         event_table(protocol, link_params)  # rejects an unknown protocol or source before work

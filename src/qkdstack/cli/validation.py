@@ -127,11 +127,13 @@ def check_not_an_input(option: str, path: Path, inputs: dict[str, Path]) -> None
             )
 
 
-def check_process_options(*, sample_fraction: float, source: str | None, mu: float | None) -> None:
+def check_process_options(
+    *, sample_fraction: float | None, source: str | None, mu: float | None
+) -> None:
     """The options of ``qkd process`` that override the proof's inputs, checked before any file
     is read: ``--sample-fraction`` in (0, 1), ``--source`` single-photon or laser, ``--mu`` > 0."""
     check_finite("--sample-fraction", sample_fraction)
-    if not 0.0 < sample_fraction < 1.0:
+    if sample_fraction is not None and not 0.0 < sample_fraction < 1.0:
         raise ParameterError(
             f"Argument '--sample-fraction' must be in (0, 1), not {sample_fraction!r}."
         )

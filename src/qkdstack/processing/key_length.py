@@ -33,9 +33,11 @@ M. Tomamichel, C. C. W. Lim, N. Gisin, R. Renner, Nat. Commun. 3, 634 (2012), Eq
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from qkdstack.errors import ParameterError
+from qkdstack.errors import ParameterError, RecordError
 from qkdstack.processing.estimation import sampling_deviation
 from qkdstack.theory.entropy import binary_entropy
 
@@ -46,6 +48,8 @@ __all__ = [
     "chsh_key_length",
     "decoy_key_length",
     "gllp_key_length",
+    "no_key_reason",
+    "proof_source",
     "shor_preskill_key_length",
     "six_state_key_length",
 ]
@@ -273,3 +277,161 @@ def decoy_key_length(
         single_photon_events_lower=res.single_photon_events_lower,
         single_photon_yield_lower=yield_lower,
     )
+
+
+_SCALES = tuple(10**i for i in range(1, 9))
+"""How many times more data :func:`no_key_reason` tries before it calls a no-key verdict final."""
+
+
+def no_key_reason(
+    decision: KeyLength | DecoyKeyLength,
+    length_at_scale: Callable[[int], KeyLength | DecoyKeyLength] | None,
+    *,
+    key_bits: int,
+    leak_bits: int,
+    pulses: int,
+    observed_error: float,
+    epsilon_sec: float,
+    empty_classes: bool = False,
+) -> str:
+    """Say, in one sentence, why a length rule gave no key and what would change that.
+
+    The rule is evaluated again on the same rates with ``10x, 100x, ...`` the data
+    (``length_at_scale(s)``: every count and the leakage times ``s``, which is what sending ``s``
+    times the pulses over the same link gives). If a larger block has a key, the block was too
+    small for its statistical bounds (finite size); otherwise the cause is physical: no certified
+    single-photon detections, a phase-error bound of 1/2, or more leakage than the privacy left.
+
+    Parameters
+    ----------
+    decision : KeyLength or DecoyKeyLength
+        The rule's outcome for the block (``length_bits <= 0``).
+    length_at_scale : callable or None
+        The same rule at ``s`` times the data; None for a rule that has no proof (B92).
+    key_bits, leak_bits, pulses : int
+        The block's key bits before error correction, disclosed bits and pulses sent.
+    observed_error : float
+        The error rate the parties observed (sample or test basis).
+    epsilon_sec : float
+        The secrecy parameter the bounds hold with.
+    empty_classes : bool
+        Some intensity class had no detections (scaling zero counts cannot fill it: the verdict
+        is then "too few detections", never a physical limit).
+    """
+    if length_at_scale is None or decision.formula.endswith(": no key"):
+        return decision.formula
+    phi = decision.phase_error_upper
+    scale = next((s for s in _SCALES if length_at_scale(s).length_bits > 0), None)
+    more = ""
+    if scale is not None:
+        more = f"; about {scale}x the pulses would give a key: try --pulses {_count_text(pulses * scale)}"
+    single = getattr(decision, "single_photon_events_lower", None)
+    what = "key bits" if single is None else "key-basis detections"
+    if single is not None and single <= 0:
+        where, why = "at this distance", ""
+        if empty_classes:
+            where, why = (
+                "with these statistics",
+                "an intensity class had no detections in a basis: ",
+            )
+            more = more or f"; try more than --pulses {pulses:,}"
+        elif scale is not None:
+            where = "with these statistics"
+        return (
+            f"single-photon yield lower bound is 0 {where} ({why}the decoy analysis cannot "
+            f"certify any single-photon detections among the {key_bits:,} {what}){more}"
+        )
+    if single is None and decision.single_photon_fraction <= 0:
+        return (
+            "GLLP: multi-photon pulses could account for every detection (the single-photon "
+            "share of the detections is bounded by 0), so no detection is certified secure; "
+            "lower --mu or the distance"
+        )
+    bound = f"up to {phi:.4f}" if phi < 0.5 else "of 1/2 or more"
+    if scale is not None:
+        return (
+            f"finite size: {key_bits:,} {what} are too few for eps_sec = {epsilon_sec:g} (the "
+            f"statistical bounds give a phase error rate {bound} where {observed_error:.4f} was "
+            f"observed, and {leak_bits:,} bits were disclosed){more}"
+        )
+    if phi >= 0.5:
+        return (
+            f"the phase error rate bound reaches 1/2 (observed error rate {observed_error:.4f}): "
+            "Eve may know every key bit"
+        )
+    shannon = key_bits * float(binary_entropy(observed_error)) if 0 < observed_error < 1 else 0.0
+    efficiency = f" ({leak_bits / shannon:.2f} times n h(e))" if shannon > 0 else ""
+    return (
+        f"error correction disclosed {leak_bits:,} bits{efficiency}, more than the privacy the "
+        f"bounds leave for the {key_bits:,} {what} (observed error rate {observed_error:.4f}, "
+        f"phase error rate up to {phi:.4f}): too much noise for this link and error correction, "
+        "at any block size"
+    )
+
+
+def _count_text(count: int) -> str:
+    """``1000000000`` as ``1e9``, ``20000000`` as ``2e7`` (what ``--pulses`` accepts)."""
+    mantissa, _, exponent = f"{count:.0e}".partition("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+SOURCE_PROOFS = ("bb84", "six-state")
+"""Protocols whose key-length rule depends on the photon source (single photons or a laser:
+Shor-Preskill / Lo 2001, or GLLP). decoy-bb84 always assumes a laser (its ``intensities``), bbm92
+and e91 an entangled source, and b92 has no proof."""
+
+
+def proof_source(
+    protocol: str,
+    params: Mapping[str, Any],
+    source: str | None = None,
+    mu: float | None = None,
+) -> str | None:
+    """The photon source whose proof sets the key length, as declared by Alice's record metadata.
+
+    A record file from hardware that does not say what its source is must not get the
+    single-photon proof by default: for an attenuated laser that overstates the key (every
+    multi-photon pulse could be split). So an undeclared source is refused, and so is a laser
+    without its mean photon number (GLLP needs it).
+
+    Parameters
+    ----------
+    protocol : str
+        The records' protocol.
+    params : mapping
+        Alice's ``meta.params`` (``source``, and ``mu`` for a laser).
+    source, mu : optional
+        Overrides (``qkd process --source/--mu``), taking precedence over the metadata.
+
+    Returns
+    -------
+    str or None
+        ``"single-photon"`` or ``"laser"``; None for a protocol whose rule ignores the source.
+
+    Raises
+    ------
+    RecordError
+        Naming the metadata field that is missing or invalid.
+    """
+    if protocol not in SOURCE_PROOFS:
+        return None
+    chosen = source if source is not None else params.get("source")
+    if chosen is None:
+        raise RecordError(
+            f"metadata 'params' must declare 'source' ('single-photon' or 'laser') for "
+            f"protocol {protocol}: the single-photon proof would overstate the key of a laser; "
+            "declare it in the file or give --source."
+        )
+    if chosen not in ("single-photon", "laser"):
+        raise RecordError(
+            f"metadata 'params.source' must be 'single-photon' or 'laser' for protocol "
+            f"{protocol}, not {chosen!r}."
+        )
+    if chosen == "laser":
+        mean = mu if mu is not None else params.get("mu")
+        if not isinstance(mean, int | float) or isinstance(mean, bool) or not mean > 0:
+            raise RecordError(
+                "metadata 'params.mu' (the laser's mean photon number, for GLLP) must be a "
+                f"number > 0, not {mean!r}; declare it in the file or give --mu."
+            )
+    return str(chosen)

@@ -449,7 +449,7 @@ class AliceNode:
             **_decision_details(decision),
         }
         if decision.length_bits <= 0:
-            self._abort("the secure key length is not positive")
+            self._abort(self._no_key_reason(decision))
             return Message("abort", public={"reason": self.aborted, **public})
         n, m = self._key.shape[0], decision.length_bits
         rng = None if self._options.secure_randomness else self._rng
@@ -480,21 +480,50 @@ class AliceNode:
         self._pending_seed = None
         self.final_key = None
 
-    def _decide_length(self) -> Any:
-        """Alice's own length decision, from what she observed and the leakage she counted."""
+    def _no_key_reason(self, decision: Any) -> str:
+        """Why the length rule left no key (:func:`~qkdstack.processing.key_length.no_key_reason`)."""
+        assert self._key is not None
+        k, errors = self._sample_bits, self._sample_errors
+        empty = False
+        if self._protocol == "decoy-bb84":  # every test-basis bit was disclosed
+            assert self._key_intensity is not None
+            test_detected = np.asarray(self._test_counts.get("test_detected", []))
+            k = int(test_detected.sum())
+            errors = int(np.sum(self._test_counts.get("test_errors", 0)))
+            n_classes = len(self._records.meta.intensities)
+            key_detected = np.bincount(self._key_intensity, minlength=n_classes)
+            empty = bool(np.any(key_detected == 0) or np.any(test_detected == 0))
+        return kl.no_key_reason(
+            decision,
+            None if self._protocol == "b92" else self._decide_length,
+            key_bits=int(self._key.shape[0]),
+            leak_bits=self._tally.disclosed["reconciliation"],
+            pulses=self._records.meta.pulses,
+            observed_error=errors / k if k else 1.0,
+            epsilon_sec=self._options.epsilon_sec,
+            empty_classes=empty,
+        )
+
+    def _decide_length(self, scale: int = 1) -> Any:
+        """Alice's own length decision, from what she observed and the leakage she counted.
+
+        ``scale`` multiplies every count and the leakage: the decision a ``scale`` times longer
+        run at the same rates would get (used only to explain an abort).
+        """
         assert self._key is not None
         opts = self._options
         params = self._records.meta.params
-        source = opts.source or str(params.get("source", "single-photon"))
+        source = kl.proof_source(self._protocol, params, opts.source, opts.mu)
         # The verification tag is not charged here: the proof's log2(2 / eps_cor) term is its
         # cost (Tomamichel et al. 2012, Eq. (1)); charging its 128 bits as well counted it twice.
         leak = self._tally.disclosed["reconciliation"]
         n, k = int(self._key.shape[0]), self._sample_bits
         e_obs = self._sample_errors / k if k else 1.0
+        n, k, leak = n * scale, k * scale, leak * scale
         eps_sec, eps_cor = opts.epsilon_sec, opts.epsilon_cor
         protocol = self._protocol
         if protocol == "decoy-bb84":
-            return self._decoy_length(leak)
+            return self._decoy_length(leak, scale)
         if protocol == "e91":
             assert self._chsh_lower is not None
             return e91_key_length(
@@ -520,8 +549,8 @@ class AliceNode:
             return kl.six_state_key_length(n, k, e_obs, leak, eps_sec, eps_cor)
         return kl.shor_preskill_key_length(n, k, e_obs, leak, eps_sec, eps_cor)
 
-    def _decoy_length(self, leak: int) -> Any:
-        """Lim et al. 2014 finite-key length from the observed decoy counts."""
+    def _decoy_length(self, leak: int, scale: int = 1) -> Any:
+        """Lim et al. 2014 finite-key length from the observed decoy counts (times ``scale``)."""
         assert self._key_intensity is not None
         meta = self._records.meta
         params = meta.params
@@ -530,15 +559,15 @@ class AliceNode:
         return kl.decoy_key_length(
             intensities=tuple(float(m) for m in meta.intensities),
             intensity_probs=tuple(float(p) for p in params.get("intensity_probs", ())),
-            key_detected=[int(x) for x in key_detected],
-            test_detected=[int(x) for x in self._test_counts.get("test_detected", [])],
-            test_errors=[int(x) for x in self._test_counts.get("test_errors", [])],
+            key_detected=[int(x) * scale for x in key_detected],
+            test_detected=[int(x) * scale for x in self._test_counts.get("test_detected", [])],
+            test_errors=[int(x) * scale for x in self._test_counts.get("test_errors", [])],
             leak_bits=leak,
             epsilon_sec=self._options.epsilon_sec,
             epsilon_cor=self._options.epsilon_cor,
             key_basis_sent=None
             if meta.sent_counts is None
-            else [int(x) for x in np.asarray(meta.sent_counts)[:, DECOY_KEY_BASIS]],
+            else [int(x) * scale for x in np.asarray(meta.sent_counts)[:, DECOY_KEY_BASIS]],
             bob_key_basis_prob=float(params.get("basis_prob_z", 0.5)),
         )
 
@@ -726,7 +755,12 @@ class BobNode:
             if k < 1 or key.shape[0] < 2:
                 self._abort(
                     channel,
-                    InsufficientKey("too few detections in either basis", stage="estimation"),
+                    InsufficientKey(
+                        f"too few detections: {k:,} test-basis (X) and {key.shape[0]:,} "
+                        "key-basis (Z) sifted detections, at least 1 and 2 are needed; "
+                        f"try more than --pulses {self._records.meta.pulses:,}",
+                        stage="estimation",
+                    ),
                 )
             self.qber = errors / k
             n = int(key.shape[0])
@@ -735,7 +769,12 @@ class BobNode:
             if self.sifted_bits < 2:
                 self._abort(
                     channel,
-                    InsufficientKey("too few sifted bits to estimate the QBER", stage="estimation"),
+                    InsufficientKey(
+                        f"too few sifted bits to estimate the QBER: {self.sifted_bits:,}, at "
+                        "least 2 are needed (one to disclose, one to keep); try more than "
+                        f"--pulses {self._records.meta.pulses:,}",
+                        stage="estimation",
+                    ),
                 )
             k = min(self.sifted_bits - 1, max(1, round(opts.sample_fraction * self.sifted_bits)))
             reply = channel.ask(Message("sample", public={"sample_bits": k}))
@@ -757,6 +796,8 @@ class BobNode:
         if self.qber > limit:
             reason = (
                 f"estimated QBER {self.qber:.4f} exceeds the {limit:.4f} limit of {self._protocol}"
+                f" ({errors:,} errors in {k:,} disclosed bits): above it no key is secure at any "
+                "block size (too much noise on the link, or an eavesdropper)"
             )
             channel.ask(
                 Message(
@@ -927,6 +968,8 @@ def run_postprocessing(
             f"Alice's records are for protocol {alice.meta.protocol!r} but Bob's for {bob.meta.protocol!r}."
         )
     check_listed(alice, bob)  # mismatched inputs are a record error, not a protocol abort
+    # Before any work: a file that does not declare its source gets no proof by default.
+    kl.proof_source(alice.meta.protocol, alice.meta.params, opts.source, opts.mu)
     rng_alice, rng_bob, rng_auth = as_generator(seed).spawn(3)
     alice_node = AliceNode(alice, opts, rng_alice)
     bob_node = BobNode(bob, opts, rng_bob)

@@ -29,7 +29,7 @@ See :mod:`qkdstack.theory.rates`, :mod:`qkdstack.theory.models` and
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -319,11 +319,18 @@ def key_rate_curve(
     mu: float | None = None,
     decoy: str = "infinite",
     block_bits: float | None = None,
+    progress: Callable[[int, float], None] | None = None,
 ) -> list[CurvePoint]:
-    """Key rate and PLOB bound at each distance (rates clipped at 0; see :func:`key_rate`)."""
+    """Key rate and PLOB bound at each distance (rates clipped at 0; see :func:`key_rate`).
+
+    ``progress(i, distance_km)``, when given, is called before the ``i``-th distance (from 0):
+    a finite-key curve optimises five settings per point and may take minutes.
+    """
     points = []
     start: Lim2014Settings | None = None
-    for d in distances_km:
+    for i, d in enumerate(distances_km):
+        if progress is not None:
+            progress(i, float(d))
         rate, used_mu, settings = key_rate(
             protocol, float(d), model, mu=mu, decoy=decoy, block_bits=block_bits, start=start
         )
