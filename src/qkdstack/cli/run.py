@@ -147,12 +147,19 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(
             False, "--json", help="Print one JSON object instead of a table."
         ),
+        plot: Path | None = typer.Option(
+            None, "--plot", help="Draw the run's story (counts, QBER, key budget): .png/.svg/.pdf."
+        ),
     ) -> None:
         """Simulate a QKD link end to end: quantum phase, sifting, estimation, error correction,
         verification and privacy amplification, then print what happened."""
         from qkdstack.experiment import run_experiment
         from qkdstack.processing.pipeline import PipelineOptions
 
+        if plot is not None:
+            from qkdstack.figures.results import check_figure_path
+
+            check_figure_path("--plot", plot)
         n_pulses = parse_count("--pulses", pulses)
         link_params = resolve_cli_params(
             params,
@@ -211,3 +218,7 @@ def register(app: typer.Typer) -> None:
             print_json(result.report)
         else:
             print_report(result.report)
+        if plot is not None:
+            from qkdstack.figures.run_story import draw_run_story
+
+            draw_run_story(result.report, plot)
