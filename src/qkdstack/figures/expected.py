@@ -41,6 +41,7 @@ from qkdstack.theory.finite_key import (
 from qkdstack.theory.models import single_photon_statistics
 
 __all__ = [
+    "asymptotic_reach_km",
     "binomial_sigma",
     "expected_decoy_rate",
     "intercept_resend_qber",
@@ -95,6 +96,14 @@ def rates_curve(
     mu = params.mu if fixed_mu else None
     points = key_rate_curve(protocol, list(distances_km), system_model(params), mu=mu)
     return np.array([p.rate_bits_per_pulse for p in points])
+
+
+def asymptotic_reach_km(protocol: str, params: LinkParams) -> float:
+    """The distance at which the ``qkd rates`` (asymptotic, optimised) rate reaches 0."""
+    from qkdstack.cli.rates import system_model
+    from qkdstack.theory.curves import max_distance_km
+
+    return float(max_distance_km(protocol, system_model(params), tolerance_km=1.0))
 
 
 def expected_decoy_rate(

@@ -119,6 +119,7 @@ def _theory_lines(
 ) -> list[str]:
     """Draw what theory expects for ``y`` against ``x``; return notes for the footnote."""
     from qkdstack.figures.expected import (
+        asymptotic_reach_km,
         expected_decoy_rate,
         intercept_resend_qber,
         link_params_of_row,
@@ -136,7 +137,9 @@ def _theory_lines(
     notes: list[str] = []
     if y == "rate_bits_per_pulse" and x in ("distance_km", "pulses"):
         if x == "distance_km":
-            grid = np.linspace(lo, hi, 60)
+            # Out to where the asymptotic rate ends, so the figure shows the whole curve.
+            reach = asymptotic_reach_km(protocol, params)
+            grid = np.linspace(0.0, max(hi, min(1.05 * reach, 400.0)), 81)
             distances = grid
         else:
             grid = np.geomspace(lo, hi, 40) if lo > 0 else np.linspace(lo, hi, 40)
