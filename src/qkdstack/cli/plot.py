@@ -21,7 +21,7 @@ def _title(study: dict[str, object] | None) -> str | None:
         f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in fixed.items()
     )
     text = f"qkd {study.get('command')}: {shown}; {study.get('repeats')} repeats per point"
-    return textwrap.fill(text, 90)
+    return textwrap.fill(text, 72)
 
 
 def register(app: typer.Typer) -> None:

@@ -56,6 +56,11 @@ def axis_label(column: str) -> str:
     """A readable label with the unit, from the column's name (``distance_km`` -> ``(km)``)."""
     if column in _LABELS:
         return _LABELS[column]
+    if column.startswith("timings_s."):
+        return f"{column.removeprefix('timings_s.')} stage time (s)"
+    if "." in column:
+        head, _, last = column.rpartition(".")
+        return f"{head.replace('.', ' ')}: {axis_label(last)}"
     for suffix, unit in _UNITS:
         if column.endswith(suffix):
             return f"{column[: -len(suffix)].replace('_', ' ')} ({unit})"
@@ -142,7 +147,9 @@ def _theory_lines(
             grid = np.linspace(0.0, max(hi, min(1.05 * reach, 400.0)), 81)
             distances = grid
         else:
-            grid = np.geomspace(lo, hi, 40) if lo > 0 else np.linspace(lo, hi, 40)
+            # From below the smallest block to well beyond the largest: the approach to the
+            # asymptotic rate.
+            grid = np.geomspace(lo / 2, hi * 20, 50) if lo > 0 else np.linspace(lo, hi, 40)
             distances = np.full_like(grid, params.distance_km)
         fixed_mu = "mu" in first and first.get("mu") is not None
         asym = rates_curve(protocol, params, [float(d) for d in distances], fixed_mu=fixed_mu)
@@ -152,7 +159,7 @@ def _theory_lines(
             "-",
             color="0.35",
             lw=1.2,
-            label="qkd rates: asymptotic",
+            label="qkd rates: asymptotic (optimised mu, infinite decoys)",
         )
         bound = plob_curve(params, [float(d) for d in distances])
         ax.plot(
@@ -187,9 +194,11 @@ def _theory_lines(
                 "Lim 2014 line: expected counts of the runs' settings, EC leak at the runs' mean f"
             )
     elif y in ("qber", "qber_true") and x == "eve.parameters.fraction":
-        grid = np.linspace(lo, hi, 40)
+        grid = np.linspace(0.0, 1.0, 41)
         qber = [intercept_resend_qber(params, params.distance_km, float(f)) for f in grid]
-        ax.plot(grid, qber, "-", color="0.35", label="theory: e0 + f (1/4 - e0/2)")
+        ax.plot(
+            grid, qber, "-", color="0.35", label=f"theory: e0 + f (1/4 - e0/2), e0 = {qber[0]:.4f}"
+        )
     else:
         raise ParameterError(
             f"Argument '--theory' has a curve for rate_bits_per_pulse against distance_km or "
@@ -242,7 +251,7 @@ def plot_results(
     notes: list[str] = []
     if theory:
         notes += _theory_lines(ax, good, x, y, all_x)
-    if numeric_x and _spans_decades(all_x) and min(all_x) > 0:
+    if numeric_x and (_spans_decades(all_x) or x == "pulses") and min(all_x) > 0:
         ax.set_xscale("log")
     log_y = _spans_decades(all_y) or (theory and y == "rate_bits_per_pulse")
     if log_y:
