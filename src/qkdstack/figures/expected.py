@@ -44,6 +44,7 @@ __all__ = [
     "asymptotic_reach_km",
     "binomial_sigma",
     "expected_decoy_rate",
+    "expected_decoy_rate_sigma",
     "intercept_resend_qber",
     "link_params_of_row",
     "plob_curve",
@@ -75,7 +76,7 @@ def plob_curve(params: LinkParams, distances_km: Sequence[float]) -> np.ndarray:
     """PLOB bound ``-log2(1 - eta_ch)`` (bits per pulse) of the fibre at each distance."""
     loss_db = params.attenuation_db_per_km * np.asarray(distances_km, dtype=float)
     eta = 10.0 ** (-(loss_db + params.insertion_loss_db) / 10.0)
-    return np.asarray(plob_bound(np.minimum(eta, 1.0 - 1e-15)), dtype=float)
+    return np.asarray(plob_bound(eta), dtype=float)  # inf on a lossless link
 
 
 def rates_curve(
@@ -134,6 +135,48 @@ def expected_decoy_rate(
     float
         ``l / N`` with ``l`` the Lim 2014 length of the expected counts (0 if no key).
     """
+    return float(
+        np.mean(
+            _decoy_rates(
+                params, distance_km, pulses, ec_efficiency, verification_bits, draws=0, seed=0
+            )
+        )
+    )
+
+
+def expected_decoy_rate_sigma(
+    params: LinkParams,
+    distance_km: float,
+    pulses: float,
+    *,
+    ec_efficiency: float,
+    verification_bits: float = 0.0,
+    draws: int = 400,
+    seed: int = 0,
+) -> float:
+    """Standard deviation of one run's rate (bits per pulse) about :func:`expected_decoy_rate`.
+
+    A parametric bootstrap: every count of the expected-count model (key and test basis, each
+    intensity, detections and errors) is drawn from its Poisson distribution ``draws`` times, and
+    the Lim 2014 length with the leak ``f n_X h(m_X / n_X)`` is evaluated on each draw.
+    """
+    rates = _decoy_rates(
+        params, distance_km, pulses, ec_efficiency, verification_bits, draws=draws, seed=seed
+    )
+    return float(np.std(rates, ddof=1))
+
+
+def _decoy_rates(
+    params: LinkParams,
+    distance_km: float,
+    pulses: float,
+    ec_efficiency: float,
+    verification_bits: float,
+    *,
+    draws: int,
+    seed: int,
+) -> np.ndarray:
+    """Rates of the expected counts (``draws = 0``) or of ``draws`` Poisson draws of them."""
     if len(params.intensities) != 3:
         raise ParameterError(
             f"Argument 'intensities' must have 3 values for Lim 2014, not {params.intensities!r}."
@@ -152,22 +195,29 @@ def expected_decoy_rate(
         misalignment_error=params.misalignment_error,
     )
     scale = pulses / unit.pulses  # expected counts are proportional to the pulses sent
-    key = [scale * v for v in unit.key_counts]
-    test = [scale * v for v in unit.test_counts]
-    test_err = [scale * v for v in unit.test_errors]
-    n_x = sum(key)
-    leak = ec_efficiency * n_x * float(binary_entropy(unit.key_qber)) + verification_bits
-    result = lim2014_key_length(
-        intensities=settings.intensities,
-        intensity_probs=settings.intensity_probs,
-        key_counts=key,
-        test_counts=test,
-        test_errors=test_err,
-        leak_ec_bits=leak,
-        epsilon_sec=params.epsilon_sec,
-        epsilon_cor=params.epsilon_cor,
+    mean = scale * np.array(
+        [unit.key_counts, unit.key_errors, unit.test_counts, unit.test_errors], dtype=float
     )
-    return max(result.length_bits, 0) / pulses
+    samples = (
+        [mean] if draws == 0 else list(np.random.default_rng(seed).poisson(mean, (draws, 4, 3)))
+    )
+    out = []
+    for key, key_err, test, test_err in samples:
+        n_x = float(np.sum(key))
+        qber = float(np.sum(key_err)) / n_x if n_x > 0 else 0.5
+        leak = ec_efficiency * n_x * float(binary_entropy(min(qber, 0.5))) + verification_bits
+        result = lim2014_key_length(
+            intensities=settings.intensities,
+            intensity_probs=settings.intensity_probs,
+            key_counts=[float(v) for v in key],
+            test_counts=[float(v) for v in test],
+            test_errors=[float(min(e, t)) for e, t in zip(test_err, test, strict=True)],
+            leak_ec_bits=leak,
+            epsilon_sec=params.epsilon_sec,
+            epsilon_cor=params.epsilon_cor,
+        )
+        out.append(max(result.length_bits, 0) / pulses)
+    return np.asarray(out)
 
 
 def intercept_resend_qber(params: LinkParams, distance_km: float, fraction: float) -> float:

@@ -126,6 +126,7 @@ def _theory_lines(
     from qkdstack.figures.expected import (
         asymptotic_reach_km,
         expected_decoy_rate,
+        expected_decoy_rate_sigma,
         intercept_resend_qber,
         link_params_of_row,
         plob_curve,
@@ -145,6 +146,7 @@ def _theory_lines(
             # Out to where the asymptotic rate ends, so the figure shows the whole curve.
             reach = asymptotic_reach_km(protocol, params)
             grid = np.linspace(0.0, max(hi, min(1.05 * reach, 400.0)), 81)
+            grid = np.unique(np.concatenate([grid, np.asarray(xs, dtype=float)]))
             distances = grid
         else:
             # From below the smallest block to well beyond the largest: the approach to the
@@ -171,17 +173,38 @@ def _theory_lines(
             f_mean = float(np.mean(f)) if f else params.ec_efficiency
             tag_mean = float(np.mean(tag)) if tag else 0.0
             pulses = _number(first.get("pulses")) or 0.0
-            finite = [
-                expected_decoy_rate(
-                    params.replace(distance_km=float(d)),
-                    float(d),
-                    float(g) if x == "pulses" else pulses,
-                    ec_efficiency=f_mean,
-                    verification_bits=tag_mean,
+            finite, sigma = [], []
+            for g, d in zip(grid, distances, strict=True):
+                link = params.replace(distance_km=float(d))
+                n_pulses = float(g) if x == "pulses" else pulses
+                finite.append(
+                    expected_decoy_rate(
+                        link, float(d), n_pulses, ec_efficiency=f_mean, verification_bits=tag_mean
+                    )
                 )
-                for g, d in zip(grid, distances, strict=True)
-            ]
+                sigma.append(
+                    expected_decoy_rate_sigma(
+                        link,
+                        float(d),
+                        n_pulses,
+                        ec_efficiency=f_mean,
+                        verification_bits=tag_mean,
+                        draws=200,
+                    )
+                )
             finite_arr = np.asarray(finite)
+            sigma_arr = np.asarray(sigma)
+            ax.fill_between(
+                grid,
+                np.where(
+                    finite_arr > 0, np.maximum(finite_arr - sigma_arr, finite_arr / 10), np.nan
+                ),
+                np.where(finite_arr > 0, finite_arr + sigma_arr, np.nan),
+                color="C3",
+                alpha=0.15,
+                lw=0,
+                label="±1 s.d. of one run (count fluctuations)",
+            )
             ax.plot(
                 grid,
                 np.where(finite_arr > 0, finite_arr, np.nan),
