@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import contextlib
 import sys
 from pathlib import Path
 
@@ -87,14 +89,30 @@ def register(app: typer.Typer) -> None:
         if out.suffix.lower() != ".parquet":
             raise ParameterError(f"Argument '--out' must end in .parquet, not '{out}'.")
         study = load_study(study_path)
-        ResultStore(study, out).check()
+        store = ResultStore(study, out)
+        store.check()
+        pending = study.n_runs - len(store.finished())
         progress = _RichProgress()
         try:
-            with dask_executor(scheduler, workers) as executor:
-                summary = run_sweep(study, out, executor, progress=progress)
+            # A finished study is only merged again: no cluster to start.
+            executor = (
+                dask_executor(scheduler, workers)
+                if pending
+                else contextlib.nullcontext(cf.ThreadPoolExecutor(1))
+            )
+            with executor as pool:
+                summary = run_sweep(study, out, pool, progress=progress)
         except ConnectionError as exc:
             print(f"qkd sweep: error: {exc}", file=sys.stderr)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            progress.stop()
+            print(
+                f"qkd sweep: interrupted; finished runs are kept in {store.parts}: run the same "
+                "command again to resume",
+                file=sys.stderr,
+            )
+            raise typer.Exit(130) from None
         finally:
             progress.stop()
         print(
