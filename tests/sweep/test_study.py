@@ -106,3 +106,12 @@ def test_invalid_study_names_line_and_reason(text: str, line: int, reason: str) 
     assert message.startswith(f"study.toml:{line}: "), message
     assert reason in message
     assert "\n" not in message
+
+
+def test_report_is_found_among_other_output() -> None:
+    from qkdstack.sweep.runner import _report_of
+
+    text = 'warning: {not json}\n{"a": 1,\n "b": [2]}\ntrailing\n'
+    assert _report_of(text, "rates") == {"a": 1, "b": [2]}
+    with pytest.raises(RuntimeError, match="printed no JSON report"):
+        _report_of("nothing here\n", "run")

@@ -112,14 +112,24 @@ def _invoke(argv: list[str]) -> dict[str, Any]:
         command.main(args=argv, prog_name="qkd", standalone_mode=False)
     finally:
         proxy.local.buffer = None
-    text = buffer.getvalue()
-    start = text.find("{")
-    if start < 0:
-        raise RuntimeError(f"qkd {argv[0]} printed no JSON report")
-    report = json.loads(text[start:])
-    if not isinstance(report, dict):
-        raise RuntimeError(f"qkd {argv[0]} printed {type(report).__name__}, not an object")
-    return report
+    return _report_of(buffer.getvalue(), argv[0])
+
+
+def _report_of(text: str, command: str) -> dict[str, Any]:
+    """The JSON object in a command's output: the first line that opens one and parses."""
+    decoder = json.JSONDecoder()
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.startswith("{"):
+            try:
+                report, _ = decoder.raw_decode(text, offset)
+            except json.JSONDecodeError:
+                pass
+            else:
+                if isinstance(report, dict):
+                    return report
+        offset += len(line)
+    raise RuntimeError(f"qkd {command} printed no JSON report")
 
 
 def _error_text(exc: BaseException) -> str:
