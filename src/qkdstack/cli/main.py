@@ -36,6 +36,7 @@ def _root() -> None:
 # Each module registers its commands on ``app`` with a ``register(app)`` function.
 _COMMAND_MODULES: tuple[str, ...] = ("run", "process", "simulate", "rates", "reconcile", "kms")
 
+_COMMAND_MODULES += ("sweep", "plot")  # studies: parameter sweeps on Dask and their figures
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"qkdstack.cli.{_name}").register(app)
 

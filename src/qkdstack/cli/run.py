@@ -205,12 +205,19 @@ def register(app: typer.Typer) -> None:
             help="E91 key length: device-dependent (BBM92 bound, CHSH as entanglement check) or "
             "device-independent (Acin et al. 2007; refused unless its assumptions hold).",
         ),
+        plot: Path | None = typer.Option(
+            None, "--plot", help="Draw the run's story (counts, QBER, key budget): .png/.svg/.pdf."
+        ),
     ) -> None:
         """Simulate a QKD link end to end: quantum phase, sifting, estimation, error correction,
         verification and privacy amplification, then print what happened."""
         from qkdstack.blocked import run_in_blocks
         from qkdstack.processing.pipeline import PipelineOptions
 
+        if plot is not None:
+            from qkdstack.figures.results import check_figure_path
+
+            check_figure_path("--plot", plot)
         n_pulses = parse_count("--pulses", pulses)
         link_params = resolve_cli_params(
             params,
@@ -300,3 +307,7 @@ def register(app: typer.Typer) -> None:
             print_json(report)
         else:
             print_report(report)
+        if plot is not None:
+            from qkdstack.figures.run_story import draw_run_story
+
+            draw_run_story(report, plot)
