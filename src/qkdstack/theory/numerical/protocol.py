@@ -295,6 +295,7 @@ class KeyRateProblem:
         table: npt.ArrayLike,
         *,
         obs_radius: float = 0.0,
+        obs_groups: npt.ArrayLike | None = None,
     ) -> KeyRateProblem:
         """Translate a protocol and its observed joint table into the problem.
 
@@ -306,13 +307,29 @@ class KeyRateProblem:
             ``obs_radius > 0``).
         obs_radius : float
             0 for the asymptotic problem (equalities); ``mu > 0`` keeps the statistics in the
-            1-norm ball of George et al. 2021, Eq. (9), and only Alice's marginal as equalities.
+            1-norm ball of George et al. 2021, and only Alice's marginal as equalities.
+        obs_groups : array_like of int, shape (n_a, n_b), optional
+            Coarse-grained observations: cell ``(a, b)`` counts towards observation
+            ``obs_groups[a, b]`` (for example every no-click, whatever Alice sent); ``table`` is
+            then the vector of the groups' probabilities. Default: every cell on its own.
         """
-        tab = np.asarray(table, dtype=np.float64)
         n_a, n_b, d = protocol.n_symbols, protocol.n_outcomes, protocol.dim_b
-        if tab.shape != (n_a, n_b) or not np.all(np.isfinite(tab)) or np.any(tab < 0):
+        groups = (
+            np.arange(n_a * n_b).reshape(n_a, n_b)
+            if obs_groups is None
+            else np.asarray(obs_groups, dtype=np.int64)
+        )
+        n_groups = int(groups.max()) + 1 if groups.size else 0
+        if groups.shape != (n_a, n_b) or set(np.unique(groups)) != set(range(n_groups)):
             raise ParameterError(
-                f"Argument 'table' must be a finite non-negative ({n_a}, {n_b}) array, "
+                f"Argument 'obs_groups' must label the ({n_a}, {n_b}) cells 0..k-1, "
+                f"not shape {groups.shape}."
+            )
+        tab = np.asarray(table, dtype=np.float64)
+        expected = (n_a, n_b) if obs_groups is None else (n_groups,)
+        if tab.shape != expected or not np.all(np.isfinite(tab)) or np.any(tab < 0):
+            raise ParameterError(
+                f"Argument 'table' must be a finite non-negative array of shape {expected}, "
                 f"not shape {tab.shape}."
             )
         if not obs_radius >= 0:
@@ -322,13 +339,10 @@ class KeyRateProblem:
         n = n_a * d
         eye_a = np.eye(n_a)
         # Observation operators |a><a| (x) M_b.
-        obs = np.array(
-            [
-                np.kron(np.outer(eye_a[a], eye_a[a]), protocol.povm[b])
-                for a in range(n_a)
-                for b in range(n_b)
-            ]
-        )
+        obs = np.zeros((n_groups, n, n), dtype=np.complex128)
+        for a in range(n_a):
+            for b in range(n_b):
+                obs[groups[a, b]] += np.kron(np.outer(eye_a[a], eye_a[a]), protocol.povm[b])
         obs_vals = tab.reshape(-1)
         # Alice's marginal: Tr[rho (E (x) 1)] = Tr[rho_A E] for a Hermitian basis E of A.
         rho_a = protocol.alice_marginal()

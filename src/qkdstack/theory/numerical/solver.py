@@ -90,6 +90,15 @@ def _vec(m: npt.NDArray, real: bool) -> npt.NDArray[np.float64]:
     return np.stack([np.real(m), np.imag(m)], axis=-1).reshape(-1)
 
 
+def _compactor(n: int, real: bool) -> npt.NDArray[np.float64]:
+    """QICS's map from the full to the compact (isometric) vectorisation; its transpose maps
+    back. Variables are compact: a full vector has redundant (skew) directions on which the
+    barrier is flat, which makes the interior-point steps fail."""
+    from qics.vectorize import get_full_to_compact_op
+
+    return np.asarray(get_full_to_compact_op(n, not real).toarray())
+
+
 def _unvec(v: npt.NDArray[np.float64], n: int, real: bool) -> npt.NDArray[np.complex128]:
     if real:
         m = v.reshape(n, n).astype(np.complex128)
@@ -163,46 +172,9 @@ def _qics_solve(model: object) -> dict[str, object]:
     return info
 
 
-def _step1(problem: KeyRateProblem) -> npt.NDArray[np.complex128]:
-    """Solve ``min t`` s.t. ``(t, X)`` in the QKD cone and ``X`` in ``S`` (QICS)."""
-    import qics
-    from qics.cones import NonNegOrthant, QuantKeyDist
-
-    n, real = problem.dim, problem.is_real
-    nv = n * n if real else 2 * n * n
-    m_obs = problem.obs_ops.shape[0] if problem.obs_radius > 0 else 0
-    nx = 1 + nv + m_obs
-    c = np.zeros((nx, 1))
-    c[0] = 1.0
-    a_eq = np.zeros((problem.eq_ops.shape[0], nx))
-    for j, op in enumerate(problem.eq_ops):
-        a_eq[j, 1 : 1 + nv] = _vec(op, real)
-    b_eq = problem.eq_values.reshape(-1, 1)
-    g_rows = [-np.eye(1 + nv, nx)]
-    h_rows = [np.zeros((1 + nv, 1))]
-    cones: list[object] = [QuantKeyDist(problem.kraus, problem.pinching, iscomplex=not real)]
-    if m_obs:
-        # u_i >= |Tr[X Omega_i] - F_i|, sum u_i <= mu  (George et al. 2021, Eq. (9)).
-        omega = np.array([_vec(op, real) for op in problem.obs_ops])
-        g_o = np.zeros((2 * m_obs + 1, nx))
-        h_o = np.zeros((2 * m_obs + 1, 1))
-        g_o[:m_obs, 1 : 1 + nv] = omega
-        g_o[:m_obs, 1 + nv :] = -np.eye(m_obs)
-        h_o[:m_obs, 0] = problem.obs_values
-        g_o[m_obs : 2 * m_obs, 1 : 1 + nv] = -omega
-        g_o[m_obs : 2 * m_obs, 1 + nv :] = -np.eye(m_obs)
-        h_o[m_obs : 2 * m_obs, 0] = -problem.obs_values
-        g_o[2 * m_obs, 1 + nv :] = 1.0
-        h_o[2 * m_obs, 0] = problem.obs_radius
-        g_rows.append(g_o)
-        h_rows.append(h_o)
-        cones.append(NonNegOrthant(2 * m_obs + 1))
-    model = qics.Model(c=c, A=a_eq, b=b_eq, G=np.vstack(g_rows), h=np.vstack(h_rows), cones=cones)
-    info = _qics_solve(model)
-    x = np.asarray(info["x_opt"]).reshape(-1)
-    rho = _unvec(x[1 : 1 + nv], n, real)
-    # Project onto the affine set of the (orthonormal) equality constraints, then onto the
-    # positive cone: QICS's point is feasible only to its tolerance.
+def _project_affine(problem: KeyRateProblem, rho: npt.NDArray) -> npt.NDArray[np.complex128]:
+    """Project onto the (orthonormal) equality constraints, then clip onto the positive cone:
+    a solver's point is feasible only to its tolerance."""
     rho = rho - np.einsum(
         "j,jab->ab",
         np.einsum("jab,ba->j", problem.eq_ops, rho).real - problem.eq_values,
@@ -213,6 +185,47 @@ def _step1(problem: KeyRateProblem) -> npt.NDArray[np.complex128]:
     if w[0] < 0:
         rho = (v * np.clip(w, 0.0, None)) @ v.conj().T
     return rho
+
+
+def _step1(problem: KeyRateProblem) -> npt.NDArray[np.complex128]:
+    """Solve ``min t`` s.t. ``(t, X)`` in the QKD cone and ``X`` in ``S`` (QICS).
+
+    Variables ``(t, compact X, v+, v-)``; with a 1-norm ball (``mu > 0``) the observations
+    enter as ``Tr[X Omega_i] - v+_i + v-_i = F_i``, ``v+- >= 0``, ``sum(v+ + v-) <= mu``.
+    """
+    import qics
+    from qics.cones import NonNegOrthant, QuantKeyDist
+
+    n, real = problem.dim, problem.is_real
+    comp = _compactor(n, real)
+    nc, nv = comp.shape
+    m_eq = problem.eq_ops.shape[0]
+    m_obs = problem.obs_ops.shape[0] if problem.obs_radius > 0 else 0
+    nx = 1 + nc + 2 * m_obs
+    c = np.zeros((nx, 1))
+    c[0] = 1.0
+    a_eq = np.zeros((m_eq + m_obs, nx))
+    for j, op in enumerate(problem.eq_ops):
+        a_eq[j, 1 : 1 + nc] = comp @ _vec(op, real)
+    for i in range(m_obs):
+        a_eq[m_eq + i, 1 : 1 + nc] = comp @ _vec(problem.obs_ops[i], real)
+        a_eq[m_eq + i, 1 + nc + i] = -1.0
+        a_eq[m_eq + i, 1 + nc + m_obs + i] = 1.0
+    b_eq = np.concatenate([problem.eq_values, problem.obs_values[:m_obs]]).reshape(-1, 1)
+    g = np.zeros((1 + nv + (2 * m_obs + 1 if m_obs else 0), nx))
+    g[0, 0] = -1.0
+    g[1 : 1 + nv, 1 : 1 + nc] = -comp.T
+    h = np.zeros((g.shape[0], 1))
+    cones: list[object] = [QuantKeyDist(problem.kraus, problem.pinching, iscomplex=not real)]
+    if m_obs:
+        g[1 + nv : 1 + nv + 2 * m_obs, 1 + nc :] = -np.eye(2 * m_obs)
+        g[-1, 1 + nc :] = 1.0
+        h[-1, 0] = problem.obs_radius
+        cones.append(NonNegOrthant(2 * m_obs + 1))
+    model = qics.Model(c=c, A=a_eq, b=b_eq, G=g, h=h, cones=cones)
+    info = _qics_solve(model)
+    x = np.asarray(info["x_opt"]).reshape(-1)
+    return _project_affine(problem, _unvec(comp.T @ x[1 : 1 + nc], n, real))
 
 
 def _step2_dual(
@@ -302,6 +315,11 @@ def solve_relative_entropy(problem: KeyRateProblem) -> RelativeEntropyBound:
             initial=0.0,
         )
     )
+    if problem.obs_radius > 0:
+        distance = float(
+            np.abs(np.einsum("iab,ba->i", problem.obs_ops, rho).real - problem.obs_values).sum()
+        )
+        residual = max(residual, distance - problem.obs_radius)
     if residual > 1e-5:
         raise ParameterError(
             f"Argument 'table' admits no quantum state (constraint residual {residual:.2e})."
