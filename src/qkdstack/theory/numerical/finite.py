@@ -48,6 +48,7 @@ from qkdstack.theory.numerical.protocol import KeyRateProblem, ProtocolDescripti
 from qkdstack.theory.numerical.solver import solve_relative_entropy
 
 __all__ = [
+    "ATTACK_MODEL",
     "FINITE_PROOF",
     "FiniteNumericalKeyLength",
     "aep_correction",
