@@ -94,11 +94,14 @@ def test_e91_without_enough_violation_aborts() -> None:
     assert res.pipeline.bob_key is None
 
 
-def test_six_state_uses_lo2001_and_b92_gives_no_key_without_a_proof() -> None:
+def test_six_state_uses_lo2001_and_b92_gives_no_key_over_a_lossy_link() -> None:
     six = run_experiment("six-state", LinkParams(), 10**7, seed=1).report
     assert not six["aborted"] and "Lo" in six["key_length_formula"] and six["keys_match"]
+    # 25 km and efficiency 0.1: transmittance 0.03 < 1 - 1/sqrt(2), so Eve's unambiguous state
+    # discrimination reproduces every statistic and the numerical bound is empty.
     b92 = run_experiment("b92", LinkParams(), 10**7, seed=1).report
     assert b92["aborted"] and b92["secret_bits"] == 0
+    assert "numerical" in b92["abort_reason"] and b92["abort_stage"] == "estimation"
 
 
 def test_authentication_can_be_switched_off() -> None:

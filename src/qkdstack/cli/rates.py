@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from qkdstack.cli.rates_numerical import run_numerical_rates
 from qkdstack.errors import ParameterError
 from qkdstack.params import LinkParams, get_param_set, parse_assignment
 from qkdstack.theory.curves import (
@@ -251,8 +252,46 @@ def register(app: typer.Typer) -> None:
         plot: Annotated[
             Path | None, typer.Option("--plot", help="Write a plot (.png or .svg).")
         ] = None,
+        channel: Annotated[
+            str | None,
+            typer.Option(
+                "--channel",
+                help="Numerical rates against channel noise (depolarizing); b92, bb84, six-state.",
+            ),
+        ] = None,
+        noise: Annotated[
+            str | None,
+            typer.Option("--noise", help="With --channel: noise p, 0,0.05 or start:stop:step."),
+        ] = None,
+        transmittance: Annotated[
+            float | None, typer.Option("--transmittance", help="With --channel: eta in (0, 1].")
+        ] = None,
+        ec_efficiency: Annotated[
+            float | None,
+            typer.Option("--ec-efficiency", help="With --channel: EC inefficiency f >= 1."),
+        ] = None,
     ) -> None:
         """Key rate per pulse against distance, the PLOB bound and the maximum distance."""
+        if channel is not None or protocol == "b92":
+            run_numerical_rates(
+                protocol=protocol,
+                channel="" if channel is None else channel,
+                noise="0:0.1:0.01" if noise is None else noise,
+                transmittance=1.0 if transmittance is None else transmittance,
+                ec_efficiency=1.0 if ec_efficiency is None else ec_efficiency,
+                as_json=as_json,
+                plot=plot,
+            )
+            return
+        for name, value in (
+            ("--noise", noise),
+            ("--transmittance", transmittance),
+            ("--ec-efficiency", ec_efficiency),
+        ):
+            if value is not None:
+                raise ParameterError(
+                    f"Argument '{name}' needs --channel depolarizing, not {value!r} alone."
+                )
         if protocol not in PROTOCOLS:
             raise ParameterError(
                 f"Argument '--protocol' must be one of {', '.join(PROTOCOLS)}, not {protocol!r}."

@@ -70,6 +70,8 @@ _ROWS: list[tuple[str, str]] = [
     ("single_photon_yield_lower", "single-photon yield, lower bound"),
     ("phase_error_upper", "phase error rate, upper bound"),
     ("key_length_formula", "key length from"),
+    ("attack_model", "attack model"),
+    ("certified_gap_bits", "certified gap (bits per round)"),
     ("secret_bits", "secret key bits"),
     ("rate_bits_per_pulse", "secret bits per pulse"),
     ("keys_match", "Alice's and Bob's keys identical"),

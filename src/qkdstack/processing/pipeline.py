@@ -47,6 +47,7 @@ from qkdstack.errors import (
 )
 from qkdstack.link.records import Records, check_listed
 from qkdstack.processing import key_length as kl
+from qkdstack.processing import key_length_numerical as kln
 from qkdstack.processing.accounting import composable_accounting
 from qkdstack.processing.amplification import toeplitz_hash
 from qkdstack.processing.authentication import WegmanCarterAuthenticator
@@ -93,8 +94,9 @@ QBER_LIMITS: dict[str, float] = {
     "e91": kl.BB84_QBER_LIMIT,
     # Lo 2001: the six-state protocol tolerates 12.6% with one-way post-processing.
     "six-state": 0.126,
-    # Tamaki-Lütkenhaus 2004: B92 with single photons tolerates about 3.4% (the Z-basis QBER).
-    "b92": 0.034,
+    # B92: no QBER cut; the numerical finite-size bound on the run's full test statistics
+    # decides (processing.key_length_numerical), before error correction and at amplification.
+    "b92": 0.5,
 }
 """QBER above which the protocol's proof gives no key at all: estimation aborts above it."""
 
@@ -285,6 +287,7 @@ class AliceNode:
             "sift": self._on_sift,
             "chsh": self._on_chsh,
             "test": self._on_test,
+            "b92.test": self._on_b92_test,
             "sample": self._on_sample,
             "estimate": self._on_estimate,
             "ec.start": self._on_ec_start,
@@ -385,6 +388,31 @@ class AliceNode:
         self._key_intensity = self._sifted_intensity[~test]
         return Message("test.reply", disclosed={"bits": disclosed})
 
+    def _on_b92_test(self, request: Message) -> Message:
+        """B92: draw the test rounds over every pulse, disclose her bits on the detected ones."""
+        self._stage = "estimation"
+        assert self._sub is not None and self._key is not None and self._key_index is not None
+        assert self._key_intensity is not None
+        rng = None if self._options.secure_randomness else self._rng
+        positions, undetected = kln.draw_b92_test(
+            self._detections,
+            self._records.meta.pulses - self._detections,
+            self._options.sample_fraction,
+            rng,
+        )
+        bits = self._sub.bit[positions]
+        self._test_counts["b92_bits"], self._test_counts["b92_undetected"] = bits, undetected
+        test = np.zeros(self._detections, dtype=bool)
+        test[positions] = True
+        keep = ~test[self._rule.keep(self._alice_pub, self._bob_pub)]
+        self._key, self._key_index = self._key[keep], self._key_index[keep]
+        self._key_intensity = self._key_intensity[keep]
+        return Message(
+            "b92.test.reply",
+            public={"positions": positions, "undetected": undetected},
+            disclosed={"bits": bits},
+        )
+
     def _on_sample(self, request: Message) -> Message:
         self._stage = "estimation"
         assert self._key is not None and self._key_index is not None
@@ -411,6 +439,12 @@ class AliceNode:
         for name in ("test_detected", "test_errors"):
             if name in request.public:
                 self._test_counts[name] = np.asarray(request.public[name], dtype=np.int64)
+        if "b92_outcomes" in request.public:
+            self._test_counts["b92"] = kln.b92_test_counts(
+                self._test_counts["b92_bits"],
+                np.asarray(request.public["b92_outcomes"], dtype=np.uint8),
+                self._test_counts["b92_undetected"],
+            )
         if request.public.get("abort"):
             self._abort(str(request.public.get("reason", "estimation")))
         return Message("ack")
@@ -538,8 +572,14 @@ class AliceNode:
                 params=params,
             )
         if protocol == "b92":
-            return kl.KeyLength(
-                0, "no finite-key rule for B92 is implemented: no key", 0.5, 0.0, 0.0
+            counts = self._test_counts.get("b92", np.zeros(9, dtype=np.int64))
+            return kln.b92_key_length(
+                counts,
+                n_key_rounds=self._records.meta.pulses - int(counts.sum()),
+                n_sifted=n,
+                leak_bits=leak,
+                epsilon_sec=eps_sec,
+                epsilon_cor=eps_cor,
             )
         if source == "laser":
             mu = opts.mu if opts.mu is not None else float(params.get("mu", 0.0))
@@ -586,10 +626,13 @@ def _decision_details(decision: Any) -> dict[str, Any]:
         "vacuum_events_lower",
         "single_photon_events_lower",
         "single_photon_yield_lower",
+        *kln.REPORT_FLOAT_FIELDS,
     ):
         value = getattr(decision, name, None)
         if value is not None:
             out[name] = float(value)
+    if getattr(decision, "attack_model", None) is not None:
+        out["attack_model"] = str(decision.attack_model)
     return out
 
 
@@ -765,6 +808,10 @@ class BobNode:
             self.qber = errors / k
             n = int(key.shape[0])
             self.qber_upper = self.qber + sampling_deviation(n, k, opts.epsilon_sec / 2)
+        elif self._protocol == "b92":
+            key, public = self._b92_test(channel, key)
+            errors = self.sample_errors
+            self.qber = errors / max(self.sample_bits, 1)
         else:
             if self.sifted_bits < 2:
                 self._abort(
@@ -809,6 +856,51 @@ class BobNode:
         assert self.sifted_index is not None
         self.raw_key, self.key_index = key, self.sifted_index[self._key_pos]
         return key
+
+    def _b92_test(
+        self, channel: ClassicalChannel, key: BitArray
+    ) -> tuple[BitArray, dict[str, Any]]:
+        """B92: Alice draws the test rounds; Bob announces his outcomes there; both count the
+        nine observations; no key at all if the numerical bound is empty before EC."""
+        assert self._key_pos is not None and self.sifted_error is not None
+        reply = channel.ask(Message("b92.test"))
+        positions = np.asarray(reply.public["positions"], dtype=np.int64)
+        alice_bits = np.asarray(reply.disclosed["bits"], dtype=np.uint8)
+        codes = kln.b92_outcome_codes(self._records.basis[positions], self._records.bit[positions])
+        counts = kln.b92_test_counts(alice_bits, codes, int(reply.public["undetected"]))
+        test = np.zeros(len(self._records), dtype=bool)
+        test[positions] = True
+        keep = ~test[self._rule.keep(self._alice_pub, self._bob_pub)]
+        key, self._key_pos = key[keep], self._key_pos[keep]
+        self.sample_bits, self.sample_errors = kln.b92_test_errors(alice_bits, codes)
+        public: dict[str, Any] = {"b92_outcomes": codes}
+        decision = kln.b92_key_length(
+            counts,
+            n_key_rounds=self._records.meta.pulses - int(counts.sum()),
+            n_sifted=int(key.shape[0]),
+            leak_bits=0.0,
+            epsilon_sec=self._options.epsilon_sec,
+            epsilon_cor=self._options.epsilon_cor,
+        )
+        if decision.length_bits <= 0:
+            reason = (
+                "the B92 numerical finite-size bound leaves no key even before error correction "
+                f"(privacy {decision.privacy_bits_per_round_lower:.4g} bits per round, "
+                f"{decision.test_rounds} test rounds)"
+            )
+            channel.ask(
+                Message(
+                    "estimate",
+                    public={
+                        "errors": self.sample_errors,
+                        "abort": True,
+                        "reason": reason,
+                        **public,
+                    },
+                )
+            )
+            raise InsufficientKey(reason, stage="estimation")
+        return key, public
 
     def _chsh(self, channel: ClassicalChannel) -> None:
         """E91: exchange the outcomes of the CHSH-test events and check the Bell violation."""
@@ -1056,7 +1148,13 @@ def run_postprocessing(
         report["chsh_s"] = bob_node.chsh_s
         report["chsh_s_std"] = bob_node.chsh_s_std
         report["chsh_s_lower"] = bob_node.chsh_s_lower
-    for name in ("vacuum_events_lower", "single_photon_events_lower", "single_photon_yield_lower"):
+    for name in (
+        "vacuum_events_lower",
+        "single_photon_events_lower",
+        "single_photon_yield_lower",
+        *kln.REPORT_FLOAT_FIELDS,
+        "attack_model",
+    ):
         if name in bob_node.amplify_info:
             report[name] = bob_node.amplify_info[name]
     report.update(composable_accounting(report, channel.epsilon_auth))
