@@ -15,6 +15,7 @@ MODULES = [
     "qkdstack.randomness",
     "qkdstack.params",
     "qkdstack.experiment",
+    "qkdstack.blocked",
     "qkdstack.link",
     "qkdstack.link.records",
     "qkdstack.processing",
@@ -26,6 +27,7 @@ MODULES = [
     "qkdstack.processing.amplification",
     "qkdstack.processing.key_length",
     "qkdstack.processing.pipeline",
+    "qkdstack.processing.sanity",
     "qkdstack.processing.reconciliation",
     "qkdstack.theory",
     "qkdstack.theory.entropy",
@@ -59,3 +61,4 @@ def test_errors_form_one_tree() -> None:
         assert issubclass(cls, errors.QKDError)
     assert issubclass(errors.ParameterError, ValueError)
     assert issubclass(errors.AuthenticationError, errors.ProtocolAbort)
+    assert issubclass(errors.ImplausibleStatistics, errors.ProtocolAbort)

@@ -346,7 +346,9 @@ def _foreign_sqlite(path: Path) -> None:
     db.close()
 
 
-@pytest.mark.parametrize("kind", ["directory", "text", "sqlite", "symlink", "dangling", "public"])
+@pytest.mark.parametrize(
+    "kind", ["directory", "text", "sqlite", "symlink", "dangling", "public", "journal-link"]
+)
 def test_a_store_path_that_is_not_a_store_is_refused_untouched(
     work: Path, capsys: pytest.CaptureFixture[str], kind: str
 ) -> None:
@@ -368,6 +370,8 @@ def test_a_store_path_that_is_not_a_store_is_refused_untouched(
         bob_db.symlink_to(target)
     elif kind == "dangling":
         bob_db.symlink_to(work / "elsewhere.db")
+    elif kind == "journal-link":  # no store yet, but its journal name leads elsewhere
+        (store / "bob.db-wal").symlink_to(target)
     else:  # a store file someone made readable by others: refused, its mode is not changed
         from qkdstack.kms.store import KeyStore
 
@@ -394,6 +398,11 @@ def test_key_store_library_refuses_links_without_touching_them(tmp_path: Path) -
     with pytest.raises(KeyStoreError, match="symbolic link"):
         KeyStore(link)
     assert target.read_text() == "keep\n" and stat.S_IMODE(target.stat().st_mode) == 0o644
+    # A journal name that leads elsewhere: refused, and the link (not ours) is not deleted.
+    (tmp_path / "j.db-wal").symlink_to(target)
+    with pytest.raises(KeyStoreError, match="regular file"):
+        KeyStore(tmp_path / "j.db")
+    assert (tmp_path / "j.db-wal").is_symlink() and not (tmp_path / "j.db").exists()
     # Bob's store cannot be opened: Alice's freshly created one is not left behind.
     store = tmp_path / "store"
     store.mkdir()

@@ -57,8 +57,9 @@ class KeyStore:
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise KeyStoreError(f"Key store directory {str(self.path.parent)!r} does not exist.")
-        self.created = False
         fd, self.created = _open_store_file(self.path)
+        # Journal files already there are not ours to delete if opening fails.
+        self._foreign_sides = _present_side_files(self.path)
         try:
             _check_side_files(self.path)
             opened = os.fstat(fd)
@@ -80,7 +81,7 @@ class KeyStore:
                 ) from exc
         except BaseException:
             if self.created:  # no empty store is left behind
-                _remove_store_files(self.path)
+                _remove_store_files(self.path, keep=self._foreign_sides)
             raise
         finally:
             os.close(fd)
@@ -89,7 +90,7 @@ class KeyStore:
         """Close, and delete the file if this object created it (nothing was deposited)."""
         self.close()
         if self.created:
-            _remove_store_files(self.path)
+            _remove_store_files(self.path, keep=self._foreign_sides)
 
     def close(self) -> None:
         """Close the database."""
@@ -226,8 +227,16 @@ def _check_schema(db: sqlite3.Connection, path: Path) -> None:
         )
 
 
-def _remove_store_files(path: Path) -> None:
+def _present_side_files(path: Path) -> frozenset[str]:
+    sides = (str(path) + suffix for suffix in _SIDE_SUFFIXES)
+    return frozenset(s for s in sides if os.path.lexists(s))
+
+
+def _remove_store_files(path: Path, keep: frozenset[str] = frozenset()) -> None:
+    """Delete a store this process created, and the journal files SQLite made beside it."""
     for name in (str(path), *(str(path) + suffix for suffix in _SIDE_SUFFIXES)):
+        if name in keep:
+            continue
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
 
@@ -254,11 +263,11 @@ def check_store_dir(directory: str | os.PathLike[str], *, option: str = "store_d
         )
     for name in _STORE_FILES:
         path = directory / name
-        if not (path.exists() or path.is_symlink()):
-            continue
         try:
-            os.close(_open_existing(path, os.O_RDONLY))
             _check_side_files(path)
+            if not (path.exists() or path.is_symlink()):
+                continue
+            os.close(_open_existing(path, os.O_RDONLY))
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 _check_schema(db, path)

@@ -56,7 +56,8 @@ class AttackSpec:
         try:
             return self.factory(**kwargs)
         except ParameterError as exc:  # name the option the value came from
-            raise ParameterError(f"Argument '--attack' ({self.name}): {exc}") from None
+            inner = str(exc).removeprefix("Argument ")
+            raise ParameterError(f"Argument '--attack' ({self.name}) {inner}") from None
 
 
 _MITM_MODES = ("flip", "basis", "replace", "bytes")
