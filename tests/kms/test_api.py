@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 import ssl
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -389,3 +390,26 @@ def test_sae_map_maps_a_certificate_name_to_an_sae(tmp_path: Path) -> None:
                 b.get("/api/v1/keys/SAE_A/dec_keys", params={"key_ID": key_id}), 400, NOT_FOUND
             )
             assert key_id in _keys(b.get("/api/v1/keys/SAE_A2/dec_keys", params={"key_ID": key_id}))
+
+
+def test_peer_down_is_503_and_the_outbox_catches_up(tmp_path: Path) -> None:
+    from qkdstack.kms.config import load_config
+
+    from kme_harness import make_pair_files, serve_in_threads
+
+    cfg_a, cfg_b, sock_a, sock_b = make_pair_files(tmp_path, key_bits=256 * 64)
+    a, b = load_config(cfg_a), load_config(cfg_b)
+    with serve_in_threads((a, sock_a)), Pair(tmp_path, a, b, a.url, b.url).client("SAE_A") as c:
+        before = c.get("/api/v1/keys/SAE_B/status").json()["stored_key_count"]
+        body = _error(c.get("/api/v1/keys/SAE_B/enc_keys"), 503)
+        assert "peer" in body["message"]
+        # The refused key is consumed, never handed out under another ID.
+        assert c.get("/api/v1/keys/SAE_B/status").json()["stored_key_count"] == before - 1
+        assert len(_keys(c.get("/api/v1/keys/SAE_A2/enc_keys"))) == 1  # a local slave still works
+        with serve_in_threads((b, sock_b)):
+            deadline = time.monotonic() + 20
+            with sqlite3.connect(tmp_path / "bob.db") as db:
+                while not db.execute("SELECT COUNT(*) FROM kms_reserved").fetchone()[0]:
+                    assert time.monotonic() < deadline, "the outbox was not pushed"
+                    time.sleep(0.1)
+            assert len(_keys(c.get("/api/v1/keys/SAE_B/enc_keys"))) == 1

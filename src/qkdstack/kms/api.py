@@ -215,8 +215,8 @@ class KMEApp:
             pending = self.pool.outbox()
             if pending:
                 try:
-                    await self.link.push(pending)
-                    self.pool.outbox_done([r.key_id for r in pending])
+                    await self.link.push([r for _, items in pending for r in items])
+                    self.pool.outbox_done([seq for seq, _ in pending])
                 except Exception as exc:
                     _log.warning("peer KME not reachable: %s", type(exc).__name__)
             await asyncio.sleep(1.0)
@@ -369,7 +369,7 @@ class KMEApp:
         deliveries = [
             (Reservation(k.key_id, master, tuple(remote), segs), k.material) for k, segs in cut
         ]
-        await self.pool.commit_delivery(deliveries, local, remote=bool(remote))
+        seq = await self.pool.commit_delivery(deliveries, local, remote=bool(remote))
         if remote:
             reservations = [r for r, _ in deliveries]
             try:
@@ -379,7 +379,8 @@ class KMEApp:
                 # consumed here and never handed out under another ID.
                 _log.warning("peer KME did not confirm: %s", type(exc).__name__)
                 raise _unavailable("the peer KME cannot be reached") from None
-            self.pool.outbox_done([r.key_id for r in reservations])
+            assert seq is not None
+            self.pool.outbox_done([seq])
         return {
             "keys": [
                 {"key_ID": k.key_id, "key": base64.b64encode(k.material).decode("ascii")}

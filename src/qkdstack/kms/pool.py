@@ -67,9 +67,9 @@ CREATE TABLE IF NOT EXISTS keys (
 CREATE TABLE IF NOT EXISTS kms_used (
     key_id TEXT PRIMARY KEY,
     used_bytes INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kms_outbox (
-    key_id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
     payload TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kms_reserved (
@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS kms_reserved (
     named TEXT NOT NULL,
     slaves TEXT NOT NULL,
     material BLOB
-);
+) WITHOUT ROWID;
 """
 
 Segment = tuple[str, int, int]
@@ -198,6 +198,7 @@ def open_store_file(path: str | os.PathLike[str]) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA wal_autocheckpoint=0")
         db.execute("PRAGMA secure_delete=ON")
+        db.execute("PRAGMA journal_size_limit=16777216")  # the WAL file shrinks back to 16 MiB
         db.executescript(_SCHEMA)
     except sqlite3.DatabaseError as exc:
         raise KeyStoreError(f"Key store {str(p)!r} is not a valid key store: {exc}") from exc
@@ -223,6 +224,7 @@ class _Writer(threading.Thread):
     def __init__(self, db: sqlite3.Connection) -> None:
         super().__init__(name="kms-writer", daemon=True)
         self._db = db
+        self.checkpoint_wanted = threading.Event()
         self._queue: queue.SimpleQueue[
             tuple[_Job, Callable[[Any, BaseException | None], None]] | None
         ] = queue.SimpleQueue()
@@ -275,11 +277,26 @@ class _Writer(threading.Thread):
                 done(value, err)
             if stop:
                 return
+            if self.checkpoint_wanted.is_set():
+                # Under sustained load the background checkpoint never catches up with the
+                # writer, and the WAL would grow without end; between two batches the writer
+                # finishes it (most frames are already copied), so the WAL restarts from the top.
+                self.checkpoint_wanted.clear()
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass
 
 
 class _Checkpointer(threading.Thread):
-    def __init__(self, path: Path, interval_s: float) -> None:
+    """Copies WAL frames into the database in the background; asks the writer to finish the job
+    when the WAL exceeds ``WAL_LIMIT_FRAMES``."""
+
+    WAL_LIMIT_FRAMES = 2048  # 8 MiB of 4 KiB pages
+
+    def __init__(self, path: Path, interval_s: float, writer: _Writer) -> None:
         super().__init__(name="kms-checkpoint", daemon=True)
+        self._writer = writer
         self._path = path
         self._interval_s = interval_s
         self._stop_event = threading.Event()
@@ -292,9 +309,11 @@ class _Checkpointer(threading.Thread):
         try:
             while not self._stop_event.wait(self._interval_s):
                 try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    row = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error:
-                    pass
+                    continue
+                if row is not None and int(row[1]) > self.WAL_LIMIT_FRAMES:
+                    self._writer.checkpoint_wanted.set()
         finally:
             db.close()
 
@@ -329,7 +348,7 @@ class KeyPool:
         path: str | os.PathLike[str],
         kme_id: str,
         peer_kme_id: str | None,
-        checkpoint_interval_s: float = 1.0,
+        checkpoint_interval_s: float = 0.25,
     ) -> None:
         self.path = Path(path)
         self.kme_id = kme_id
@@ -339,10 +358,10 @@ class KeyPool:
         self._owned: collections.deque[_OwnedKey] = collections.deque()
         self._owned_bytes = 0
         self._seen: set[str] = set()
-        self._acked: set[str] = set()
+        self._acked: set[int] = set()
         self._last_rowid = 0
         self._writer = _Writer(self._db)
-        self._checkpointer = _Checkpointer(self.path, checkpoint_interval_s)
+        self._checkpointer = _Checkpointer(self.path, checkpoint_interval_s, self._writer)
         self.refresh()
         self._writer.start()
         self._checkpointer.start()
@@ -420,38 +439,42 @@ class KeyPool:
         deliveries: Sequence[tuple[Reservation, bytes]],
         local_slaves: Sequence[str],
         remote: bool,
-    ) -> None:
+    ) -> int | None:
         """Make a delivery durable: advance this KME's consumption of the segments, keep a local
         reservation (with its material) for ``local_slaves`` if any, and an outbox entry for the
-        peer if ``remote``."""
+        peer if ``remote``. Returns the outbox entry's number (for :meth:`outbox_done`)."""
         items = list(deliveries)
         local = json.dumps(list(local_slaves))
         acked = self._take_acked()
 
-        def job(db: sqlite3.Connection) -> None:
+        def job(db: sqlite3.Connection) -> int | None:
             if acked:
-                db.executemany("DELETE FROM kms_outbox WHERE key_id = ?", acked)
+                db.executemany("DELETE FROM kms_outbox WHERE seq = ?", acked)
+            seq = None
+            if remote:
+                payload = json.dumps([r.to_json() for r, _ in items])
+                seq = db.execute(
+                    "INSERT INTO kms_outbox (payload) VALUES (?)", (payload,)
+                ).lastrowid
             for r, material in items:
                 for sid, off, length in r.segments:
                     _consume_absolute(db, sid, off + length)
-                if remote:
-                    db.execute(
-                        "INSERT INTO kms_outbox VALUES (?, ?)", (r.key_id, json.dumps(r.to_json()))
-                    )
                 if local_slaves:
                     db.execute(
                         "INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)",
                         (r.key_id, r.master_sae, local, local, material),
                     )
+            return seq
 
-        await self._run(job)
+        result: int | None = await self._run(job)
+        return result
 
-    def outbox_done(self, key_ids: Sequence[str]) -> None:
+    def outbox_done(self, seqs: Sequence[int]) -> None:
         """Note outbox entries the peer has acknowledged; they are deleted with the next write
         (no commit of their own: after a crash they are pushed again, which the peer ignores)."""
-        self._acked.update(key_ids)
+        self._acked.update(seqs)
 
-    def _take_acked(self) -> list[tuple[str]]:
+    def _take_acked(self) -> list[tuple[int]]:
         ids = [(k,) for k in self._acked]
         self._acked.clear()
         return ids
@@ -463,14 +486,18 @@ class KeyPool:
         acked = self._take_acked()
 
         def job(db: sqlite3.Connection) -> None:
-            db.executemany("DELETE FROM kms_outbox WHERE key_id = ?", acked)
+            db.executemany("DELETE FROM kms_outbox WHERE seq = ?", acked)
 
         await self._run(job)
 
-    def outbox(self) -> list[Reservation]:
-        """Reservations not yet acknowledged by the peer (pushed again after a restart)."""
-        rows = self._read_db.execute("SELECT key_id, payload FROM kms_outbox").fetchall()
-        return [Reservation.from_json(json.loads(p)) for k, p in rows if k not in self._acked]
+    def outbox(self) -> list[tuple[int, list[Reservation]]]:
+        """Outbox entries not yet acknowledged by the peer (pushed again after a restart)."""
+        rows = self._read_db.execute("SELECT seq, payload FROM kms_outbox").fetchall()
+        return [
+            (seq, [Reservation.from_json(r) for r in json.loads(payload)])
+            for seq, payload in rows
+            if seq not in self._acked
+        ]
 
     async def accept_reservations(self, reservations: Sequence[Reservation]) -> list[str]:
         """Store reservations sent by the peer KME (idempotent by key ID). Each copies its
@@ -578,11 +605,12 @@ def _settle(future: asyncio.Future[Any], value: Any, err: BaseException | None) 
 
 
 def _consume_absolute(db: sqlite3.Connection, store_key_id: str, used_bytes: int) -> None:
-    """The allocating KME: the store key is consumed up to ``used_bytes``; a fully used key's
-    material is erased."""
-    size = _store_size(db, store_key_id)
-    if used_bytes >= size:
+    """The allocating KME: the store key is consumed up to ``used_bytes``; a used-up key's
+    material is erased (and needs no usage row)."""
+    if used_bytes >= _store_size(db, store_key_id):
         _erase(db, store_key_id)
+        db.execute("DELETE FROM kms_used WHERE key_id = ?", (store_key_id,))
+        return
     db.execute(
         "INSERT INTO kms_used VALUES (?, ?) ON CONFLICT(key_id) DO UPDATE SET "
         "used_bytes = MAX(used_bytes, excluded.used_bytes)",
@@ -592,23 +620,14 @@ def _consume_absolute(db: sqlite3.Connection, store_key_id: str, used_bytes: int
 
 def _consume_relative(db: sqlite3.Connection, store_key_id: str, length: int, size: int) -> None:
     """The other KME: ``length`` more bytes of the store key are reserved."""
-    db.execute(
-        "INSERT INTO kms_used VALUES (?, ?) ON CONFLICT(key_id) DO UPDATE SET "
-        "used_bytes = used_bytes + excluded.used_bytes",
-        (store_key_id, length),
-    )
-    used = db.execute(
-        "SELECT used_bytes FROM kms_used WHERE key_id = ?", (store_key_id,)
-    ).fetchone()
-    if used is not None and int(used[0]) >= size:
+    row = db.execute("SELECT used_bytes FROM kms_used WHERE key_id = ?", (store_key_id,)).fetchone()
+    used = (int(row[0]) if row is not None else 0) + length
+    if used >= size:
         _erase(db, store_key_id)
-
-
-def _erase(db: sqlite3.Connection, store_key_id: str) -> None:
-    """Erase a used-up store key's material, keeping its row: row IDs then never go down, so that
-    :meth:`KeyPool.refresh` (which reads rows above the last row ID seen) misses no new key.
-    ``secure_delete`` overwrites the old content in the file."""
-    db.execute("UPDATE keys SET material = x'' WHERE key_id = ?", (store_key_id,))
+        if row is not None:
+            db.execute("DELETE FROM kms_used WHERE key_id = ?", (store_key_id,))
+        return
+    db.execute("INSERT OR REPLACE INTO kms_used VALUES (?, ?)", (store_key_id, used))
 
 
 def _store_size(db: sqlite3.Connection, store_key_id: str) -> int:
@@ -618,6 +637,13 @@ def _store_size(db: sqlite3.Connection, store_key_id: str) -> int:
     if row is None:
         raise KeyStoreError("a store key vanished while it was being delivered")
     return int(row[0])
+
+
+def _erase(db: sqlite3.Connection, store_key_id: str) -> None:
+    """Erase a used-up store key's material, keeping its row: row IDs then never go down, so that
+    :meth:`KeyPool.refresh` (which reads rows above the last row ID seen) misses no new key.
+    ``secure_delete`` overwrites the old content in the file."""
+    db.execute("UPDATE keys SET material = x'' WHERE key_id = ?", (store_key_id,))
 
 
 def new_key_id() -> str:
