@@ -128,6 +128,9 @@ def test_local_cluster_and_remote_workers_give_identical_rows(
     study = _study_file(tmp_path)
     local, remote = tmp_path / "local.parquet", tmp_path / "remote.parquet"
     assert main(["sweep", str(study), "--out", str(local), "--workers", "1"]) == 0
+    err = capsys.readouterr().err  # the progress bar: runs done, failures, time left
+    assert "8/8" in err and "0 failed" in err and "ETA" in err
+    assert "8 runs computed, 0 already done, 0 failed" in err
     assert main(["sweep", str(study), "--out", str(remote), "--scheduler", cluster.address]) == 0
     a, b = _rows(local), _rows(remote)
     assert len(a) == 8 and all(r["error"] is None for r in a)
