@@ -25,6 +25,8 @@ from qkdstack.sweep.runner import TIMING_COLUMNS
 distributed = pytest.importorskip("distributed")
 
 DASK = str(Path(sys.executable).with_name("dask"))
+# Without a dashboard the HTTP endpoints still listen (on 0.0.0.0:8787 by default): loopback only.
+LOOPBACK_HTTP = ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
 
 STUDY = """\
 command = "run"
@@ -55,7 +57,7 @@ class Cluster:
         self.procs: list[subprocess.Popen[bytes]] = []
         port = self.address.rsplit(":", 1)[1]
         self.scheduler = self._spawn(
-            [DASK, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"], "sched"
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", port, *LOOPBACK_HTTP], "sched"
         )
         self.workers = [self.add_worker() for _ in range(2)]
         self.client = distributed.Client(self.address, timeout="60s")
@@ -79,7 +81,7 @@ class Cluster:
                 "1",
                 "--host",
                 "127.0.0.1",
-                "--no-dashboard",
+                *LOOPBACK_HTTP,
                 "--local-directory",
                 str(self.tmp),
             ],
@@ -126,6 +128,9 @@ def test_local_cluster_and_remote_workers_give_identical_rows(
     study = _study_file(tmp_path)
     local, remote = tmp_path / "local.parquet", tmp_path / "remote.parquet"
     assert main(["sweep", str(study), "--out", str(local), "--workers", "1"]) == 0
+    err = capsys.readouterr().err  # the progress bar: runs done, failures, time left
+    assert "8/8" in err and "0 failed" in err and "ETA" in err
+    assert "8 runs computed, 0 already done, 0 failed" in err
     assert main(["sweep", str(study), "--out", str(remote), "--scheduler", cluster.address]) == 0
     a, b = _rows(local), _rows(remote)
     assert len(a) == 8 and all(r["error"] is None for r in a)

@@ -90,6 +90,13 @@ def test_flatten_report_dots_nested_objects_and_drops_key_digest() -> None:
         ),
         ('command = "run"\nseed = 1\n[axes]\nmu = [0.5, -1.0]\n', 4, "Argument 'mu' must be > 0"),
         ('command = "run"\nseed = 1\n[fixed]\nno_auth = "yes"\n', 4, "is a flag"),
+        ('command = "run"\nseed = 1\n[fixed]\nset = ["mu=0.5", "mu=x"]\n', 4, "'mu' must be float"),
+        ('command = "run"\nseed = 1\n[fixed]\nset = ["warp"]\n', 4, "must look like name=value"),
+        (
+            'command = "rates"\nseed = 1\n[axes]\nparams = ["gys", "nope"]\n',
+            4,
+            "'--params' must be",
+        ),
         ('command = "run"\nseed = 1\n[fixed]\npulses = [1, 2]\n', 4, "takes one value"),
         (
             'command = "rates"\nseed = 1\n[fixed]\nattack = "intercept-resend"\n',

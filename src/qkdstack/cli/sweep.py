@@ -60,14 +60,20 @@ def register(app: typer.Typer) -> None:
     @app.command("sweep")
     def sweep(
         study_path: Path = typer.Argument(
-            ..., metavar="STUDY.toml", help="Study file: command, repeats, seed, [fixed], [axes]."
+            ...,
+            metavar="STUDY.toml",
+            help="Study file: command, repeats, seed, and the fixed and axes tables.",
         ),
         out: Path = typer.Option(..., "--out", help="Parquet file of results (one row per run)."),
         scheduler: str | None = typer.Option(
-            None, "--scheduler", help="Dask scheduler address, tcp://HOST:8786 [default: local]."
+            None,
+            "--scheduler",
+            help="Dask scheduler address, tcp://HOST:8786 (default: a local cluster).",
         ),
         workers: int | None = typer.Option(
-            None, "--workers", help="Worker processes of the local cluster [default: CPU cores]."
+            None,
+            "--workers",
+            help="Worker processes of the local cluster (default: one per CPU core).",
         ),
     ) -> None:
         """Run a study (a grid of `qkd run` or `qkd rates` runs) on a Dask cluster; an interrupted

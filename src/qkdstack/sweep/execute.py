@@ -135,7 +135,7 @@ def dask_executor(
     """A Dask executor: on ``scheduler`` (``tcp://HOST:8786``) or on a new local cluster.
 
     The local cluster has ``workers`` single-threaded worker processes (default: one per CPU core)
-    on 127.0.0.1 and no dashboard; it is closed on exit.
+    on 127.0.0.1 (its HTTP endpoints too, on free ports); it is closed on exit.
     """
     try:
         from distributed import Client, LocalCluster
@@ -154,7 +154,9 @@ def dask_executor(
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    # The HTTP endpoints start even without a dashboard: loopback, free ports.
+                    dashboard_address="127.0.0.1:0",
+                    worker_dashboard_address="127.0.0.1:0",
                     silence_logs=logging.ERROR,
                 )
             )

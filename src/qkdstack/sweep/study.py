@@ -212,7 +212,7 @@ def _check_option(
     rep: _Reporter, table: str, key: str, value: Value, options: Mapping[str, OptionInfo]
 ) -> None:
     """``key`` names an option of the command (or a LinkParams field) and ``value`` fits it."""
-    from qkdstack.params import LinkParams
+    from qkdstack.params import LinkParams, get_param_set, parse_assignment
 
     if key in _RESERVED:
         raise rep.error(table, key, f"'{key}' cannot be set in a study: {_RESERVED[key]}")
@@ -232,11 +232,17 @@ def _check_option(
         raise rep.error(table, key, f"'{key}' takes a value, not {value!r}")
     if isinstance(value, list) and not info.multiple:
         raise rep.error(table, key, f"'{key}' takes one value, not the list {value!r}")
-    if key in LinkParams.field_names() and not isinstance(value, list):
-        try:
+    try:
+        if key in LinkParams.field_names() and not isinstance(value, list):
             LinkParams().replace(**{key: value})
-        except ParameterError as exc:
-            raise rep.error(table, key, str(exc).rstrip(".")) from None
+        elif key == "set":
+            for text in value if isinstance(value, list) else [value]:
+                name, given = parse_assignment(str(text))
+                LinkParams().replace(**{name: given})
+        elif key == "params":
+            get_param_set(str(value))
+    except ParameterError as exc:
+        raise rep.error(table, key, str(exc).rstrip(".")) from None
 
 
 @dataclass(frozen=True)
