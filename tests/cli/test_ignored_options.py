@@ -73,3 +73,11 @@ def test_auth_scope_without_authentication_is_refused(capsys: pytest.CaptureFixt
     assert rc == 2 and "'--auth-scope' has no effect with --no-auth" in err
     assert main([*args, "--json"]) == 0
     assert '"authenticated": false' in capsys.readouterr().out
+
+
+def test_rates_refuses_decoy_for_a_protocol_without_decoys(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rc = main(["rates", "--protocol", "bb84", "--distance-km", "0,10", "--decoy", "infinite"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "'--decoy' needs --protocol decoy-bb84, not 'bb84'" in err
