@@ -40,6 +40,8 @@ quantum key distribution protocols", Phys. Rev. Research 3, 013274 (2021), Eq. (
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -289,6 +291,20 @@ def certified_lower_bound(
     return upper, lower
 
 
+@contextmanager
+def _single_threaded_numba() -> Iterator[None]:
+    """QICS's kernels are numba ``prange`` loops over tiny matrices: threads only add
+    contention (8x slower on a loaded 2-core machine, BENCHMARKS.md), so run them on one."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 def solve_relative_entropy(problem: KeyRateProblem) -> RelativeEntropyBound:
     """``min_{rho in S} D(G(rho) || Z(G(rho)))`` with an upper value and a certified lower bound.
 
@@ -306,7 +322,9 @@ def solve_relative_entropy(problem: KeyRateProblem) -> RelativeEntropyBound:
     ParameterError
         If the constraints admit no state (the statistics are not quantum-realisable).
     """
-    rho = _step1(problem)
+    with _single_threaded_numba():
+        rho = _step1(problem)
+        upper, lower = certified_lower_bound(problem, rho)
     residual = float(
         np.max(
             np.abs(
@@ -324,7 +342,6 @@ def solve_relative_entropy(problem: KeyRateProblem) -> RelativeEntropyBound:
         raise ParameterError(
             f"Argument 'table' admits no quantum state (constraint residual {residual:.2e})."
         )
-    upper, lower = certified_lower_bound(problem, rho)
     return RelativeEntropyBound(
         upper_bits=upper / _LN2,
         lower_bits=lower / _LN2,
