@@ -20,7 +20,7 @@ References
 ----------
 C. H. Bennett, "Quantum cryptography using any two nonorthogonal states", Phys. Rev. Lett. 68,
 3121 (1992).
-I. George, J. Lin, N. Lütkenhaus, Phys. Rev. Research 3, 013274 (2021), Theorem 1.
+I. George, J. Lin, N. Lütkenhaus, Phys. Rev. Research 3, 013274 (2021).
 A. Winick, N. Lütkenhaus, P. J. Coles, Quantum 2, 77 (2018) (certified lower bound).
 """
 

@@ -1,10 +1,14 @@
 """Numerical security proofs: key rates of any discrete-variable protocol described by data.
 
 The key rate against collective attacks is a convex minimisation of a quantum relative entropy
-over every state consistent with the observed statistics (Coles, Metodiev & Lütkenhaus 2016,
-Eq. (3)); it is computed with an upper value and a certified lower bound (Winick, Lütkenhaus &
-Coles 2018, Theorem 1), and in the finite-size regime with the confidence ball of George, Lin &
+over every state consistent with the observed statistics (Coles, Metodiev & Lütkenhaus 2016);
+it is computed with an upper value and a certified lower bound (Winick, Lütkenhaus &
+Coles 2018, step 2), and in the finite-size regime with the confidence ball of George, Lin &
 Lütkenhaus 2021.
+
+Each formula is written out in the docstring that uses it. The papers' equation numbers are not
+quoted: they could not be checked against the published texts while this was written, and a wrong
+number is worse than none.
 
 * :mod:`~qkdstack.theory.numerical.protocol` -- a protocol as data and its convex problem.
 * :mod:`~qkdstack.theory.numerical.solver` -- the two-step solver (QICS).

@@ -15,7 +15,7 @@ C. H. Bennett, "Quantum cryptography using any two nonorthogonal states", Phys. 
 3121 (1992) (B92).
 C.-H. F. Fung, K. Tamaki, B. Qi, H.-K. Lo, X. Ma, "Security proof of quantum key distribution
 with detection efficiency mismatch", Quantum Inf. Comput. 9, 131 (2009).
-P. J. Coles, E. M. Metodiev, N. Lütkenhaus, Nat. Commun. 7, 11712 (2016), Eq. (3) (key rate).
+P. J. Coles, E. M. Metodiev, N. Lütkenhaus, Nat. Commun. 7, 11712 (2016) (the key-rate optimisation).
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ def numerical_key_rate(
     *,
     ec_efficiency: float = 1.0,
 ) -> NumericalRate:
-    """``R = min_{rho in S} D(G(rho) || Z(G(rho))) - f leak_EC`` (Coles et al. 2016, Eq. (3)).
+    """``R = min_{rho in S} D(G(rho) || Z(G(rho))) - f leak_EC`` (Coles et al. 2016).
 
     Parameters
     ----------

@@ -3,8 +3,8 @@
 Of ``N`` signals, each is a test round with probability ``p_test``: on the ``m`` test rounds both
 parties announce everything, giving frequencies ``F`` of the observation outcomes; the other
 ``n_K = N - m`` rounds generate key. With ``epsilon_sec = 2 eps_bar + eps_PA + eps_PE`` the
-secret key length against collective (i.i.d.) attacks is (George et al. 2021, Theorem 1 and its
-key-rate expression; the same terms as the openQKDsecurity ``finite`` solver)
+secret key length against collective (i.i.d.) attacks is (George et al. 2021, their main key-length
+result; the same terms as the openQKDsecurity ``finite`` solver)
 
 .. math:: \\ell = \\Big\\lfloor n_K \\big(\\min_{\\rho\\in S_\\mu} f(\\rho) - \\delta\\big)
           - \\mathrm{leak}_{EC} - \\log_2\\frac{2}{\\epsilon_{cor}}
@@ -20,7 +20,7 @@ key-rate expression; the same terms as the openQKDsecurity ``finite`` solver)
             + |\\Sigma| \\ln(m + 1)\\Big)} ;
 
 * ``delta = 2 log2(d_K + 3) sqrt(log2(2/eps_bar) / n)`` is the asymptotic-equipartition
-  correction (Scarani & Renner 2008, Eq. (3)), with ``d_K`` the key alphabet and ``n`` the
+  correction (Scarani & Renner 2008), with ``d_K`` the key alphabet and ``n`` the
   number of sifted key bits (smaller than ``n_K``: a conservative choice, as in openQKDsecurity).
 
 ``min_{S_mu} f`` is bounded from below with the certified step 2 of
@@ -29,9 +29,9 @@ key-rate expression; the same terms as the openQKDsecurity ``finite`` solver)
 References
 ----------
 I. George, J. Lin, N. Lütkenhaus, "Numerical calculations of the finite key rate for general
-quantum key distribution protocols", Phys. Rev. Research 3, 013274 (2021), Theorem 1.
+quantum key distribution protocols", Phys. Rev. Research 3, 013274 (2021).
 V. Scarani, R. Renner, "Quantum cryptography with finite resources", Phys. Rev. Lett. 100,
-200501 (2008), Eq. (3).
+200501 (2008).
 I. Csiszár, "The method of types", IEEE Trans. Inf. Theory 44, 2505 (1998) (type counting).
 """
 
@@ -73,7 +73,7 @@ def confidence_radius(m_test: int, n_outcomes: int, epsilon_pe: float) -> float:
 
 
 def aep_correction(n_sifted: int, key_size: int, epsilon_bar: float) -> float:
-    """``delta = 2 log2(d_K + 3) sqrt(log2(2/eps_bar) / n)`` (Scarani & Renner 2008, Eq. (3))."""
+    """``delta = 2 log2(d_K + 3) sqrt(log2(2/eps_bar) / n)`` (Scarani & Renner 2008)."""
     if n_sifted < 1:
         return math.inf
     return 2.0 * math.log2(key_size + 3) * math.sqrt(math.log2(2.0 / epsilon_bar) / n_sifted)

@@ -14,14 +14,14 @@ state of ``A B`` that Eve can produce satisfies
 * ``Tr_B rho_AB = rho_A = Tr_A' |Psi><Psi|`` (Alice's register never leaves her lab), and
 * ``Tr[rho_AB (|a><a| (x) M_b)] = P(a, b)``, the observed joint statistics.
 
-The secret-key rate against collective attacks is (Winick, Lütkenhaus & Coles 2018, Eq. (1);
-Coles et al. 2016, Eq. (3))
+The secret-key rate against collective attacks is (Winick, Lütkenhaus & Coles 2018;
+Coles et al. 2016)
 
 .. math:: R = \\min_{\\rho \\in S} D(\\mathcal G(\\rho) \\| \\mathcal Z(\\mathcal G(\\rho)))
           - \\mathrm{leak}_{EC},
 
 where ``G`` is the post-processing map (announcement, sifting, key map) and ``Z`` the pinching
-onto the key register (Winick et al. 2018, Eqs. (2)-(4)). This module writes ``G`` with one
+onto the key register (Winick et al. 2018). This module writes ``G`` with one
 Kraus operator per kept announcement pair ``(alpha, beta)``:
 
 .. math:: K_{\\alpha\\beta} = |\\alpha\\beta\\rangle \\otimes
@@ -29,7 +29,7 @@ Kraus operator per kept announcement pair ``(alpha, beta)``:
 
 where ``Pi^B_beta = sum_{b: beta(b)=beta} M_b`` and ``Pi^A_{alpha beta}`` projects on the symbols
 ``a`` that Alice announces as ``alpha`` and that carry a key value. Because the key is a function
-of Alice's symbol (direct reconciliation), the key register of Winick et al. Eq. (3) is a copy of
+of Alice's symbol (direct reconciliation), the key register of Winick et al. is a copy of
 ``A``'s computational basis: the isometry ``|a> -> |g(a)>_R |a>`` leaves the relative entropy
 unchanged, so ``Z`` is the pinching by the projectors ``|alpha beta><alpha beta| (x)
 sum_{a: g(a)=k} |a><a| (x) 1`` and no key register is needed. Each block is compressed to the
@@ -38,9 +38,9 @@ ranges of ``Pi^A`` and ``sqrt(Pi^B)``, which keeps the output small (4 x 4 for B
 References
 ----------
 P. J. Coles, E. M. Metodiev, N. Lütkenhaus, "Numerical approach for unstructured quantum key
-distribution", Nat. Commun. 7, 11712 (2016), Eq. (3) and Methods.
+distribution", Nat. Commun. 7, 11712 (2016), Methods (source replacement).
 A. Winick, N. Lütkenhaus, P. J. Coles, "Reliable numerical key rates for quantum key
-distribution", Quantum 2, 77 (2018), Eqs. (1)-(4).
+distribution", Quantum 2, 77 (2018) (problem statement).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ class ProtocolDescription:
 def leak_ec_bits(protocol: ProtocolDescription, table: npt.NDArray[np.float64]) -> float:
     """Shannon limit of one-way error correction per signal, ``sum P(ab) H(K_A | K_B, ab)``.
 
-    Coles et al. 2016, Eq. (3): ``leak_EC = sum_{alpha beta} p_{alpha beta} H(Z_A | Z_B)`` for
+    Coles et al. 2016: ``leak_EC = sum_{alpha beta} p_{alpha beta} H(Z_A | Z_B)`` for
     the kept announcements; a real code leaks ``f`` times this.
     """
     k = protocol.key_size

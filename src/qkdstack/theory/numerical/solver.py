@@ -1,26 +1,26 @@
 """Reliable numerical key rates: a primal value and a certified lower bound (Winick et al. 2018).
 
 Step 1 (primal). ``min_{rho in S} f(rho)`` with ``f(rho) = D(G(rho) || Z(G(rho)))`` (Winick,
-Lütkenhaus & Coles 2018, Eq. (4)) is solved with the interior-point solver QICS, whose quantum
+Lütkenhaus & Coles 2018) is solved with the interior-point solver QICS, whose quantum
 key distribution cone is exactly ``{(t, X): t >= -S(G(X)) + S(Z(G(X)))}``. Any state ``rho*`` it
 returns gives ``f(rho*) >= min f`` up to its constraint residual: the *upper* value.
 
 Step 2 (certified lower bound). ``f`` is convex on the positive cone, so for any full-rank
-``rho0`` and every ``sigma`` in ``S`` (Winick et al. 2018, Eq. (16) and Theorem 1)
+``rho0`` and every ``sigma`` in ``S`` (Winick et al. 2018, step 2: linearisation)
 
 .. math:: f(\\sigma) \\ge f(\\rho_0) + \\mathrm{Tr}[(\\sigma - \\rho_0) \\nabla f(\\rho_0)],
 
-with ``grad f(rho) = G^dagger(log G(rho)) - G^dagger(log Z(G(rho)))`` (Winick et al. Eq. (21),
+with ``grad f(rho) = G^dagger(log G(rho)) - G^dagger(log Z(G(rho)))`` (Winick et al.,
 logarithms on the supports). Minimising the right-hand side over ``S`` is a semidefinite program;
-*any* dual point ``(y, z)`` bounds it from below (weak duality, Winick et al. Eq. (18)):
+*any* dual point ``(y, z)`` bounds it from below (weak duality; Winick et al., the dual of the linearised problem):
 
 .. math:: \\min_{\\sigma\\in S}\\mathrm{Tr}[\\sigma\\nabla f] \\ge
           \\lambda_{\\min}(\\nabla f - \\textstyle\\sum_j y_j\\Gamma_j - \\sum_i z_i\\Omega_i)
           + y\\cdot\\gamma + z\\cdot F - \\mu \\|z\\|_\\infty ,
 
 using ``Tr sigma = 1`` and ``|z . (Omega(sigma) - F)| <= ||z||_inf ||Omega(sigma) - F||_1 <= mu
-||z||_inf`` for the 1-norm ball of the finite-size problem (George, Lin & Lütkenhaus 2021,
-Eq. (9); ``mu = 0`` is the asymptotic problem). The dual point comes from solving that SDP with
+||z||_inf`` for the 1-norm ball of the finite-size problem (George, Lin & Lütkenhaus 2021;
+``mu = 0`` is the asymptotic problem). The dual point comes from solving that SDP with
 QICS, but the bound is evaluated afresh from the point with an exact eigenvalue, so solver
 tolerance can only loosen it, never make it invalid. Winick et al. perturb ``G`` by ``epsilon``
 to make ``f`` differentiable; here ``rho0 = (1 - delta) rho* + delta 1/n`` is full rank instead,
@@ -30,16 +30,18 @@ domain, feasible or not), so no ``epsilon`` correction term is needed.
 References
 ----------
 A. Winick, N. Lütkenhaus, P. J. Coles, "Reliable numerical key rates for quantum key
-distribution", Quantum 2, 77 (2018), Eqs. (4), (16)-(21), Theorem 1.
-P. J. Coles, E. M. Metodiev, N. Lütkenhaus, Nat. Commun. 7, 11712 (2016), Eq. (3).
+distribution", Quantum 2, 77 (2018), steps 1 and 2.
+P. J. Coles, E. M. Metodiev, N. Lütkenhaus, Nat. Commun. 7, 11712 (2016).
 K. He, J. Saunderson, H. Fawzi, "QICS: Quantum Information Conic Solver", arXiv:2410.17803 (2024).
 I. George, J. Lin, N. Lütkenhaus, "Numerical calculations of the finite key rate for general
-quantum key distribution protocols", Phys. Rev. Research 3, 013274 (2021), Eq. (9).
+quantum key distribution protocols", Phys. Rev. Research 3, 013274 (2021) (the 1-norm confidence ball).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,7 +141,7 @@ class _Objective:
     def value_and_gradient(
         self, rho: npt.NDArray[np.complex128]
     ) -> tuple[float, npt.NDArray[np.complex128]]:
-        """``f(rho)`` in nats and ``grad f(rho)`` (Winick et al. 2018, Eq. (21))."""
+        """``f(rho)`` in nats and ``grad f(rho)`` (Winick et al. 2018)."""
         g = _apply(self.kraus, rho)
         zg = self._pinch(g)
         s_g, log_g = _entropy_and_log(g, self.u_g)
@@ -271,7 +273,7 @@ def certified_lower_bound(
 ) -> tuple[float, float]:
     """Upper value ``f(rho)`` and certified lower bound of ``min_S f`` (nats), from ``rho``.
 
-    Winick et al. 2018, Theorem 1, with the linearisation point made full rank (module notes).
+    Winick et al. 2018, step 2, with the linearisation point made full rank (module notes).
     """
     objective = _Objective(problem)
     upper, _ = objective.value_and_gradient(rho)
@@ -287,6 +289,20 @@ def certified_lower_bound(
     lam_min = float(np.linalg.eigvalsh(0.5 * (residual + residual.conj().T))[0])
     lower = f0 - float(np.trace(rho0 @ grad).real) + lam_min + linear
     return upper, lower
+
+
+@contextmanager
+def _single_threaded_numba() -> Iterator[None]:
+    """QICS's kernels are numba ``prange`` loops over tiny matrices: threads only add
+    contention (8x slower on a loaded 2-core machine, BENCHMARKS.md), so run them on one."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def solve_relative_entropy(problem: KeyRateProblem) -> RelativeEntropyBound:
@@ -306,7 +322,9 @@ def solve_relative_entropy(problem: KeyRateProblem) -> RelativeEntropyBound:
     ParameterError
         If the constraints admit no state (the statistics are not quantum-realisable).
     """
-    rho = _step1(problem)
+    with _single_threaded_numba():
+        rho = _step1(problem)
+        upper, lower = certified_lower_bound(problem, rho)
     residual = float(
         np.max(
             np.abs(
@@ -324,7 +342,6 @@ def solve_relative_entropy(problem: KeyRateProblem) -> RelativeEntropyBound:
         raise ParameterError(
             f"Argument 'table' admits no quantum state (constraint residual {residual:.2e})."
         )
-    upper, lower = certified_lower_bound(problem, rho)
     return RelativeEntropyBound(
         upper_bits=upper / _LN2,
         lower_bits=lower / _LN2,
