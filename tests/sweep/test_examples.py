@@ -94,6 +94,7 @@ def test_intercept_resend_small(tmp_path: Path) -> None:
     small = dataclasses.replace(
         study,
         repeats=1,
+        fixed={**study.fixed, "pulses": 1e6},
         axes={"attack": [f"intercept-resend:fraction={f}" for f in (0, 0.5, 1)]},
     )
     rows = _sweep(small, tmp_path)
@@ -103,14 +104,14 @@ def test_intercept_resend_small(tmp_path: Path) -> None:
 
 def test_decoy_gys_small(tmp_path: Path) -> None:
     study = load_study(EXAMPLES / "decoy_gys_distance.toml")
-    small = dataclasses.replace(study, repeats=4, axes={"distance_km": [25]})
+    small = dataclasses.replace(study, repeats=2, axes={"distance_km": [25]})
     rows = _sweep(small, tmp_path)
     assert _check_decoy_rates(rows, "distance_km", need_key=True) == 1
 
 
 def test_finite_key_lim2014_small(tmp_path: Path) -> None:
     study = load_study(EXAMPLES / "finite_key_lim2014.toml")
-    small = dataclasses.replace(study, repeats=4, axes={"pulses": [3e8]})
+    small = dataclasses.replace(study, repeats=2, axes={"pulses": [3e8]})
     rows = _sweep(small, tmp_path)
     assert _check_decoy_rates(rows, "pulses", need_key=True) == 1
 

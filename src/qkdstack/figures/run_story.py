@@ -61,7 +61,15 @@ def draw_run_story(report: dict[str, Any], out: Path) -> Path:
 
     fig, axes = plt.subplots(1, 3, figsize=(15.0, 4.6))
     counts = report.get("counts") or []
-    labels = [f"{c.get('basis')}, int. {c.get('intensity')}" for c in counts]
+    means = (report.get("params") or {}).get("intensities") or []
+
+    def label(c: dict[str, Any]) -> str:
+        k = c.get("intensity")
+        if isinstance(k, int) and 0 <= k < len(means):
+            return f"{c.get('basis')}, mu = {means[k]:g}"
+        return f"{c.get('basis')}, intensity {k}"
+
+    labels = [label(c) for c in counts]
     ax = axes[0]
     if counts:
         pos = np.arange(len(counts))
