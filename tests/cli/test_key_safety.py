@@ -69,6 +69,15 @@ def test_table_has_no_warning_for_a_secure_run(capsys: pytest.CaptureFixture[str
     assert "WARNING" not in capsys.readouterr().out
 
 
+def test_table_says_when_the_net_key_is_not_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    # Per-message tags: Cascade's round trips cost more key than 10^6 pulses produce.
+    rep = _json(capsys, *RUN, "--auth-scope", "message")
+    assert rep["net_key_positive"] is False and rep["net_secret_bits"] <= 0
+    assert main([*RUN, "--auth-scope", "message"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "WARNING" in line]
+    assert len(lines) == 1 and "net key not positive" in lines[0]
+
+
 def _hardware_files(tmp_path: Path) -> tuple[Path, Path]:
     alice, bob = make_bb84_records(20_000, 0.05, seed=3)
     paths = []
