@@ -118,3 +118,15 @@ def test_process_refuses_store_without_authentication(
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "'--no-auth'" in err and "'--store'" in err
     assert list(store.iterdir()) == []
+
+
+def test_e91_bound_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--protocol", "e91", "--pulses", "1e6", "--e91-bound", "loophole"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'--e91-bound'" in err and "loophole" in err
+    args = ["run", "--protocol", "e91", "--pulses", "1e7", "--seed", "3", "--distance-km", "10"]
+    args += ["--set", "mu_pair=0.02", "--set", "detector_efficiency=0.5"]
+    default = _json(capsys, *args)
+    assert not default["aborted"] and "device-dependent" in default["key_length_formula"]
+    di = _json(capsys, *args, "--e91-bound", "device-independent")
+    assert di["aborted"] and "refused" in di["key_length_formula"] and di["secret_bits"] == 0
