@@ -69,6 +69,15 @@ def test_table_has_no_warning_for_a_secure_run(capsys: pytest.CaptureFixture[str
     assert "WARNING" not in capsys.readouterr().out
 
 
+def test_table_says_when_the_net_key_is_not_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    # Per-message tags: Cascade's round trips cost more key than 10^6 pulses produce.
+    rep = _json(capsys, *RUN, "--auth-scope", "message")
+    assert rep["net_key_positive"] is False and rep["net_secret_bits"] <= 0
+    assert main([*RUN, "--auth-scope", "message"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "WARNING" in line]
+    assert len(lines) == 1 and "net key not positive" in lines[0]
+
+
 def _hardware_files(tmp_path: Path) -> tuple[Path, Path]:
     alice, bob = make_bb84_records(20_000, 0.05, seed=3)
     paths = []
@@ -109,3 +118,15 @@ def test_process_refuses_store_without_authentication(
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "'--no-auth'" in err and "'--store'" in err
     assert list(store.iterdir()) == []
+
+
+def test_e91_bound_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--protocol", "e91", "--pulses", "1e6", "--e91-bound", "loophole"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'--e91-bound'" in err and "loophole" in err
+    args = ["run", "--protocol", "e91", "--pulses", "1e7", "--seed", "3", "--distance-km", "10"]
+    args += ["--set", "mu_pair=0.02", "--set", "detector_efficiency=0.5"]
+    default = _json(capsys, *args)
+    assert not default["aborted"] and "device-dependent" in default["key_length_formula"]
+    di = _json(capsys, *args, "--e91-bound", "device-independent")
+    assert di["aborted"] and "refused" in di["key_length_formula"] and di["secret_bits"] == 0

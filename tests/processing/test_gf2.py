@@ -7,12 +7,22 @@ import pytest
 
 from gf2_reference import plain_rank
 from qkdstack.errors import ParameterError
-from qkdstack.processing.gf2 import RowBasis, pack_index_rows, pack_rows, packed_rank
+from qkdstack.processing.gf2 import pack_index_rows, pack_rows, packed_rank
 
 
 @pytest.mark.parametrize(
     ("r", "n", "density"),
-    [(1, 1, 0.5), (5, 70, 0.5), (70, 5, 0.5), (64, 64, 0.5), (100, 130, 0.05), (200, 129, 0.3)],
+    [
+        (1, 1, 0.5),
+        (5, 70, 0.5),
+        (70, 5, 0.5),
+        (64, 64, 0.5),
+        (100, 130, 0.05),
+        (200, 129, 0.3),
+        (300, 300, 0.01),  # sparse: strips with few or no pivots
+        (400, 700, 0.5),
+        (700, 400, 0.5),
+    ],
 )
 def test_packed_rank_matches_plain_elimination(r: int, n: int, density: float) -> None:
     rng = np.random.default_rng(r * 1000 + n)
@@ -24,13 +34,15 @@ def test_packed_rank_matches_plain_elimination(r: int, n: int, density: float) -
     assert packed_rank(pack_rows(m), n) == plain_rank(m)
 
 
-def test_row_basis_gives_the_rank_of_every_prefix() -> None:
-    rng = np.random.default_rng(3)
-    m = (rng.random((150, 100)) < 0.2).astype(np.uint8)
-    m[120:] = m[:30] ^ m[30:60]  # dependent tail
-    basis = RowBasis(100, 150)
-    for lo, hi in ((0, 40), (40, 90), (90, 150)):
-        assert basis.insert(pack_rows(m[lo:hi])) == plain_rank(m[:hi])
+@pytest.mark.parametrize(("r", "k", "n"), [(300, 20, 200), (250, 90, 260), (120, 130, 70)])
+def test_low_rank_products_match_plain_elimination(r: int, k: int, n: int) -> None:
+    # A product of r x k and k x n random matrices over GF(2): rank at most k, many dependent
+    # rows and pivot-free columns in most strips.
+    rng = np.random.default_rng(r + k + n)
+    a = rng.integers(0, 2, (r, k), dtype=np.int64)
+    b = rng.integers(0, 2, (k, n), dtype=np.int64)
+    product = ((a @ b) % 2).astype(np.uint8)
+    assert packed_rank(pack_rows(product), n) == plain_rank(product) <= k
 
 
 def test_index_rows_xor_repeated_pairs() -> None:

@@ -42,10 +42,13 @@ def add_key_digest(report: dict[str, Any], key: np.ndarray | None) -> None:
 
 
 def report_warnings(report: dict[str, Any]) -> list[str]:
-    """The warnings the human-readable table shows first (insecure keys, no authentication)."""
+    """The warnings the human-readable table shows first: insecure-seeded keys, an
+    unauthenticated channel, a run that used more authentication key than it produced."""
     warnings = []
     if report.get("secure_randomness") is False:
         warnings.append("keys insecure-seeded: reproducible from the seed, NOT SECURE")
     if report.get("authenticated") is False:
         warnings.append("classical channel unauthenticated: a man in the middle can share the key")
+    if report.get("net_key_positive") is False and report.get("net_key_note"):
+        warnings.append(str(report["net_key_note"]))
     return warnings

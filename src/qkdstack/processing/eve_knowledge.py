@@ -46,7 +46,6 @@ import numpy.typing as npt
 from qkdstack.errors import ParameterError
 from qkdstack.processing.channel import Message
 from qkdstack.processing.gf2 import (
-    RowBasis,
     pack_index_rows,
     pack_rows,
     packed_rank,
@@ -68,8 +67,8 @@ __all__ = [
 ]
 
 EXACT_LIMIT_BITS = 20_000
-"""Longest corrected key whose knowledge is computed exactly: the elimination costs about
-``n^3 / 256`` word operations (seconds at this length), so longer keys report ``None``."""
+"""Longest corrected key whose knowledge is computed exactly: the elimination grows as ``n^3``
+(a few seconds of one core at this length), so longer keys report ``None``."""
 
 _T_CHUNK_ROWS = 1024
 
@@ -328,8 +327,7 @@ def linear_knowledge(
     column[n:] = n_u + np.arange(n_aux)
     width = n_u + n_aux
     parities = _pack_functionals(functionals.rows, column, width)
-    basis = RowBasis(width, parities.shape[0] + m)
-    rank_r = basis.insert(parities)
+    rank_r = packed_rank(parities, width)
     aux_only = np.full(n + n_aux, -1, dtype=np.int64)
     aux_only[n:] = np.arange(n_aux)
     rank_aux = packed_rank(_pack_functionals(functionals.rows, aux_only, n_aux), n_aux)
@@ -343,12 +341,11 @@ def linear_knowledge(
         )
     # rank([T; E]) - rank(E) is the rank of T modulo E; when it is m, T has full rank m and
     # meets E in 0 alone, and rank(T) need not be computed.
-    beyond = basis.insert(_toeplitz_packed(toeplitz_seed, n, m, unknown, width)) - rank_r
+    stacked = np.concatenate([parities, _toeplitz_packed(toeplitz_seed, n, m, unknown, width)])
+    beyond = packed_rank(stacked, width) - rank_r
     if beyond == m:
         out["eve_known_final_bits"] = 0
         return out
-    rank_t = RowBasis(n, m).insert(
-        _toeplitz_packed(toeplitz_seed, n, m, np.arange(n, dtype=np.int64), n)
-    )
+    rank_t = packed_rank(_toeplitz_packed(toeplitz_seed, n, m, np.arange(n, dtype=np.int64), n), n)
     out["eve_known_final_bits"] = rank_t - beyond
     return out

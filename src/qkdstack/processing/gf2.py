@@ -2,13 +2,16 @@
 
 A row of ``n`` bits is stored in ``ceil(n / 64)`` ``uint64`` words, bit ``j`` of the row in bit
 ``j % 64`` of word ``j // 64``. :func:`packed_rank` brings a matrix to row-echelon form by Gaussian
-elimination (one pivot per column, XOR of whole words below it), compiled with numba: the cost is
-about ``rank x rows x words / 2`` word operations.
+elimination with the Method of Four Russians, compiled with numba: columns are taken eight at a
+time, and the rows below a strip's pivots are cleared with one XOR of a precomputed combination of
+them, so the cost is about ``rank x rows x words / 8`` word operations instead of ``/ 2``.
 
 References
 ----------
 G. H. Golub and C. F. Van Loan, "Matrix Computations", 4th ed. (2013), Sec. 3.2 (Gaussian
 elimination; over GF(2) addition is XOR and every nonzero pivot is 1).
+G. V. Bard, "Accelerating cryptanalysis with the Method of Four Russians", IACR ePrint 2006/251
+(M4RI).
 """
 
 from __future__ import annotations
@@ -18,9 +21,8 @@ import numpy.typing as npt
 from numba import njit
 
 from qkdstack.errors import ParameterError
-from qkdstack.processing.reconciliation.shuffle import popcount64
 
-__all__ = ["RowBasis", "pack_index_rows", "pack_rows", "packed_rank", "words_for"]
+__all__ = ["pack_index_rows", "pack_rows", "packed_rank", "words_for"]
 
 PackedRows = npt.NDArray[np.uint64]
 
@@ -63,32 +65,77 @@ def _xor_bits(
         out[row_of[k], c >> 6] ^= np.uint64(1) << np.uint64(c & 63)
 
 
+_STRIP = 8  # columns per Four-Russians strip (a table of 2^8 row combinations)
+
+
 @njit(cache=True)
-def _rank_in_place(m: PackedRows, n_cols: int) -> int:  # pragma: no cover - compiled
+def _rank_m4ri(m: PackedRows, n_cols: int) -> int:  # pragma: no cover - compiled
+    """Row-echelon rank by the Method of Four Russians (Bard 2007, M4RI), strips of 8 columns.
+
+    For each strip, up to 8 pivot rows are found (candidates are reduced on the strip's bits
+    only, lazily; a chosen row is reduced in full), kept reduced among themselves on their pivot
+    columns, and every row below is then cleared on the strip with one XOR of a precomputed
+    combination of the pivot rows (a table of 2^p entries), instead of one XOR per pivot.
+    """
     n_rows, n_words = m.shape
+    table = np.zeros((1 << _STRIP, n_words), dtype=np.uint64)
+    piv_col = np.zeros(_STRIP, dtype=np.int64)
     rank = 0
-    for c in range(n_cols):
+    for col in range(0, n_cols, _STRIP):
         if rank == n_rows:
             break
-        word = c >> 6
-        bit = np.uint64(1) << np.uint64(c & 63)
-        pivot = -1
-        for r in range(rank, n_rows):
-            if m[r, word] & bit:
-                pivot = r
-                break
-        if pivot < 0:
-            continue
-        if pivot != rank:
-            for k in range(word, n_words):
-                tmp = m[pivot, k]
-                m[pivot, k] = m[rank, k]
-                m[rank, k] = tmp
-        for r in range(rank + 1, n_rows):
-            if m[r, word] & bit:
+        word = col >> 6
+        found = 0
+        for j in range(col, min(col + _STRIP, n_cols)):
+            bit = np.uint64(1) << np.uint64(j & 63)
+            pivot = -1
+            for i in range(rank + found, n_rows):
+                x = m[i, word]
+                for t in range(found):  # reduce the candidate's word by the strip's pivots
+                    if x & (np.uint64(1) << np.uint64(piv_col[t] & 63)):
+                        x ^= m[rank + t, word]
+                if x & bit:
+                    pivot = i
+                    break
+            if pivot < 0:
+                continue
+            for t in range(found):  # reduce the chosen row in full
+                if m[pivot, word] & (np.uint64(1) << np.uint64(piv_col[t] & 63)):
+                    for k in range(word, n_words):
+                        m[pivot, k] ^= m[rank + t, k]
+            target = rank + found
+            if pivot != target:
                 for k in range(word, n_words):
-                    m[r, k] ^= m[rank, k]
-        rank += 1
+                    tmp = m[pivot, k]
+                    m[pivot, k] = m[target, k]
+                    m[target, k] = tmp
+            for t in range(found):  # keep the pivot rows reduced on each other's pivot columns
+                if m[rank + t, word] & bit:
+                    for k in range(word, n_words):
+                        m[rank + t, k] ^= m[target, k]
+            piv_col[found] = j
+            found += 1
+        if found == 0:
+            continue
+        for k in range(word, n_words):
+            table[0, k] = 0
+        for s in range(1, 1 << found):
+            low = s & -s
+            t = 0
+            while (1 << t) != low:
+                t += 1
+            for k in range(word, n_words):
+                table[s, k] = table[s ^ low, k] ^ m[rank + t, k]
+        for i in range(rank + found, n_rows):
+            x = m[i, word]
+            mask = 0
+            for t in range(found):
+                if x & (np.uint64(1) << np.uint64(piv_col[t] & 63)):
+                    mask |= 1 << t
+            if mask:
+                for k in range(word, n_words):
+                    m[i, k] ^= table[mask, k]
+        rank += found
     return rank
 
 
@@ -107,71 +154,4 @@ def packed_rank(rows: PackedRows, n_cols: int) -> int:
         )
     if rows.shape[0] == 0 or n_cols == 0:
         return 0
-    return int(_rank_in_place(np.ascontiguousarray(rows, dtype=np.uint64).copy(), n_cols))
-
-
-@njit(cache=True)
-def _insert(
-    basis: PackedRows, pivot_of: npt.NDArray[np.int64], rank: int, rows: PackedRows
-) -> int:  # pragma: no cover - compiled
-    """Reduce each of ``rows`` by the echelon ``basis`` (row ``pivot_of[c]`` has its lowest set
-    bit at column ``c``); a row that does not vanish joins it. Returns the new rank."""
-    n_words = rows.shape[1]
-    row = np.empty(n_words, dtype=np.uint64)
-    for i in range(rows.shape[0]):
-        for k in range(n_words):
-            row[k] = rows[i, k]
-        w = 0
-        while w < n_words:
-            x = row[w]
-            if x == 0:
-                w += 1
-                continue
-            low = x & (~x + np.uint64(1))
-            c = w * 64 + popcount64(low - np.uint64(1))
-            p = pivot_of[c]
-            if p < 0:
-                for k in range(n_words):
-                    basis[rank, k] = row[k]
-                pivot_of[c] = rank
-                rank += 1
-                break
-            for k in range(w, n_words):
-                row[k] ^= basis[p, k]
-    return rank
-
-
-class RowBasis:
-    """An echelon basis of a growing set of packed rows: the rank after each batch inserted.
-
-    Parameters
-    ----------
-    n_cols : int
-        Columns of the rows.
-    capacity : int
-        Most rows the basis may hold (at most ``n_cols`` are ever independent).
-    """
-
-    def __init__(self, n_cols: int, capacity: int) -> None:
-        self.n_cols = n_cols
-        self._basis = np.zeros((max(0, min(capacity, n_cols)), words_for(n_cols)), np.uint64)
-        self._pivot_of = np.full(max(1, n_cols), -1, dtype=np.int64)
-        self.rank = 0
-
-    def insert(self, rows: PackedRows) -> int:
-        """Insert ``rows`` (shape ``(r, words_for(n_cols))``); return the rank of all so far."""
-        if rows.ndim != 2 or rows.shape[1] != words_for(self.n_cols):
-            raise ParameterError(
-                f"Argument 'rows' must have shape (r, {words_for(self.n_cols)}), not {rows.shape}."
-            )
-        if rows.shape[0] and self.n_cols:
-            if self._basis.shape[0] < min(self.n_cols, self.rank + rows.shape[0]):
-                grown = np.zeros(
-                    (min(self.n_cols, self.rank + rows.shape[0]), self._basis.shape[1]), np.uint64
-                )
-                grown[: self.rank] = self._basis[: self.rank]
-                self._basis = grown
-            self.rank = int(
-                _insert(self._basis, self._pivot_of, self.rank, np.ascontiguousarray(rows))
-            )
-        return self.rank
+    return int(_rank_m4ri(np.ascontiguousarray(rows, dtype=np.uint64).copy(), n_cols))

@@ -11,8 +11,9 @@ Single photons, Shor-Preskill with the finite-sample phase-error bound of Tomami
 where ``e_U = e_obs + mu`` (Serfling, :func:`~qkdstack.processing.estimation.sampling_deviation`)
 bounds the phase-error rate of the key bits (for BB84 with symmetric bases the phase-error rate of
 the key equals the bit-error rate of a random sample; Shor and Preskill 2000), and ``leak`` is every
-key-dependent bit disclosed after sifting (error correction and verification), as counted by the
-channel.
+key-dependent bit error correction disclosed, as counted by the channel. The verification tag is
+not in ``leak``: its cost is the ``log2(2 / eps_cor)`` inside the margin (Tomamichel et al. 2012,
+Eq. (1)), so it is charged once.
 
 Attenuated laser without decoys, GLLP: only the single-photon part of the detections is secure.
 Assuming every multi-photon pulse is detected, the multi-photon fraction of the detections is at most
