@@ -386,6 +386,26 @@ def test_a_store_path_that_is_not_a_store_is_refused_untouched(
     assert target.read_text() == "do not touch\n" and stat.S_IMODE(target.stat().st_mode) == 0o644
 
 
+@pytest.mark.parametrize("flag", ["--no-auth", "--insecure-seeded-keys"])
+def test_keys_that_are_not_secure_are_never_stored(
+    work: Path, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    store = work / "store"
+    store.mkdir()
+    args = ["run", "--protocol", "bb84", "--pulses", "1e6", "--seed", "2", "--store", str(store)]
+    _refused(capsys, work, [*args, flag], "'--store'", flag)
+    if flag == "--no-auth":
+        recs = _simulate(work / "recs")
+        args = [
+            "process",
+            "--alice",
+            str(recs / "alice.parquet"),
+            "--bob",
+            str(recs / "bob.parquet"),
+        ]
+        _refused(capsys, work, [*args, "--store", str(store), flag], "'--store'", flag)
+
+
 def test_key_store_library_refuses_links_without_touching_them(tmp_path: Path) -> None:
     from qkdstack.errors import KeyStoreError
     from qkdstack.kms.store import KeyStore, deposit_pair

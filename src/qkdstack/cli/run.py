@@ -244,8 +244,10 @@ def register(app: typer.Typer) -> None:
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
         if store is not None:
+            from qkdstack.cli.validation import check_store_allowed
             from qkdstack.kms.store import check_store_dir
 
+            check_store_allowed(store, no_auth=no_auth, insecure_seeded_keys=insecure_seeded_keys)
             check_store_dir(store, option="--store")
         if sample_fraction is not None and not 0.0 < sample_fraction < 1.0:
             raise ParameterError(

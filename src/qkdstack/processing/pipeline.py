@@ -1094,6 +1094,8 @@ def run_postprocessing(
                 "qber_upper": bob_node.qber_upper,
                 **{k: v for k, v in bob_node.amplify_info.items() if isinstance(v, float)},
             },
+            source=opts.source,
+            mu=opts.mu,
         )
     except ProtocolAbort as exc:
         error = exc

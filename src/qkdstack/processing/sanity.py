@@ -47,9 +47,12 @@ def _number(params: Mapping[str, Any], name: str) -> float | None:
     return None
 
 
-def max_click_probability(meta: RecordMeta) -> float | None:
-    """Most likely click probability per pulse of Bob's detectors for the declared source, over a
-    lossless channel (None when the metadata lacks a parameter it needs).
+def max_click_probability(
+    meta: RecordMeta, *, source: str | None = None, mu: float | None = None
+) -> float | None:
+    """Largest click probability per pulse of Bob's detectors for the declared source, over a
+    lossless channel (None when the metadata lacks a parameter it needs). ``source`` and ``mu``
+    override the metadata, as the post-processing's options do for the proof.
 
     References
     ----------
@@ -64,8 +67,9 @@ def max_click_probability(meta: RecordMeta) -> float | None:
     if meta.protocol in _ENTANGLED:
         mean = _number(params, "mu_pair")
         stats = "poisson" if params.get("pair_statistics") == "poisson" else "thermal"
-    elif params.get("source") == "laser" or meta.protocol == "decoy-bb84":
-        mean = max(meta.intensities, default=None) if meta.intensities else _number(params, "mu")
+    elif (source or params.get("source")) == "laser" or meta.protocol == "decoy-bb84":
+        declared = max(meta.intensities) if meta.intensities else _number(params, "mu")
+        mean = declared if mu is None else max(mu, declared or 0.0)
         stats = "poisson"
     else:
         mean, stats = 1.0, "single-photon"
@@ -102,6 +106,8 @@ def check_statistics(
     detections: int,
     secret_bits: int,
     statistics: Mapping[str, Any],
+    source: str | None = None,
+    mu: float | None = None,
 ) -> None:
     """Raise :class:`~qkdstack.errors.ImplausibleStatistics` unless the run could be physical.
 
@@ -115,6 +121,8 @@ def check_statistics(
         Length of the key about to be released.
     statistics : mapping
         Named statistics of the run (error rates, bounds); numbers and None.
+    source, mu : optional
+        The proof's source and signal mean photon number when they override the metadata.
     """
     for name, value in statistics.items():
         if isinstance(value, float) and not math.isfinite(value):
@@ -124,7 +132,7 @@ def check_statistics(
     pulses = meta.pulses
     if pulses <= 0:
         return
-    p_max = max_click_probability(meta)
+    p_max = max_click_probability(meta, source=source, mu=mu)
     if p_max is not None:
         allowed = pulses * p_max + _SIGMAS * math.sqrt(pulses * p_max * (1.0 - p_max)) + 10.0
         if detections > allowed:
