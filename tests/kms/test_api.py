@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import sqlite3
 import ssl
 import time
@@ -458,3 +459,22 @@ def test_a_key_is_returned_only_after_both_kmes_made_it_durable(tmp_path: Path) 
                 with sqlite3.connect(tmp_path / "bob.db") as db:
                     query = "SELECT 1 FROM kms_reserved WHERE key_id = ?"
                     assert db.execute(query, (key_id,)).fetchone()
+
+
+def test_key_material_is_never_logged(
+    sae_a: httpx.Client, sae_b: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    got = _keys(sae_a.post("/api/v1/keys/SAE_B/enc_keys", json={"number": 2, "size": 256}))
+    fetched = _keys(
+        sae_b.post("/api/v1/keys/SAE_A/dec_keys", json={"key_IDs": [{"key_ID": k} for k in got]})
+    )
+    assert fetched == got
+    _error(
+        sae_b.post("/api/v1/keys/SAE_A/dec_keys", json={"key_IDs": [{"key_ID": k} for k in got]}),
+        400,
+    )
+    text = caplog.text
+    for key in got.values():
+        for form in (base64.b64encode(key).decode(), key.hex(), key.hex().upper()):
+            assert form not in text
