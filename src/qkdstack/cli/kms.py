@@ -116,8 +116,8 @@ def register(app: typer.Typer) -> None:
     @kms.command("certs", cls=_RepeatedValuesCommand)
     def certs(
         out: Path = typer.Option(..., "--out", help="Directory for ca.crt, ID.crt and ID.key."),
-        kme: list[str] = typer.Option([], "--kme", help="A KME ID (repeatable)."),
-        sae: list[str] = typer.Option([], "--sae", help="An SAE ID (repeatable)."),
+        kme: list[str] = typer.Option([], "--kme", help="KME IDs (--kme A B or --kme A --kme B)."),
+        sae: list[str] = typer.Option([], "--sae", help="SAE IDs (--sae A B or --sae A --sae B)."),
     ) -> None:
         """Write a test CA and a certificate and key (0600) per KME and SAE."""
         from qkdstack.kms.certs import write_certificates
