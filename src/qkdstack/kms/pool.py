@@ -50,7 +50,9 @@ __all__ = [
     "Reservation",
     "ReservationRefused",
     "Segment",
+    "new_key_id",
     "open_store_file",
+    "owner_of",
 ]
 
 #: The ``source`` column of store keys that may be served (insecure-seeded keys never are).
