@@ -9,7 +9,8 @@ connection) from a separate client process. Each request is ``GET enc_keys`` for
 - ``local``: the slave SAE is at KME_A (no link);
 - ``status`` (baseline, same processes, same minute): ``GET status``, no storage at all.
 
-Prints deliveries/s and p50/p99 latency per case. ``--quick``: 3 s per case instead of 6.
+Prints deliveries/s, p50/p99 latency, and the KMEs' CPU time per request (both processes, all
+threads; less sensitive than throughput to other work on a shared machine) per case. ``--quick``: 3 s per case instead of 6.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds of processes ``pids`` (Linux /proc), all threads."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _setup(root: Path) -> tuple[list[Path], list[int]]:
@@ -94,6 +104,7 @@ async def _drive(port: int, ctx: ssl.SSLContext, path: str, clients: int, second
     wall = time.perf_counter() - t0
     ms = np.array(lat) * 1e3
     return {
+        "count": len(lat) + len(warm),
         "per_s": len(lat) / wall,
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
@@ -148,11 +159,14 @@ def main() -> int:
                 ):
                     if only and case not in only:
                         continue
+                    cpu0 = _cpu_s([p.pid for p in procs])
                     r = asyncio.run(_drive(ports[0], ctx, path, clients, seconds))
+                    cpu_us = (_cpu_s([p.pid for p in procs]) - cpu0) / r["count"] * 1e6
                     rows.append((clients, case, r))
                     print(
                         f"{clients:3d} clients  {case:7s} {r['per_s']:8.0f} /s  "
-                        f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms",
+                        f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+                        f"KME CPU {cpu_us:5.0f} us/request",
                         flush=True,
                     )
             print(f"load after: {os.getloadavg()[0]:.2f} (1-min average)")

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from qkdstack.kms.api import KMEApp
 from qkdstack.kms.certs import write_certificates
 from qkdstack.kms.config import KMEConfig, load_config
 from qkdstack.kms.server import build_app, make_server
@@ -102,8 +103,8 @@ def make_pair_files(
 
 
 @contextmanager
-def serve_in_threads(*servers: tuple[KMEConfig, socket.socket]) -> Iterator[None]:
-    """Run KMEs in threads of this process; stop them all together at the end."""
+def serve_in_threads(*servers: tuple[KMEConfig, socket.socket]) -> Iterator[list[KMEApp]]:
+    """Run KMEs in threads of this process (yields their apps); stop them all at the end."""
     running = []
     try:
         for config, sock in servers:
@@ -117,7 +118,7 @@ def serve_in_threads(*servers: tuple[KMEConfig, socket.socket]) -> Iterator[None
                 if time.monotonic() > deadline or not thread.is_alive():
                     raise RuntimeError("KME did not start")
                 time.sleep(0.02)
-        yield
+        yield [app for app, _, _, _ in running]
     finally:
         for _, server, _, _ in running:
             server.should_exit = True

@@ -56,6 +56,9 @@ def test_certs_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert sae.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "S1"
     ca = x509.load_pem_x509_certificate((out / "ca.crt").read_bytes())
     sae.verify_directly_issued_by(ca)
+    both = tmp_path / "both"  # "--kme ID..." also takes several IDs after one option
+    assert main(["kms", "certs", "--kme", "K1", "K2", "--sae", "S1", "S2", "--out", str(both)]) == 0
+    assert {p.stem for p in both.glob("*.crt")} == {"ca", "K1", "K2", "S1", "S2"}
     capsys.readouterr()
     bad = tmp_path / "bad"
     assert main(["kms", "certs", "--out", str(bad), "--kme", "K/1"]) == 2

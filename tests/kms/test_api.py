@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import sqlite3
 import ssl
 import time
@@ -10,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -413,3 +415,66 @@ def test_peer_down_is_503_and_the_outbox_catches_up(tmp_path: Path) -> None:
                     assert time.monotonic() < deadline, "the outbox was not pushed"
                     time.sleep(0.1)
             assert len(_keys(c.get("/api/v1/keys/SAE_B/enc_keys"))) == 1
+
+
+def test_a_key_is_returned_only_after_both_kmes_made_it_durable(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    from qkdstack.kms.config import load_config
+
+    from kme_harness import make_pair_files, serve_in_threads
+
+    cfg_a, cfg_b, sock_a, sock_b = make_pair_files(tmp_path, key_bits=256 * 64)
+    a, b = load_config(cfg_a), load_config(cfg_b)
+    with serve_in_threads((a, sock_a), (b, sock_b)) as (app_a, _app_b):
+        gates = {"commit": threading.Event(), "push": threading.Event()}
+
+        def gated(name: str, original: Any) -> Any:
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                while not gates[name].is_set():
+                    await asyncio.sleep(0.01)
+                return await original(*args, **kwargs)
+
+            return wrapper
+
+        app_a.pool.commit_delivery = gated("commit", app_a.pool.commit_delivery)
+        app_a.link.push = gated("push", app_a.link.push)
+        with Pair(tmp_path, a, b, a.url, b.url).client("SAE_A") as c:
+            # Whichever step is let through first, the answer waits for the other one too.
+            for order in (("push", "commit"), ("commit", "push")):
+                for gate in gates.values():
+                    gate.clear()
+                result: list[httpx.Response] = []
+                thread = threading.Thread(
+                    target=lambda out=result: out.append(c.get("/api/v1/keys/SAE_B/enc_keys"))
+                )
+                thread.start()
+                for name in order:
+                    time.sleep(0.5)
+                    assert not result, f"answered before the {name} step"
+                    gates[name].set()
+                thread.join(timeout=20)
+                (key_id,) = _keys(result[0])
+                with sqlite3.connect(tmp_path / "bob.db") as db:
+                    query = "SELECT 1 FROM kms_reserved WHERE key_id = ?"
+                    assert db.execute(query, (key_id,)).fetchone()
+
+
+def test_key_material_is_never_logged(
+    sae_a: httpx.Client, sae_b: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    got = _keys(sae_a.post("/api/v1/keys/SAE_B/enc_keys", json={"number": 2, "size": 256}))
+    fetched = _keys(
+        sae_b.post("/api/v1/keys/SAE_A/dec_keys", json={"key_IDs": [{"key_ID": k} for k in got]})
+    )
+    assert fetched == got
+    _error(
+        sae_b.post("/api/v1/keys/SAE_A/dec_keys", json={"key_IDs": [{"key_ID": k} for k in got]}),
+        400,
+    )
+    text = caplog.text
+    for key in got.values():
+        for form in (base64.b64encode(key).decode(), key.hex(), key.hex().upper()):
+            assert form not in text

@@ -7,8 +7,10 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
+import typer.core
 
 from qkdstack.errors import AuthenticationError, KeyStoreError, ParameterError
 
@@ -47,6 +49,27 @@ def _check_io(in_file: Path, out_file: Path) -> None:
         raise ParameterError(f"Argument 'OUT' must not be a directory or a link, not '{out_file}'.")
     if out_file.exists() and out_file.resolve() == in_file.resolve():
         raise ParameterError(f"Argument 'OUT' must differ from IN, not '{out_file}'.")
+
+
+class _RepeatedValuesCommand(typer.core.TyperCommand):
+    """Lets ``--kme A B --sae C D`` mean ``--kme A --kme B --sae C --sae D``."""
+
+    repeated = ("--kme", "--sae")
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        out: list[str] = []
+        current: str | None = None
+        for arg in args:
+            if arg in self.repeated:
+                current = arg
+                out.append(arg)
+                continue
+            if current is not None and out[-1] != current and not arg.startswith("-"):
+                out.append(current)
+            elif arg.startswith("-"):
+                current = None
+            out.append(arg)
+        return list(super().parse_args(ctx, out))
 
 
 def register(app: typer.Typer) -> None:
@@ -90,11 +113,11 @@ def register(app: typer.Typer) -> None:
             app_.pool.close()
             sock.close()
 
-    @kms.command("certs")
+    @kms.command("certs", cls=_RepeatedValuesCommand)
     def certs(
         out: Path = typer.Option(..., "--out", help="Directory for ca.crt, ID.crt and ID.key."),
-        kme: list[str] = typer.Option([], "--kme", help="A KME ID (repeatable)."),
-        sae: list[str] = typer.Option([], "--sae", help="An SAE ID (repeatable)."),
+        kme: list[str] = typer.Option([], "--kme", help="KME IDs (--kme A B or --kme A --kme B)."),
+        sae: list[str] = typer.Option([], "--sae", help="SAE IDs (--sae A B or --sae A --sae B)."),
     ) -> None:
         """Write a test CA and a certificate and key (0600) per KME and SAE."""
         from qkdstack.kms.certs import write_certificates

@@ -50,7 +50,9 @@ __all__ = [
     "Reservation",
     "ReservationRefused",
     "Segment",
+    "new_key_id",
     "open_store_file",
+    "owner_of",
 ]
 
 #: The ``source`` column of store keys that may be served (insecure-seeded keys never are).
@@ -358,6 +360,7 @@ class KeyPool:
         self._owned: collections.deque[_OwnedKey] = collections.deque()
         self._owned_bytes = 0
         self._seen: set[str] = set()
+        self._sizes: dict[str, int] = {}  # bytes of each owned store key
         self._acked: set[int] = set()
         self._last_rowid = 0
         self._writer = _Writer(self._db)
@@ -387,6 +390,7 @@ class KeyPool:
             if used >= len(material):  # used up (erased)
                 continue
             self._seen.add(key_id)
+            self._sizes[key_id] = len(material)
             self._owned.append(_OwnedKey(key_id, material, int(used)))
             self._owned_bytes += len(material) - int(used)
             added += 1
@@ -446,6 +450,7 @@ class KeyPool:
         items = list(deliveries)
         local = json.dumps(list(local_slaves))
         acked = self._take_acked()
+        sizes = self._sizes
 
         def job(db: sqlite3.Connection) -> int | None:
             if acked:
@@ -458,7 +463,7 @@ class KeyPool:
                 ).lastrowid
             for r, material in items:
                 for sid, off, length in r.segments:
-                    _consume_absolute(db, sid, off + length)
+                    _consume_absolute(db, sid, off, length, sizes.get(sid))
                 if local_slaves:
                     db.execute(
                         "INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)",
@@ -604,12 +609,16 @@ def _settle(future: asyncio.Future[Any], value: Any, err: BaseException | None) 
         future.set_result(value)
 
 
-def _consume_absolute(db: sqlite3.Connection, store_key_id: str, used_bytes: int) -> None:
-    """The allocating KME: the store key is consumed up to ``used_bytes``; a used-up key's
-    material is erased (and needs no usage row)."""
-    if used_bytes >= _store_size(db, store_key_id):
+def _consume_absolute(
+    db: sqlite3.Connection, store_key_id: str, offset: int, length: int, size: int | None
+) -> None:
+    """The allocating KME: the store key (of ``size`` bytes, looked up if None) is consumed up to
+    ``offset + length``; a used-up key's material is erased (and needs no usage row)."""
+    used_bytes = offset + length
+    if used_bytes >= (size if size is not None else _store_size(db, store_key_id)):
         _erase(db, store_key_id)
-        db.execute("DELETE FROM kms_used WHERE key_id = ?", (store_key_id,))
+        if offset:  # a key used from its first byte to its last never had a usage row
+            db.execute("DELETE FROM kms_used WHERE key_id = ?", (store_key_id,))
         return
     db.execute(
         "INSERT INTO kms_used VALUES (?, ?) ON CONFLICT(key_id) DO UPDATE SET "
