@@ -123,6 +123,9 @@ class PipelineOptions:
         Signal mean photon number for GLLP; None: from Alice's metadata.
     tamper : callable or None
         A man in the middle on the classical channel (see :mod:`qkdstack.processing.channel`).
+    b92_attack_model : {"collective", "coherent"}
+        The attacks B92's numerical finite-size proof covers: collective, or coherent through
+        the postselection technique (:mod:`qkdstack.processing.key_length_numerical`).
     """
 
     sample_fraction: float = 0.1
@@ -136,6 +139,7 @@ class PipelineOptions:
     source: str | None = None
     mu: float | None = None
     tamper: Tamper | None = None
+    b92_attack_model: str = "collective"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.sample_fraction < 1.0:
@@ -149,6 +153,11 @@ class PipelineOptions:
         if self.source is not None and self.source not in ("single-photon", "laser"):
             raise ParameterError(
                 f"Argument 'source' must be 'single-photon' or 'laser', not {self.source!r}."
+            )
+        if self.b92_attack_model not in kln.ATTACK_MODELS:
+            raise ParameterError(
+                f"Argument 'b92_attack_model' must be one of {', '.join(kln.ATTACK_MODELS)}, "
+                f"not {self.b92_attack_model!r}."
             )
         if self.auth_scope not in AUTH_SCOPES:
             raise ParameterError(
@@ -491,6 +500,7 @@ class AliceNode:
                 leak_bits=leak,
                 epsilon_sec=eps_sec,
                 epsilon_cor=eps_cor,
+                attack=opts.b92_attack_model,
             )
         if source == "laser":
             mu = opts.mu if opts.mu is not None else float(params.get("mu", 0.0))
@@ -778,6 +788,7 @@ class BobNode:
             leak_bits=0.0,
             epsilon_sec=self._options.epsilon_sec,
             epsilon_cor=self._options.epsilon_cor,
+            attack=self._options.b92_attack_model,
         )
         if decision.length_bits <= 0:
             reason = (
