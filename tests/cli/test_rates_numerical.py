@@ -16,7 +16,7 @@ def _h(q: float) -> float:
 
 
 def test_bb84_json_rows_and_threshold(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["rates", "--protocol", "bb84", "--channel", "depolarizing", "--noise", "0.2:0.24:0.04"]
+    argv = ["rates", "--protocol", "bb84", "--channel", "depolarizing", "--noise", "0.2:0.23:0.03"]
     rc = main([*argv, "--json"])
     assert rc == 0
     doc = json.loads(capsys.readouterr().out)
@@ -62,6 +62,7 @@ def test_b92_table_with_loss_and_ec_efficiency(
         (["--protocol", "b92", "--channel", "depolarizing", "--transmittance", "0"], "--transmittance"),
         (["--protocol", "b92", "--channel", "depolarizing", "--ec-efficiency", "0.9"], "--ec-efficiency"),
         (["--protocol", "b92", "--channel", "depolarizing", "--plot", "x.pdf"], "--plot"),
+        (["--protocol", "b92", "--channel", "depolarizing", "--plot", "no/such/dir/x.png"], "--plot"),
         (["--protocol", "decoy-bb84", "--noise", "0.1"], "--noise"),
     ],
 )  # fmt: skip

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from qkdstack.errors import ParameterError
 from qkdstack.experiment import run_experiment
 from qkdstack.params import LinkParams
 from qkdstack.processing.key_length_numerical import (
@@ -108,3 +109,14 @@ def test_draw_b92_test_is_bernoulli() -> None:
     assert np.all(np.diff(positions) > 0)
     secret_positions, _ = draw_b92_test(1000, 0, 0.5)
     assert 300 < secret_positions.shape[0] < 700
+
+
+def test_coherent_attack_model_is_plumbed_and_costs_key() -> None:
+    with pytest.raises(ParameterError, match="b92_attack_model"):
+        PipelineOptions(b92_attack_model="bogus")
+    opts = PipelineOptions(secure_randomness=False, b92_attack_model="coherent")
+    params = LinkParams().replace(misalignment_error=0.01, **LOSSLESS)
+    rep = run_experiment("b92", params, 10**6, seed=7, options=opts).report
+    # 10^6 signals pay 35 log2(10^6) ~ 700 bits in every log2(1/eps): no key (the collective
+    # analysis of the same run gives one, test above).
+    assert rep["aborted"] and rep["abort_stage"] == "estimation"

@@ -165,6 +165,10 @@ def run_numerical_rates(
     noises = parse_noise(noise)
     if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
         raise ParameterError(f"Argument '--plot' must end in .png or .svg, not {str(plot)!r}.")
+    if plot is not None and not plot.resolve().parent.is_dir():
+        raise ParameterError(
+            f"Argument '--plot' must be in an existing directory, not {str(plot)!r}."
+        )
     rows, threshold = numerical_rate_rows(protocol, noises, transmittance, ec_efficiency)
     if as_json:
         doc = {

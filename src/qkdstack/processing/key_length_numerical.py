@@ -34,9 +34,10 @@ import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
 from qkdstack.theory.numerical import b92, finite_key_length
-from qkdstack.theory.numerical.finite import ATTACK_MODEL as _ATTACK
+from qkdstack.theory.numerical.finite import ATTACK_DESCRIPTIONS, ATTACK_MODELS
 
 __all__ = [
+    "ATTACK_MODELS",
     "B92_TEST_GROUPS",
     "REPORT_FLOAT_FIELDS",
     "NumericalKeyLength",
@@ -153,15 +154,23 @@ def b92_key_length(
     leak_bits: float,
     epsilon_sec: float,
     epsilon_cor: float,
+    attack: str = "collective",
 ) -> NumericalKeyLength:
     """The B92 key length from the test counts (George et al. 2021 via the numerical engine).
 
     Statistics that no quantum state produces within the confidence ball give no key.
+    ``attack`` is ``"collective"`` or ``"coherent"`` (postselection technique; see
+    :func:`qkdstack.theory.numerical.finite_key_length`).
     """
+    if attack not in ATTACK_MODELS:
+        raise ParameterError(
+            f"Argument 'attack' must be one of {', '.join(ATTACK_MODELS)}, not {attack!r}."
+        )
+    described = ATTACK_DESCRIPTIONS[attack]
     counts = np.asarray(test_counts, dtype=np.int64)
     m = int(counts.sum())
     if m < 1 or n_key_rounds < 1 or n_sifted < 1:
-        return NumericalKeyLength(0, _FORMULA, _ATTACK, 0.0, 0.0, 1.0, m)
+        return NumericalKeyLength(0, _FORMULA, described, 0.0, 0.0, 1.0, m)
     try:
         res = finite_key_length(
             b92(),
@@ -172,9 +181,10 @@ def b92_key_length(
             epsilon_sec=epsilon_sec,
             epsilon_cor=epsilon_cor,
             obs_groups=B92_TEST_GROUPS,
+            attack="coherent" if attack == "coherent" else "collective",
         )
     except ParameterError:
-        return NumericalKeyLength(0, _FORMULA, _ATTACK, 0.0, 0.0, 1.0, m)
+        return NumericalKeyLength(0, _FORMULA, described, 0.0, 0.0, 1.0, m)
     return NumericalKeyLength(
         length_bits=res.length_bits,
         formula=res.formula,

@@ -140,6 +140,9 @@ class PipelineOptions:
     observer : callable or None
         A passive wiretap: called with every message the channel delivers (simulation analysis of
         what Eve reads, :mod:`qkdstack.processing.eve_knowledge`); never part of either party.
+    b92_attack_model : {"collective", "coherent"}
+        The attacks B92's numerical finite-size proof covers: collective, or coherent through
+        the postselection technique (:mod:`qkdstack.processing.key_length_numerical`).
     """
 
     sample_fraction: float = 0.1
@@ -155,6 +158,7 @@ class PipelineOptions:
     tamper: Tamper | None = None
     e91_bound: str = "device-dependent"
     observer: Observer | None = None
+    b92_attack_model: str = "collective"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.sample_fraction < 1.0:
@@ -173,6 +177,11 @@ class PipelineOptions:
             raise ParameterError(
                 f"Argument 'e91_bound' must be one of {', '.join(E91_BOUNDS)}, "
                 f"not {self.e91_bound!r}."
+            )
+        if self.b92_attack_model not in kln.ATTACK_MODELS:
+            raise ParameterError(
+                f"Argument 'b92_attack_model' must be one of {', '.join(kln.ATTACK_MODELS)}, "
+                f"not {self.b92_attack_model!r}."
             )
         if self.auth_scope not in AUTH_SCOPES:
             raise ParameterError(
@@ -580,6 +589,7 @@ class AliceNode:
                 leak_bits=leak,
                 epsilon_sec=eps_sec,
                 epsilon_cor=eps_cor,
+                attack=opts.b92_attack_model,
             )
         if source == "laser":
             mu = opts.mu if opts.mu is not None else float(params.get("mu", 0.0))
@@ -881,6 +891,7 @@ class BobNode:
             leak_bits=0.0,
             epsilon_sec=self._options.epsilon_sec,
             epsilon_cor=self._options.epsilon_cor,
+            attack=self._options.b92_attack_model,
         )
         if decision.length_bits <= 0:
             reason = (

@@ -9,6 +9,8 @@ A leaf of the package: it imports nothing from ``link``, ``processing``, ``kms``
 * :mod:`~qkdstack.theory.finite_key` -- finite-key decoy-state BB84 (Lim et al. 2014).
 * :mod:`~qkdstack.theory.models` -- expected statistics of the papers' link models.
 * :mod:`~qkdstack.theory.curves` -- key rate against distance, maximum distance.
+* :mod:`~qkdstack.theory.numerical` -- numerical key rates of any discrete-variable protocol
+  described by data, with a certified lower bound (imported on its own: it loads the QICS solver).
 """
 
 from __future__ import annotations

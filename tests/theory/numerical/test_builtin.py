@@ -161,3 +161,57 @@ def test_public_names_and_leaf() -> None:
                 assert not node.module.startswith(
                     ("qkdstack.link", "qkdstack.processing", "qkdstack.kms", "qkdstack.cli")
                 ), f"{path.name} imports {node.module}"
+
+
+def _independent_b92_objective(noise: float, eta: float) -> float:
+    """``D(G(rho) || Z(G(rho)))`` of the honest state, written with an explicit key register R
+    (Winick et al.'s form, no compression, no facial reduction), by eigenvalues. Bits."""
+    s = 1 / math.sqrt(2)
+    kets = [np.array([1.0, 0, 0]), np.array([s, s, 0])]
+    psi = sum(np.kron(np.eye(2)[a], kets[a]) * s for a in range(2))
+    rho = np.outer(psi, psi)
+
+    def channel(m: np.ndarray) -> np.ndarray:  # on Bob's 3 levels
+        qubit = np.diag([1.0, 1.0, 0.0])
+        tr = np.trace(m)
+        return eta * ((1 - noise) * m + noise * tr * qubit / 2) + (1 - eta) * tr * np.diag(
+            [0, 0, 1.0]
+        )
+
+    blocks = rho.reshape(2, 3, 2, 3)
+    out = np.zeros_like(rho)
+    for i in range(2):
+        for j in range(2):
+            out.reshape(2, 3, 2, 3)[i, :, j, :] = channel(blocks[i, :, j, :])
+    minus = np.array([s, -s, 0])
+    conclusive = 0.5 * np.outer([0, 1.0, 0], [0, 1.0, 0]) + 0.5 * np.outer(minus, minus)
+    w, v = np.linalg.eigh(conclusive)
+    root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    kraus = sum(
+        np.kron(np.kron(np.eye(2)[:, [a]], np.outer(np.eye(2)[a], np.eye(2)[a])), root)
+        for a in range(2)
+    )
+    g = kraus @ out @ kraus.T
+    z = sum(
+        np.kron(np.outer(np.eye(2)[k], np.eye(2)[k]), np.eye(6)) @ g
+        @ np.kron(np.outer(np.eye(2)[k], np.eye(2)[k]), np.eye(6))
+        for k in range(2)
+    )  # fmt: skip
+
+    def xlogx(m: np.ndarray) -> float:
+        ev = np.linalg.eigvalsh(m)
+        ev = ev[ev > 1e-15]
+        return float(np.sum(ev * np.log2(ev)))
+
+    return xlogx(g) - xlogx(z)
+
+
+@pytest.mark.parametrize(("noise", "eta"), [(0.04, 1.0), (0.02, 0.7)])
+def test_b92_bounds_lie_below_the_honest_state(noise: float, eta: float) -> None:
+    # The channel's own state is feasible, so the minimum (and its certified bound) is below it.
+    proto = b92()
+    r = numerical_key_rate(proto, depolarizing_statistics(proto, noise, eta))
+    honest = _independent_b92_objective(noise, eta)
+    assert r.privacy_bits_lower <= honest + 1e-9
+    assert r.privacy_bits_upper <= honest + 1e-6
+    assert honest > 0.1  # the honest state itself keeps a secret bit on most conclusive rounds

@@ -91,3 +91,41 @@ def test_impossible_frequencies_raise() -> None:
             b92(), bad, n_key_rounds=10**6, n_sifted=10**5, leak_bits=0.0,
             epsilon_sec=1e-10, epsilon_cor=1e-15,
         )  # fmt: skip
+
+
+def test_coherent_attacks_cost_the_postselection_factor() -> None:
+    proto = b92()
+    table = depolarizing_statistics(proto, 0.02, 1.0)
+    asym = numerical_key_rate(proto, table)
+    lengths = {}
+    for attack in ("collective", "coherent"):
+        for n in (10**7, 10**8):
+            m = n // 10
+            res = finite_key_length(
+                proto,
+                np.round(_grouped(table) * m),
+                n_key_rounds=n - m,
+                n_sifted=int((n - m) * asym.sifting_probability),
+                leak_bits=(n - m) * 1.1 * asym.leak_ec_bits,
+                epsilon_sec=1e-10,
+                epsilon_cor=1e-15,
+                obs_groups=GROUPS,
+                attack=attack,  # type: ignore[arg-type]
+            )
+            lengths[attack, n] = res.length_bits
+            if attack == "coherent":
+                assert "postselection" in res.attack_model
+                # (N + 1)^(d^2 - 1) with d = 2 x 3: 35 log2(N + 1) bits more in each log2(1/eps).
+                assert res.mu == pytest.approx(
+                    math.sqrt(
+                        2 * (math.log(4e10) + 35 * math.log(n + 1) + 9 * math.log(m + 1)) / m
+                    ),
+                    rel=1e-9,
+                )
+    assert lengths["coherent", 10**7] == 0 < lengths["collective", 10**7]
+    assert 0 < lengths["coherent", 10**8] < lengths["collective", 10**8]
+    with pytest.raises(ParameterError, match="attack"):
+        finite_key_length(
+            proto, np.ones(9), n_key_rounds=10, n_sifted=5, leak_bits=0.0,
+            epsilon_sec=1e-10, epsilon_cor=1e-15, obs_groups=GROUPS, attack="bogus",  # type: ignore[arg-type]
+        )  # fmt: skip

@@ -31,16 +31,19 @@ from qkdstack.theory.numerical.builtin import (
     six_state,
 )
 from qkdstack.theory.numerical.finite import (
+    ATTACK_MODELS,
     FINITE_PROOF,
     FiniteNumericalKeyLength,
     aep_correction,
     confidence_radius,
     finite_key_length,
+    postselection_log2_factor,
 )
 from qkdstack.theory.numerical.protocol import KeyRateProblem, ProtocolDescription, leak_ec_bits
 from qkdstack.theory.numerical.solver import RelativeEntropyBound, solve_relative_entropy
 
 __all__ = [
+    "ATTACK_MODELS",
     "FINITE_PROOF",
     "NUMERICAL_PROTOCOLS",
     "FiniteNumericalKeyLength",
@@ -58,6 +61,7 @@ __all__ = [
     "finite_key_length",
     "leak_ec_bits",
     "numerical_key_rate",
+    "postselection_log2_factor",
     "six_state",
     "solve_relative_entropy",
 ]
