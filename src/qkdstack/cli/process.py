@@ -98,23 +98,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run sifting, estimation, error correction, verification and privacy amplification on
         two record files. Malformed or mismatched files are rejected before anything is written."""
-        from qkdstack.cli.validation import (
-            check_process_options,
-            check_records_usable,
-            check_store_allowed,
-        )
+        from qkdstack.cli.validation import check_process_options, check_records_usable
         from qkdstack.experiment import build_report
         from qkdstack.kms.store import check_store_dir
         from qkdstack.link.recordfile import check_pair, read_records
         from qkdstack.processing.key_length import proof_source
         from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 
+        check_store_allowed(store, insecure_seeded_keys=insecure_seeded_keys, no_auth=no_auth)
         if store is not None:
-            check_store_allowed(store, no_auth=no_auth, insecure_seeded_keys=False)
             check_store_dir(store, option="--store")
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
-        check_store_allowed(store, insecure_seeded_keys=insecure_seeded_keys, no_auth=no_auth)
         _check_e91_bound(e91_bound)
         check_process_options(sample_fraction=sample_fraction, source=source, mu=mu)
         alice_records = read_records(alice)

@@ -243,11 +243,10 @@ def register(app: typer.Typer) -> None:
             link_params = link_params.replace(source="laser")
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
+        check_store_allowed(store, insecure_seeded_keys=insecure_seeded_keys, no_auth=no_auth)
         if store is not None:
-            from qkdstack.cli.validation import check_store_allowed
             from qkdstack.kms.store import check_store_dir
 
-            check_store_allowed(store, no_auth=no_auth, insecure_seeded_keys=insecure_seeded_keys)
             check_store_dir(store, option="--store")
         if sample_fraction is not None and not 0.0 < sample_fraction < 1.0:
             raise ParameterError(
@@ -263,7 +262,6 @@ def register(app: typer.Typer) -> None:
         auth_scope = auth_scope or "stage"
         _check_auth_scope(auth_scope)
         _check_e91_bound(e91_bound)
-        check_store_allowed(store, insecure_seeded_keys=insecure_seeded_keys, no_auth=no_auth)
         options = PipelineOptions(
             sample_fraction=0.1 if sample_fraction is None else sample_fraction,
             ec_method=ec_method,

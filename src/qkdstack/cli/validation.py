@@ -24,7 +24,6 @@ __all__ = [
     "check_not_an_input",
     "check_process_options",
     "check_records_usable",
-    "check_store_allowed",
     "check_writable_dir",
     "parse_count",
 ]
@@ -161,19 +160,3 @@ def check_records_usable(alice: Records) -> None:
         )
     except (ParameterError, TypeError, ValueError) as exc:
         raise RecordError(f"Record metadata of 'alice': {exc}") from None
-
-
-def check_store_allowed(store: Path | None, *, no_auth: bool, insecure_seeded_keys: bool) -> None:
-    """Keys that are not secure are never stored: ``--store`` is refused with ``--no-auth`` (a man
-    in the middle could have chosen them) and with ``--insecure-seeded-keys`` (anyone with the
-    seed can recompute them)."""
-    if store is None:
-        return
-    for flag, given, why in (
-        ("--no-auth", no_auth, "unauthenticated keys are not secure"),
-        ("--insecure-seeded-keys", insecure_seeded_keys, "seeded keys are not secret"),
-    ):
-        if given:
-            raise ParameterError(
-                f"Argument '--store' cannot be used with {flag} ({why}), not '{store}'."
-            )
