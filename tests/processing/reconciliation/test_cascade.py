@@ -368,3 +368,15 @@ def test_forged_parities_end_the_run_rather_than_cycle(method: str) -> None:
             # Finished on forged parities: the key is wrong, which verification then catches.
             assert out.key.shape == alice.shape
     assert aborted >= 1
+
+
+@pytest.mark.parametrize("n", [256, 300, 400, 511])
+def test_honest_short_keys_whose_first_block_halves_them_never_abort(n: int) -> None:
+    """Pass 0's block size k with k < n <= 2k (short keys at low QBER, e.g. 300 bits at 0.3%):
+    Alice must cut pass 0 as Bob does (unshuffled k-bit runs), or her parities are of other
+    blocks and an honest run aborts ("a bit was corrected twice")."""
+    for seed in range(12):
+        rng = np.random.default_rng(seed + 1000 * n)
+        alice, bob = _pair(rng, n, 1 + seed % 2)
+        result = reconcile(alice, bob, 0.003, seed=seed)
+        assert np.array_equal(result.key, alice)

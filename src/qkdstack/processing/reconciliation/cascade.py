@@ -410,7 +410,11 @@ class AliceCascade(AliceReconciler):
             if p in self._sizes:
                 raise ProtocolAbort(f"Cascade: pass {p} was already opened.", stage=_STAGE)
             self._sizes[p] = k
-            parity = self._block_parities(p, pass_block_size(self._n, self._seed, p, k))
+            # Pass 0 is never shuffled, so never halved: its blocks are the k-bit runs Bob cuts
+            # (Bob's _Pass keeps the requested size there; using the halving size k0 here made
+            # the two disagree whenever k < n <= 2k, and honest runs abort).
+            size = k if p == 0 else pass_block_size(self._n, self._seed, p, k)
+            parity = self._block_parities(p, size)
             if "count" in request.public:
                 parity = parity[: _int_field(request.public, "count", 1, self._n + 1)]
             elif p > 0:
