@@ -214,13 +214,15 @@ def test_record_file_without_source_is_refused_naming_the_field(
 def test_laser_declaration_gets_the_laser_proof_not_the_single_photon_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Hardware records draw their sample from secrets; --insecure-seeded-keys fixes it from the
+    # seed, so both runs disclose the same sample and only the proof differs.
     single = _hardware_pair(tmp_path, {"source": "single-photon"})
-    assert main(["process", *single, "--seed", "1", "--json"]) == 0
+    assert main(["process", *single, "--seed", "1", "--insecure-seeded-keys", "--json"]) == 0
     rep_single = json.loads(capsys.readouterr().out)
     laser_dir = tmp_path / "laser"
     laser_dir.mkdir()
     laser = _hardware_pair(laser_dir, {"source": "laser", "mu": 0.01})
-    assert main(["process", *laser, "--seed", "1", "--json"]) == 0
+    assert main(["process", *laser, "--seed", "1", "--insecure-seeded-keys", "--json"]) == 0
     rep_laser = json.loads(capsys.readouterr().out)
     assert rep_single["key_length_formula"].startswith("Shor-Preskill")
     assert rep_laser["key_length_formula"].startswith("GLLP")

@@ -19,6 +19,7 @@ modelled (the coincidence stream is reported as is).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -172,7 +173,20 @@ def simulate(
     """
     pulses = _check_pulses(pulses)
     if attack is not None:
-        return attack.simulate(protocol, params, pulses, as_generator(seed))
+        attacked = attack.simulate(protocol, params, pulses, as_generator(seed))
+        if not isinstance(seed, int):
+            return attacked
+        # Simulated records say so (their seed), as the honest link's do: hardware records (no
+        # seed) get their sample from secrets, simulated ones from the simulation's generator.
+        return dataclasses.replace(
+            attacked,
+            alice=dataclasses.replace(
+                attacked.alice, meta=dataclasses.replace(attacked.alice.meta, seed=seed)
+            ),
+            bob=dataclasses.replace(
+                attacked.bob, meta=dataclasses.replace(attacked.bob.meta, seed=seed)
+            ),
+        )
     link = stream(protocol, params, pulses, seed=seed, chunk_detections=chunk_detections)
     chunks = list(link.chunks())
     tally = link.tally

@@ -325,7 +325,10 @@ def no_key_reason(
     scale = next((s for s in _SCALES if length_at_scale(s).length_bits > 0), None)
     more = ""
     if scale is not None:
-        more = f"; about {scale}x the pulses would give a key: try --pulses {_count_text(pulses * scale)}"
+        more = (
+            f"; about {scale}x the pulses would give a key at the observed rates: try --pulses "
+            f"{_count_text(pulses * scale)}"
+        )
     single = getattr(decision, "single_photon_events_lower", None)
     what = "key bits" if single is None else "key-basis detections"
     if single is not None and single <= 0:
