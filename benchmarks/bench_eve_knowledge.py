@@ -12,10 +12,9 @@ here (one XOR per pivot and row), both compiled with numba, in the same process.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from bench_amplification import _median_s  # the same timing helper (this folder is on the path)
 from numba import njit
 
 from qkdstack.link.attacks import parse_attack
@@ -51,15 +50,6 @@ def _plain_rank(m: np.ndarray, n_cols: int) -> int:  # pragma: no cover - compil
                     m[r, k] ^= m[rank, k]
         rank += 1
     return rank
-
-
-def _median_s(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -87,6 +87,17 @@ def test_e91_gives_a_key_by_default_where_bbm92_does_and_refuses_device_independ
     assert "post-selected coincidences" in di["key_length_formula"]
 
 
+def test_default_e91_gives_a_key_at_default_settings_where_bbm92_does() -> None:
+    # Default link (25 km): the device-independent bound gave no key even at 10^9 pulses
+    # (S = 2.53, its lower bound 2.33); the device-dependent default gives one where BBM92 does.
+    bbm92 = run_experiment("bbm92", LinkParams(), 10**9, seed=3).report
+    e91 = run_experiment("e91", LinkParams(), 10**9, seed=3).report
+    assert not bbm92["aborted"] and bbm92["secret_bits"] > 0
+    assert not e91["aborted"], e91["abort_reason"]
+    assert e91["secret_bits"] > 0 and e91["keys_match"]
+    assert "device-dependent" in e91["key_length_formula"]
+
+
 def test_e91_without_enough_violation_aborts() -> None:
     params = LinkParams(visibility=0.7)  # 2 sqrt(2) * 0.7 = 1.98 < 2: no violation
     res = run_experiment("e91", params, 10**8, seed=4)

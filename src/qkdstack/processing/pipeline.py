@@ -17,7 +17,8 @@ Wegman-Carter authenticated by default), which counts the disclosed bits per sta
    matches (``epsilon_cor`` from :func:`~qkdstack.processing.verification.collision_probability`).
 5. **amplification** - Alice decides the secure length with the proof's rule
    (:mod:`~qkdstack.processing.key_length`) from what she observed and the leakage she counted, draws
-   a Toeplitz seed (from :mod:`secrets`), and both hash their keys.
+   a Toeplitz seed (from :mod:`secrets`), and both hash their keys, each only once the stage's
+   authentication check has passed on its own side (:meth:`AliceNode.stage_confirmed`).
 
 A stage that cannot lead to a secure key raises a :class:`~qkdstack.errors.ProtocolAbort`; Bob then
 tells Alice, and neither outputs a key.
