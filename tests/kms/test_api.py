@@ -499,3 +499,11 @@ def test_a_restarted_peer_is_reached_again_on_the_kept_alive_link(tmp_path: Path
             # KME_A's kept-alive link connection went away with the first KME_B: the next push
             # opens a fresh one instead of failing the request.
             assert len(_keys(c.get("/api/v1/keys/SAE_B/enc_keys"))) == 1
+
+
+def test_server_tls_context_requires_client_certificates_and_tls_1_2(pair: Pair) -> None:
+    from qkdstack.kms.server import server_ssl_context
+
+    ctx = server_ssl_context(pair.config_a)
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_2
