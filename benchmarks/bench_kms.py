@@ -159,14 +159,18 @@ def main() -> int:
                 ):
                     if only and case not in only:
                         continue
-                    cpu0 = _cpu_s([p.pid for p in procs])
+                    cpu0 = [_cpu_s([p.pid]) for p in procs]
                     r = asyncio.run(_drive(ports[0], ctx, path, clients, seconds))
-                    cpu_us = (_cpu_s([p.pid for p in procs]) - cpu0) / r["count"] * 1e6
+                    cpu_us = [
+                        (_cpu_s([p.pid]) - c0) / r["count"] * 1e6
+                        for p, c0 in zip(procs, cpu0, strict=True)
+                    ]
                     rows.append((clients, case, r))
                     print(
                         f"{clients:3d} clients  {case:7s} {r['per_s']:8.0f} /s  "
                         f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
-                        f"KME CPU {cpu_us:5.0f} us/request",
+                        f"KME CPU {sum(cpu_us):5.0f} us/request "
+                        f"(KME_A {cpu_us[0]:.0f}, KME_B {cpu_us[1]:.0f})",
                         flush=True,
                     )
             print(f"load after: {os.getloadavg()[0]:.2f} (1-min average)")

@@ -478,3 +478,32 @@ def test_key_material_is_never_logged(
     for key in got.values():
         for form in (base64.b64encode(key).decode(), key.hex(), key.hex().upper()):
             assert form not in text
+
+
+def test_a_restarted_peer_is_reached_again_on_the_kept_alive_link(tmp_path: Path) -> None:
+    import socket
+
+    from qkdstack.kms.config import load_config
+
+    from kme_harness import make_pair_files, serve_in_threads
+
+    cfg_a, cfg_b, sock_a, sock_b = make_pair_files(tmp_path, key_bits=256 * 64)
+    a, b = load_config(cfg_a), load_config(cfg_b)
+    with serve_in_threads((a, sock_a)), Pair(tmp_path, a, b, a.url, b.url).client("SAE_A") as c:
+        with serve_in_threads((b, sock_b)):
+            assert len(_keys(c.get("/api/v1/keys/SAE_B/enc_keys"))) == 1
+        again = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", b.port))
+        with serve_in_threads((b, again)):
+            # KME_A's kept-alive link connection went away with the first KME_B: the next push
+            # opens a fresh one instead of failing the request.
+            assert len(_keys(c.get("/api/v1/keys/SAE_B/enc_keys"))) == 1
+
+
+def test_server_tls_context_requires_client_certificates_and_tls_1_2(pair: Pair) -> None:
+    from qkdstack.kms.server import server_ssl_context
+
+    ctx = server_ssl_context(pair.config_a)
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_2

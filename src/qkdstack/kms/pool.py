@@ -433,7 +433,10 @@ class KeyPool:
         future: asyncio.Future[Any] = loop.create_future()
 
         def done(value: Any, err: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_settle, future, value, err)
+            try:
+                loop.call_soon_threadsafe(_settle, future, value, err)
+            except RuntimeError:  # the event loop has closed: nobody waits for this answer
+                pass
 
         self._writer.submit(job, done)
         return await future
