@@ -178,8 +178,9 @@ def toeplitz_hash(
         return np.zeros(0, dtype=np.uint8)
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
-    # Inputs shorter than one block: one block of the next power of two (P = 2B is a fast length).
-    block = min(_BLOCK_BITS, 1 << max(0, (n - 1).bit_length()))
+    # B a power of two (P = 2B is a fast length), at most n/2 so short inputs still get 2+ blocks
+    # (one block of B >= n would pad every transform to 2n..4n points).
+    block = min(_BLOCK_BITS, 1 << (max(1, n // 2).bit_length() - 1))
     for dtype in (np.float32, np.float64):
         out, worst = _blocked_hash(key, seed_bits, m, block, dtype, workers)
         if worst <= _ROUNDOFF_LIMIT:
