@@ -34,7 +34,7 @@ def _root() -> None:
 # Each module registers its commands on ``app`` with a ``register(app)`` function.
 _COMMAND_MODULES: tuple[str, ...] = ("run", "process", "simulate", "rates", "reconcile")
 
-_COMMAND_MODULES += ("amplify", "bench")  # issue 16: Toeplitz hashing, stage benchmarks
+_COMMAND_MODULES += ("amplify", "bench", "warmup")  # issue 16
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"qkdstack.cli.{_name}").register(app)
 

@@ -17,6 +17,7 @@ import typer
 
 from qkdstack.errors import ParameterError
 from qkdstack.processing.reconciliation import METHODS, reconcile
+from qkdstack.processing.warmup import warm_up_in_background
 
 __all__ = ["register"]
 
@@ -84,6 +85,8 @@ def _reconcile_command(
                 f"Argument '--target-efficiency' must be > 1, not {target_efficiency}."
             )
         options["target_efficiency"] = target_efficiency
+    # Load the kernels while the inputs are read and checked (issue 16: fast from the first call).
+    warming = warm_up_in_background(["ldpc" if method.startswith("ldpc") else "cascade"])
     alice_key = _load_bits(alice, "--alice")
     bob_key = _load_bits(bob, "--bob")
     if alice_key.shape != bob_key.shape:
@@ -91,6 +94,7 @@ def _reconcile_command(
             f"Arguments '--alice' and '--bob' must have equal lengths, not {alice_key.shape[0]} "
             f"and {bob_key.shape[0]}."
         )
+    warming.join()
     result = reconcile(alice_key, bob_key, qber, method=method, seed=seed, options=options)
     np.save(out, result.key)
     report = {
