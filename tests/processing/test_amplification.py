@@ -76,6 +76,14 @@ def test_not_a_fast_length_over_several_default_blocks() -> None:
         assert out[i] == int(np.sum(seed[i - j + n - 1] & key)) % 2
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 100, 4096, 65_536, 262_144, 10**6, 1 << 22, 10**8])
+def test_block_length_is_a_power_of_two_within_bounds(n: int) -> None:
+    block = min(amplification._BLOCK_BITS, amplification._block_length(n))
+    assert block & (block - 1) == 0
+    assert 1 <= block <= amplification._BLOCK_BITS
+    assert block <= max(1, n // 2)
+
+
 def test_falls_back_to_float64_when_the_roundoff_check_trips(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -22,6 +22,7 @@ import typer
 
 from qkdstack.errors import ParameterError
 from qkdstack.processing.amplification import toeplitz_hash
+from qkdstack.processing.warmup import warm_up_in_background
 from qkdstack.typing import BitArray
 
 __all__ = ["check_output_path", "load_bit_file", "register", "save_bit_file"]
@@ -98,6 +99,7 @@ def _amplify_command(
     """Apply T[i, j] = seed[i - j + n - 1] to the key: M = T key mod 2 (Toeplitz hashing)."""
     if out_bits < 0:
         raise ParameterError(f"Argument '--out-bits' must be >= 0, not {out_bits}.")
+    warming = warm_up_in_background(["amplification"])  # load the kernels while files load
     key = load_bit_file(key_path, "--in")
     seed = load_bit_file(seed_path, "--seed")
     n = int(key.shape[0])
@@ -112,6 +114,7 @@ def _amplify_command(
             f"Argument '--seed' must hold n + M - 1 = {n + out_bits - 1} bits, not {seed.shape[0]}."
         )
     check_output_path(out, "--out", {"--in": key_path, "--seed": seed_path})
+    warming.join()
     t0 = time.perf_counter()
     result = toeplitz_hash(key, seed, out_bits)
     seconds = time.perf_counter() - t0

@@ -17,8 +17,8 @@ convolution of length ``P = 2B`` gives without wrap-around. So with real FFTs of
 
 which takes ``n_b + m_b - 1`` seed transforms, ``n_b`` input transforms, a multiply-accumulate of
 ``m_b n_b (B + 1)`` complex products and ``m_b`` inverse transforms: O((n + m) log B + n m / B) work
-on cache-sized transforms, the forward ones batched in one call that scipy spreads over ``workers``
-threads.
+on cache-sized transforms, the forward ones batched in one call that scipy can spread over
+``workers`` threads.
 
 Exactness. The forward transforms run in float32 (twice as fast as float64) and everything after
 them (accumulation, inverse transform) in float64. A worst-case bound on the rounding error
@@ -28,7 +28,7 @@ Parseval carries it through the products) gives, summed over the ``n_b`` input b
 
     |error| <= c n sqrt(2B) k u,    c ~ 2 (sqrt(2) + 4 + ...) ~ 12,
 
-which with float64 (``u = 2^-53``) is below 1e-4 for ``n`` up to 10^9 at ``B = 2^16``, so the float64
+which with float64 (``u = 2^-53``) is below 0.02 for ``n`` up to 10^9 at ``B = 2^17``, so the float64
 path is exact by proof. With float32 (``u = 2^-24``) the worst-case bound is far above 1/2, while the
 actual error, a sum of many independent roundings, is about 3e-3 at ``n = 10^6`` (measured, see
 BENCHMARKS.md). As large-integer FFT multiplication does (the "round-off check" of GIMPS/Prime95),
@@ -50,8 +50,6 @@ Math. Comp. 72, 387 (2003) (rounding-error bound for FFT products).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import scipy.fft
 from numba import njit
@@ -61,7 +59,7 @@ from qkdstack.typing import BitArray
 
 __all__ = ["toeplitz_hash", "toeplitz_matrix"]
 
-_BLOCK_BITS = 1 << 16  # B: transforms of 2^17 points (float32: 512 KiB) stay cache-friendly
+_BLOCK_BITS = 1 << 17  # largest B: transforms of at most 2^18 points (float32: 1 MiB)
 _ROUNDOFF_LIMIT = 0.125  # largest accepted distance of a float result to the nearest integer
 
 
@@ -114,6 +112,18 @@ def _parity(conv: np.ndarray, block: int, m: int, out: np.ndarray) -> float:  # 
     return worst
 
 
+def _block_length(n: int) -> int:
+    """B, a power of two (so P = 2B is a fast length), chosen by measurement (BENCHMARKS.md).
+
+    Short inputs: at most n/2 (one block of B >= n would pad every transform to 2n..4n points) and
+    at most 2^15. Long ones: about n/16, which balances the O(n m / B) multiply-accumulate against
+    the transforms, whose length grows out of cache; capped by ``_BLOCK_BITS``.
+    """
+    if n // 16 < 1 << 15:
+        return 1 << (max(1, min(n // 2, 1 << 15)).bit_length() - 1)
+    return 1 << round(np.log2(n / 16))
+
+
 def _blocked_hash(
     key: BitArray, seed_bits: BitArray, m: int, block: int, dtype: type[np.floating], workers: int
 ) -> tuple[BitArray, float]:
@@ -163,7 +173,8 @@ def toeplitz_hash(
     m : int
         Output length, ``0 <= m <= n``.
     workers : int, optional
-        Threads for the batched FFTs (default: up to 2, the cores of the target machine).
+        Threads for the batched FFTs (default 1: a second worker measured no gain on the loaded
+        2-core machine, BENCHMARKS.md, and the streaming pipeline keeps the other core busy).
 
     Returns
     -------
@@ -177,10 +188,8 @@ def toeplitz_hash(
     if m == 0:
         return np.zeros(0, dtype=np.uint8)
     if workers is None:
-        workers = min(2, os.cpu_count() or 1)
-    # B a power of two (P = 2B is a fast length), at most n/2 so short inputs still get 2+ blocks
-    # (one block of B >= n would pad every transform to 2n..4n points).
-    block = min(_BLOCK_BITS, 1 << (max(1, n // 2).bit_length() - 1))
+        workers = 1
+    block = min(_BLOCK_BITS, _block_length(n))
     for dtype in (np.float32, np.float64):
         out, worst = _blocked_hash(key, seed_bits, m, block, dtype, workers)
         if worst <= _ROUNDOFF_LIMIT:
