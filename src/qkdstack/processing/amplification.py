@@ -30,7 +30,7 @@ Parseval carries it through the products) gives, summed over the ``n_b`` input b
 
 which with float64 (``u = 2^-53``) is below 0.02 for ``n`` up to 10^9 at ``B = 2^17``, so the float64
 path is exact by proof. With float32 (``u = 2^-24``) the worst-case bound is far above 1/2, while the
-actual error, a sum of many independent roundings, is about 3e-3 at ``n = 10^6`` (measured, see
+actual error, a sum of many independent roundings, is about 5e-4 at ``n = 10^6`` (measured, see
 BENCHMARKS.md). As large-integer FFT multiplication does (the "round-off check" of GIMPS/Prime95),
 every output's distance to the nearest integer is checked; if the largest exceeds
 ``_ROUNDOFF_LIMIT = 1/8`` the whole hash is recomputed with float64 transforms, and a float64 result
