@@ -51,6 +51,7 @@ Math. Comp. 72, 387 (2003) (rounding-error bound for FFT products).
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import numpy as np
 import scipy.fft
@@ -169,7 +170,12 @@ def _blocked_hash(
 
 
 def toeplitz_hash(
-    key: BitArray, seed_bits: BitArray, m: int, *, workers: int | None = None
+    key: BitArray,
+    seed_bits: BitArray,
+    m: int,
+    *,
+    workers: int | None = None,
+    backend: Literal["cpu", "cuda"] = "cpu",
 ) -> BitArray:
     """Compress ``key`` (n bits) to ``m`` bits: ``T key mod 2`` with ``T`` built from ``seed_bits``.
 
@@ -183,6 +189,9 @@ def toeplitz_hash(
         Threads for the batched FFTs (default: up to 2; on the 2-core machine kind a second worker
         gained 1.2x at n = 10^6 and 2x at 4 x 10^6 with a core free, nothing when both were busy,
         BENCHMARKS.md). A caller that keeps the other core busy itself should pass 1.
+    backend : {"cpu", "cuda"}
+        ``"cuda"``: compute on a CUDA GPU with CuPy (the optional ``gpu`` extra,
+        :mod:`qkdstack.processing.amplification_gpu`); same result.
 
     Returns
     -------
@@ -193,8 +202,14 @@ def toeplitz_hash(
     if not 0 <= m <= n:
         raise ParameterError(f"Argument 'm' must be in [0, {n}] (the input length), not {m}.")
     _check(seed_bits, n, m)
+    if backend not in ("cpu", "cuda"):
+        raise ParameterError(f"Argument 'backend' must be 'cpu' or 'cuda', not {backend!r}.")
     if m == 0:
         return np.zeros(0, dtype=np.uint8)
+    if backend == "cuda":
+        from qkdstack.processing.amplification_gpu import toeplitz_hash_cuda
+
+        return toeplitz_hash_cuda(key, seed_bits, m)
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     block = min(_BLOCK_BITS, _block_length(n))
