@@ -64,7 +64,10 @@ def main() -> None:
     parser.add_argument("--bits", type=int, default=10**6)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-cache-run", action="store_true", help="also time a cache-less run")
+    parser.add_argument("--quick", action="store_true", help="2 runs of 2 x 10^5 bits")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.bits = 2, 2 * 10**5
     qkd = str(Path(sys.executable).with_name("qkd"))
     rng = np.random.default_rng(1)
     alice = rng.integers(0, 2, args.bits, dtype=np.uint8)
