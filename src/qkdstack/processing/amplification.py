@@ -20,16 +20,19 @@ which takes ``n_b + m_b - 1`` seed transforms, ``n_b`` input transforms, a multi
 on cache-sized transforms, the forward ones batched in one call that scipy can spread over
 ``workers`` threads.
 
-Exactness. The forward transforms run in float32 (twice as fast as float64) and everything after
-them (accumulation, inverse transform) in float64. A worst-case bound on the rounding error
-(Higham 2002, Thm 24.2: a radix-2 FFT of length ``P = 2^k`` has relative 2-norm error at most
-``k eta / (1 - k eta)``, ``eta = mu + gamma_4 (sqrt(2) + mu)``, ``mu`` the twiddle error, ``gamma_4 ~ 4u``;
-Parseval carries it through the products) gives, summed over the ``n_b`` input blocks,
+Exactness. The forward transforms run in float32 (about twice as fast as float64) and everything
+after them (products, accumulation, inverse transform) in float64. A worst-case bound on the
+rounding error: Higham 2002, Thm 24.2, a radix-2 FFT of length ``P = 2^k`` has relative 2-norm
+error at most ``k eta / (1 - k eta)`` with ``eta = mu + gamma_4 (sqrt(2) + mu) ~ 6.7 u`` (``mu ~ u``
+the twiddle error), taken here as the model of pocketfft's power-of-two transforms. An error
+``dU`` in a seed spectrum reaches the output, by Parseval, as at most ``|dU|_2 |X|_inf / sqrt(P) <=
+k eta |u_d|_2 |x_b|_1 <= k eta sqrt(2B) B``, the key-spectrum and inverse-transform errors likewise;
+summed over the ``n_b`` input blocks,
 
-    |error| <= c n sqrt(2B) k u,    c ~ 2 (sqrt(2) + 4 + ...) ~ 12,
+    |error| <= c n sqrt(2B) k u,    c ~ 3 x 6.7 ~ 20,
 
-which with float64 (``u = 2^-53``) is below 0.02 for ``n`` up to 10^9 at ``B = 2^17``, so the float64
-path is exact by proof. With float32 (``u = 2^-24``) the worst-case bound is far above 1/2, while the
+which with float64 (``u = 2^-53``) is below 0.03 for ``n`` up to 10^9 at ``B = 2^17``, so the float64
+path is exact under that model. With float32 (``u = 2^-24``) the worst-case bound is far above 1/2, while the
 actual error, a sum of many independent roundings, is about 5e-4 at ``n = 10^6`` (measured, see
 BENCHMARKS.md). As large-integer FFT multiplication does (the "round-off check" of GIMPS/Prime95),
 every output's distance to the nearest integer is checked; if the largest exceeds
