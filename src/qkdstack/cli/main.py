@@ -37,7 +37,11 @@ def _root() -> None:
 _COMMAND_MODULES: tuple[str, ...] = ("run", "process", "simulate", "rates", "reconcile", "kms")
 
 _COMMAND_MODULES += ("sweep", "plot")  # studies: parameter sweeps on Dask and their figures
-_COMMAND_MODULES += ("amplify", "bench", "warmup")  # privacy amplification, benchmarks, kernel caches
+_COMMAND_MODULES += (
+    "amplify",
+    "bench",
+    "warmup",
+)  # privacy amplification, benchmarks, kernel caches
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"qkdstack.cli.{_name}").register(app)
 
