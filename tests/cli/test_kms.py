@@ -18,7 +18,9 @@ from kme_harness import Pair, running_pair
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    with running_pair(tmp_path_factory.mktemp("cli-kms"), key_bits=256 * 800) as p:
+    with running_pair(
+        tmp_path_factory.mktemp("cli-kms"), key_bits=256 * 4000
+    ) as p:  # ~2000 keys a KME (split by key ID)
         yield p
 
 
