@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from qkdstack.errors import AuthenticationError, ParameterError, ProtocolAbort
-from qkdstack.processing import channel as channel_module
+from qkdstack.processing import wire as wire_module
 from qkdstack.processing.authentication import TAG_BYTES, WegmanCarterAuthenticator
 from qkdstack.processing.channel import (
     ClassicalChannel,
@@ -195,7 +195,7 @@ def test_encoding_plans_give_the_field_by_field_bytes(monkeypatch: pytest.Monkey
 
     base = msg(np.arange(3, dtype=np.int32))
     encode_message(base)  # makes the plan
-    assert ("p", ("x", "y"), ("z",)) in channel_module._PLAN_CACHE
+    assert ("p", ("x", "y"), ("z",)) in wire_module._PLAN_CACHE
     variants = [
         base,
         msg(np.arange(4, dtype=np.int32)),  # other length
@@ -210,7 +210,7 @@ def test_encoding_plans_give_the_field_by_field_bytes(monkeypatch: pytest.Monkey
     ]
     for variant in variants:
         encode_message(base)
-        field_by_field = channel_module._encode(variant, None)
+        field_by_field = wire_module._encode(variant, None)
         assert encode_message(variant) == field_by_field
     # The plan really is used: with the field-by-field encoder gone, planned messages still encode.
     encode_message(base)
@@ -218,14 +218,14 @@ def test_encoding_plans_give_the_field_by_field_bytes(monkeypatch: pytest.Monkey
     def no_fallback(*args: Any) -> bytes:
         raise AssertionError("field-by-field encoding used")
 
-    monkeypatch.setattr(channel_module, "_encode", no_fallback)
+    monkeypatch.setattr(wire_module, "_encode", no_fallback)
     assert decode_message(encode_message(variants[1])).public["x"].tolist() == [0, 1, 2, 3]
 
 
 def test_encoding_plans_stay_bounded() -> None:
-    for i in range(3 * channel_module._MAX_PLANS):
+    for i in range(3 * wire_module._MAX_PLANS):
         encode_message(Message("k", public={f"v{i}": np.zeros(1)}))
-        assert len(channel_module._PLAN_CACHE) <= channel_module._MAX_PLANS
+        assert len(wire_module._PLAN_CACHE) <= wire_module._MAX_PLANS
 
 
 # --- encoding: what cannot travel ----------------------------------------------------------------
@@ -391,16 +391,16 @@ def test_decode_accepts_any_bytes_like() -> None:
 
 
 def test_schema_cache_stays_bounded() -> None:
-    for i in range(3 * channel_module._MAX_CACHED_SCHEMAS):
+    for i in range(3 * wire_module._MAX_CACHED_SCHEMAS):
         decode_message(encode_message(Message(f"k{i}", public={"v": np.zeros(1)})))
-        assert len(channel_module._SCHEMA_CACHE) <= channel_module._MAX_CACHED_SCHEMAS
-    assert 0 < len(channel_module._SCHEMA_CACHE)
+        assert len(wire_module._SCHEMA_CACHE) <= wire_module._MAX_CACHED_SCHEMAS
+    assert 0 < len(wire_module._SCHEMA_CACHE)
     long_name = "n" * 255
-    before = dict(channel_module._SCHEMA_CACHE)
+    before = dict(wire_module._SCHEMA_CACHE)
     decode_message(
         encode_message(Message("k", public={f"{long_name}{i}"[-255:]: 1 for i in range(5)}))
     )
-    assert channel_module._SCHEMA_CACHE.keys() - before.keys() == set()  # too long to keep
+    assert wire_module._SCHEMA_CACHE.keys() - before.keys() == set()  # too long to keep
 
 
 @given(st.binary(max_size=200))
