@@ -48,9 +48,14 @@ def _cascade() -> None:
 
 def _ldpc() -> None:
     from qkdstack.processing.reconciliation import reconcile
+    from qkdstack.processing.reconciliation.ldpc import decode_syndromes, load_code
 
     alice, bob = _key_pair(80)
-    reconcile(alice, bob, 0.02, method="ldpc", seed=0)
+    reconcile(alice, bob, 0.02, method="ldpc", seed=0)  # one frame: the one-frame decoder
+    # Keys of 8 frames and more take the lane decoder: 8 all-zero frames, decoded in 1 iteration.
+    code = load_code(0.9)
+    llrs = np.full((8, code.n), 10.0, dtype=np.float32)
+    decode_syndromes(code, llrs, np.zeros((8, code.m), dtype=np.uint8), max_iter=1)
 
 
 def _amplification() -> None:

@@ -12,6 +12,11 @@ MODULES = [
     "qkdstack.processing.reconciliation.cascade",
     "qkdstack.processing.reconciliation.cascade_kernels",
     "qkdstack.processing.reconciliation.ldpc",
+    "qkdstack.processing.reconciliation.ldpc.blind",
+    "qkdstack.processing.reconciliation.ldpc.codes",
+    "qkdstack.processing.reconciliation.ldpc.decoder",
+    "qkdstack.processing.reconciliation.ldpc.frames",
+    "qkdstack.processing.reconciliation.ldpc.rate_adaptive",
     "qkdstack.processing.reconciliation.shuffle",
     "qkdstack.cli.reconcile",
 ]
