@@ -22,6 +22,8 @@ import pytest
 
 from qkdstack.cli.main import main
 
+from helpers import noisy_pair
+
 Snapshot = dict[str, tuple[int, int, int, str]]
 
 
@@ -445,10 +447,7 @@ def test_simulate_does_not_overwrite_records_without_force(
 
 
 def _key_pair(root: Path, n: int = 20000, errors: int = 400) -> tuple[Path, Path, np.ndarray]:
-    rng = np.random.default_rng(8)
-    alice = rng.integers(0, 2, n, dtype=np.uint8)
-    bob = alice.copy()
-    bob[rng.choice(n, errors, replace=False)] ^= 1
+    alice, bob = noisy_pair(np.random.default_rng(8), n, errors)
     np.save(root / "a.npy", alice)
     np.save(root / "b.npy", bob)
     return root / "a.npy", root / "b.npy", alice

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
 
 from qkdstack.cli.main import main
 
-
-def _h(q: float) -> float:
-    return 0.0 if q in (0.0, 1.0) else -q * math.log2(q) - (1 - q) * math.log2(1 - q)
+from helpers import h2
 
 
 def test_bb84_json_rows_and_threshold(capsys: pytest.CaptureFixture[str]) -> None:
@@ -25,7 +22,7 @@ def test_bb84_json_rows_and_threshold(capsys: pytest.CaptureFixture[str]) -> Non
     ] * 2
     first = doc["points"][0]
     assert first["noise"] == pytest.approx(0.2)
-    assert first["rate_bits_per_signal"] == pytest.approx(0.5 * (1 - 2 * _h(0.1)), abs=1e-6)
+    assert first["rate_bits_per_signal"] == pytest.approx(0.5 * (1 - 2 * h2(0.1)), abs=1e-6)
     assert first["gap"] < 1e-6
     assert doc["points"][1]["rate_bits_per_signal"] == 0.0
     # 1 - 2 h(Q) = 0 at Q = 11.00%: p = 2Q = 0.2200.

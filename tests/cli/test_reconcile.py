@@ -10,12 +10,11 @@ import pytest
 
 from qkdstack.cli.main import main
 
+from helpers import h2, noisy_pair
+
 
 def _write_pair(tmp_path: Path, n: int = 5000, errors: int = 100) -> tuple[Path, Path, np.ndarray]:
-    rng = np.random.default_rng(8)
-    alice = rng.integers(0, 2, n, dtype=np.uint8)
-    bob = alice.copy()
-    bob[rng.choice(n, errors, replace=False)] ^= 1
+    alice, bob = noisy_pair(np.random.default_rng(8), n, errors)
     np.save(tmp_path / "a.npy", alice)
     np.save(tmp_path / "b.npy", bob)
     return tmp_path / "a.npy", tmp_path / "b.npy", alice
@@ -128,10 +127,6 @@ def test_reconcile_rejects_bad_input(
     assert message in err and len(err.splitlines()) == 1
 
 
-def _h(p: float) -> float:
-    return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
-
-
 def test_reconcile_ldpc_target_efficiency_sets_the_leakage(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -148,7 +143,7 @@ def test_reconcile_ldpc_target_efficiency_sets_the_leakage(
         reports[f_star] = json.loads(capsys.readouterr().out)
         assert np.array_equal(np.load(out), alice)
     for f_star, report in reports.items():
-        assert report["leaked_bits"] == np.ceil(float(f_star) * _h(0.04) * 60_000)
+        assert report["leaked_bits"] == np.ceil(float(f_star) * h2(0.04) * 60_000)
         assert report["efficiency"] == pytest.approx(float(f_star), abs=1e-4)
 
 

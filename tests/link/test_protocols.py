@@ -21,10 +21,7 @@ from qkdstack.processing.chsh import E91_CHSH_TERMS as KERNEL_TERMS
 from qkdstack.processing.chsh import chsh_value
 from qkdstack.processing.sifting import get_rule
 
-
-def _within(observed: float, n: int, prob: float, sigmas: float = 5.0) -> None:
-    sd = math.sqrt(n * prob * (1 - prob))
-    assert abs(observed - n * prob) <= sigmas * sd + 1e-9, (observed, n * prob, sd)
+from helpers import assert_binomial
 
 
 def _eta(p: LinkParams, distance_km: float | None = None) -> float:
@@ -42,7 +39,7 @@ def test_six_state_sifting_ratio_and_errors(distance_km: float) -> None:
     rule = get_rule("six-state")
     keep = rule.keep(rule.alice_announces(a), rule.bob_announces(b))
     # Detection does not depend on the bases, so 1/3 of detections are sifted.
-    _within(int(keep.sum()), len(b), 1 / 3)
+    assert_binomial(int(keep.sum()), len(b), 1 / 3)
     eta, pd, ed = _eta(p), p.dark_count_prob, p.misalignment_error
     err = (
         eta * ed * (1 - pd)
@@ -51,7 +48,7 @@ def test_six_state_sifting_ratio_and_errors(distance_km: float) -> None:
         + (1 - eta) * (pd * (1 - pd) + pd * pd / 2)
     )
     errors = int((rule.alice_bits(a)[keep] != rule.bob_bits(b)[keep]).sum())
-    _within(errors, n, err / 3)
+    assert_binomial(errors, n, err / 3)
 
 
 @pytest.mark.parametrize("distance_km", [0.0, 20.0])
@@ -72,9 +69,9 @@ def test_b92_conclusive_fraction_and_errors(distance_km: float) -> None:
 
     p_err = 0.5 * conclusive(ed)  # Bob measured in the state's own basis: conclusive is wrong
     p_ok = 0.5 * conclusive(0.5)  # the other basis: conclusive is right
-    _within(int(keep.sum()), n, p_err + p_ok)
+    assert_binomial(int(keep.sum()), n, p_err + p_ok)
     errors = int((rule.alice_bits(a)[keep] != rule.bob_bits(b)[keep]).sum())
-    _within(errors, n, p_err)
+    assert_binomial(errors, n, p_err)
     if distance_km == 0.0:
         # Lossless limit with rare dark counts: a quarter of detections is conclusive.
         frac = keep.sum() / len(b)
@@ -96,7 +93,7 @@ def test_bbm92_coincidences_match_thermal_gain(distance_km: float) -> None:
     )
     n = 2_000_000
     out = simulate("bbm92", p, n, seed=51)
-    _within(len(out.bob), n, _coincidence_reference(p))
+    assert_binomial(len(out.bob), n, _coincidence_reference(p))
     assert out.alice.intensity is None and out.alice.meta.sent_counts is not None
     assert out.alice.meta.sent_counts.sum() == n
 
@@ -192,7 +189,7 @@ def test_e91_chsh_value_is_2_sqrt2_times_visibility(visibility: float) -> None:
     assert abs(s_std - sd) < 0.05 * sd
     assert abs(s - expected) <= 5 * sd + 2e-3 * expected, (s, expected, sd)
     keep = rule.keep(rule.alice_announces(a), rule.bob_announces(b))
-    _within(int(keep.sum()), len(b), 2 / 9)
+    assert_binomial(int(keep.sum()), len(b), 2 / 9)
     # Key errors (1 - V) / 2, plus multi-pair coincidences (a fraction ~ mu_pair, half of them wrong).
     n_key = int(keep.sum())
     q = (1 - visibility) / 2

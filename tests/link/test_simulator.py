@@ -26,6 +26,8 @@ from qkdstack.link import LinkOutput, simulate, stream
 from qkdstack.params import LinkParams
 from qkdstack.typing import Role
 
+from helpers import assert_binomial
+
 
 def _eta(p: LinkParams) -> float:
     return 10 ** (-(p.attenuation_db_per_km * p.distance_km + p.insertion_loss_db) / 10) * (
@@ -41,11 +43,6 @@ def _poisson_matched(p: LinkParams, mu: float) -> tuple[float, float]:
     gain = 1 - (1 - pd) ** 2 * math.exp(-eta * mu)
     err = pw * (1 - pc) + pc * pw / 2
     return gain, err
-
-
-def _within(observed: float, n: int, prob: float, sigmas: float = 5.0) -> None:
-    sd = math.sqrt(n * prob * (1 - prob))
-    assert abs(observed - n * prob) <= sigmas * sd + 1e-9, (observed, n * prob, sd)
 
 
 def _matched(out: LinkOutput, basis: int | None = None) -> np.ndarray:
@@ -72,9 +69,9 @@ def test_bb84_laser_gain_and_error_match_ma2005(distance_km: float) -> None:
     assert sent is not None and sent.sum() == n
     # Matched-basis pulses: each pulse's basis pair is independent of its detection.
     m = _matched(out)
-    _within(int(m.sum()), n, 0.5 * gain)
+    assert_binomial(int(m.sum()), n, 0.5 * gain)
     errors = int((out.alice.bit[m] != out.bob.bit[m]).sum())
-    _within(errors, n, 0.5 * err)
+    assert_binomial(errors, n, 0.5 * err)
     # Ma 2005 Eq. (4) with Y_0 = 2 p_d, e_0 = 1/2, to first order: same within the statistics.
     eta = _eta(p)
     ma_eq = 0.5 * 2 * p.dark_count_prob + p.misalignment_error * (1 - math.exp(-eta * 0.5))
@@ -87,7 +84,7 @@ def test_bb84_single_photon_gain() -> None:
     out = simulate("bb84", p, n, seed=5)
     eta, pd, ed = _eta(p), p.dark_count_prob, p.misalignment_error
     gain = 1 - (1 - eta) * (1 - pd) ** 2
-    _within(len(out.bob), n, gain)
+    assert_binomial(len(out.bob), n, gain)
     # Matched-basis errors: photon to wrong detector (and the correct one dark or not), or no photon
     # and a dark count on the wrong detector; double clicks count half.
     err = (
@@ -97,7 +94,7 @@ def test_bb84_single_photon_gain() -> None:
         + (1 - eta) * (pd * (1 - pd) + pd * pd / 2)
     )
     m = _matched(out)
-    _within(int((out.alice.bit[m] != out.bob.bit[m]).sum()), n, 0.5 * err)
+    assert_binomial(int((out.alice.bit[m] != out.bob.bit[m]).sum()), n, 0.5 * err)
 
 
 def test_biased_basis_choice_fractions() -> None:
@@ -106,11 +103,11 @@ def test_biased_basis_choice_fractions() -> None:
     out = simulate("bb84", p, n, seed=3)
     sent = out.alice.meta.sent_counts
     assert sent is not None and sent.shape == (1, 2)
-    _within(int(sent[0, 0]), n, 0.9)
+    assert_binomial(int(sent[0, 0]), n, 0.9)
     d = len(out.bob)
-    _within(int((out.alice.basis == 0).sum()), d, 0.9)
-    _within(int((out.bob.basis == 0).sum()), d, 0.9)
-    _within(int(_matched(out).sum()), d, 0.9**2 + 0.1**2)
+    assert_binomial(int((out.alice.basis == 0).sum()), d, 0.9)
+    assert_binomial(int((out.bob.basis == 0).sum()), d, 0.9)
+    assert_binomial(int(_matched(out).sum()), d, 0.9**2 + 0.1**2)
 
 
 def test_records_are_well_formed() -> None:
@@ -128,7 +125,7 @@ def test_records_are_well_formed() -> None:
     assert b.time_tag_ps is not None and np.array_equal(b.time_tag_ps, b.pulse_index * 1000)
     assert a.time_tag_ps is None
     # Alice's bits are uniform and independent of her basis.
-    _within(int(a.bit.sum()), len(a), 0.5)
+    assert_binomial(int(a.bit.sum()), len(a), 0.5)
 
 
 def test_same_seed_same_records_and_different_seed_differs() -> None:
@@ -154,7 +151,7 @@ def test_chunks_are_bounded_and_cover_all_pulses() -> None:
         last = int(chunk.pulse_index[-1])
     assert max(sizes) <= 1000 and len(sizes) > 10
     gain, _ = _poisson_matched(p, 0.5)
-    _within(sum(sizes), n, gain)
+    assert_binomial(sum(sizes), n, gain)
     assert link.sent_counts is not None and link.sent_counts.sum() == n
 
 
@@ -226,14 +223,14 @@ def test_decoy_gains_and_errors_per_intensity(distance_km: float, param_set: str
     assert a.meta.intensities == p.intensities
     assert a.intensity is not None
     for i, (mu, pi) in enumerate(zip(p.intensities, p.intensity_probs, strict=True)):
-        _within(int(sent[i].sum()), n, pi)
+        assert_binomial(int(sent[i].sum()), n, pi)
         gain, err = _poisson_matched(p, mu)
         for basis in (0, 1):
             m = (a.intensity == i) & (a.basis == basis) & (b.basis == basis)
             # Given Alice sent (i, basis), Bob chooses the same basis w.p. 1/2 and detects w.p. gain.
             k = int(sent[i, basis])
-            _within(int(m.sum()), k, 0.5 * gain)
-            _within(int((a.bit[m] != b.bit[m]).sum()), k, 0.5 * err)
+            assert_binomial(int(m.sum()), k, 0.5 * gain)
+            assert_binomial(int((a.bit[m] != b.bit[m]).sum()), k, 0.5 * err)
 
 
 def _per_pulse_bb84(p: LinkParams, n: int, rng: np.random.Generator) -> dict[str, float]:
@@ -329,9 +326,9 @@ def test_lim2014_detection_model_per_intensity(distance_km: float) -> None:
         for basis in (0, 1):
             k = int(sent[i, basis])
             m = (a.intensity == i) & (a.basis == basis)
-            _within(int(m.sum()), k, d[i] + ap)
+            assert_binomial(int(m.sum()), k, d[i] + ap)
             mm = m & (b.basis == basis)
-            _within(int((a.bit[mm] != b.bit[mm]).sum()), k, 0.5 * err_real + 0.5 * ap / 2)
+            assert_binomial(int((a.bit[mm] != b.bit[mm]).sum()), k, 0.5 * err_real + 0.5 * ap / 2)
 
 
 def test_vanishing_detection_probability_gives_no_events() -> None:
@@ -349,5 +346,5 @@ def test_geometric_gaps_have_the_right_distribution() -> None:
     u = np.random.default_rng(5).random(200_000)
     gaps = np.diff(_detection_positions(u, float(np.log1p(-p)), -1), prepend=-1)
     for g in (1, 2, 5):
-        _within(int((gaps == g).sum()), gaps.size, (1 - p) ** (g - 1) * p)
+        assert_binomial(int((gaps == g).sum()), gaps.size, (1 - p) ** (g - 1) * p)
     assert gaps.min() == 1

@@ -14,10 +14,7 @@ from qkdstack.processing.e91 import (
     e91_key_length,
 )
 
-
-def _h(p: float) -> float:
-    return -p * math.log2(p) - (1 - p) * math.log2(1 - p)
-
+from helpers import h2
 
 ARGS = dict(
     n_key=100_000,
@@ -38,7 +35,7 @@ def test_device_dependent_rule_is_shor_preskill_written_out() -> None:
     res = e91_key_length("device-dependent", params={}, **ARGS)
     n, k = 100_000, 10_000
     mu = math.sqrt((n + k) / (n * k) * (k + 1) / k * math.log(2 / 1e-10))
-    expected = math.floor(n * (1 - _h(0.02 + mu)) - 20_000 - math.log2(2 / (1e-20 * 1e-15)))
+    expected = math.floor(n * (1 - h2(0.02 + mu)) - 20_000 - math.log2(2 / (1e-20 * 1e-15)))
     assert res.length_bits == expected > 0
     assert "device-dependent" in res.formula
 
@@ -64,7 +61,7 @@ def test_device_independent_rule_is_acin_2007_when_its_assumptions_hold() -> Non
     assert device_independence_refusal(params) is None
     res = e91_key_length("device-independent", params=params, **ARGS)
     s = 2.7
-    eve = _h((1 + math.sqrt((s / 2) ** 2 - 1)) / 2)
+    eve = h2((1 + math.sqrt((s / 2) ** 2 - 1)) / 2)
     expected = math.floor(100_000 * (1 - eve) - 20_000 - math.log2(2 / (1e-20 * 1e-15)))
     assert res.length_bits == expected and "Acin" in res.formula
 

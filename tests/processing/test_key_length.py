@@ -11,25 +11,23 @@ from qkdstack.processing.key_length import (
     shor_preskill_key_length,
 )
 
-
-def _h(p: float) -> float:
-    return -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+from helpers import h2
 
 
 def test_bb84_limit_is_root_of_one_minus_two_h() -> None:
-    assert abs(1 - 2 * _h(BB84_QBER_LIMIT)) < 1e-5
+    assert abs(1 - 2 * h2(BB84_QBER_LIMIT)) < 1e-5
     assert abs(BB84_QBER_LIMIT - 0.110) < 0.001
 
 
 def test_shor_preskill_length_large_n_approaches_asymptotic_rate() -> None:
     n, k = 10**9, 10**8
-    leak = int(1.1 * n * _h(0.02))
+    leak = int(1.1 * n * h2(0.02))
     res = shor_preskill_key_length(n, k, 0.02, leak_bits=leak, epsilon_sec=1e-10, epsilon_cor=1e-15)
     mu = math.sqrt((n + k) / (n * k) * (k + 1) / k * math.log(2 / 1e-10))
     margin = math.log2(2 / (1e-20 * 1e-15))
-    assert res.length_bits == math.floor(n * (1 - _h(0.02 + mu)) - leak - margin)
+    assert res.length_bits == math.floor(n * (1 - h2(0.02 + mu)) - leak - margin)
     # and it approaches the asymptotic Shor-Preskill rate 1 - (1 + f) h(Q) as mu -> 0
-    assert res.length_bits / n == pytest.approx(1 - 2.1 * _h(0.02), abs=5e-3)
+    assert res.length_bits / n == pytest.approx(1 - 2.1 * h2(0.02), abs=5e-3)
     assert res.margin_bits == pytest.approx(math.log2(2 / (1e-20 * 1e-15)))
 
 

@@ -13,11 +13,8 @@ from qkdstack.processing.channel import Tamper
 from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 from qkdstack.typing import Role
 
+from helpers import h2
 from synthetic import make_bb84_records
-
-
-def _h(p: float) -> float:
-    return 0.0 if p in (0.0, 1.0) else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
 
 
 def _expected_length(rep: dict, eps_sec: float, eps_cor: float) -> int:
@@ -28,7 +25,7 @@ def _expected_length(rep: dict, eps_sec: float, eps_cor: float) -> int:
     # The verification tag is paid by the log2(2 / eps_cor) term alone (Tomamichel et al. 2012,
     # Eq. (1)): only error correction's disclosures are subtracted as leakage.
     leak = rep["leaked_ec_bits"]
-    return math.floor(n * (1 - _h(e + mu)) - leak - math.log2(2 / (eps_sec**2 * eps_cor)))
+    return math.floor(n * (1 - h2(e + mu)) - leak - math.log2(2 / (eps_sec**2 * eps_cor)))
 
 
 def test_end_to_end_identical_keys_of_formula_length() -> None:
@@ -88,7 +85,7 @@ def test_gllp_rule_for_an_attenuated_laser() -> None:
     n, k = rep["key_bits_before_ec"], rep["sample_bits"]
     e = rep["sample_errors"] / k + math.sqrt((n + k) / (n * k) * (k + 1) / k * math.log(2 / 1e-10))
     expected = math.floor(
-        n * (1 - delta) * (1 - _h(e / (1 - delta)))
+        n * (1 - delta) * (1 - h2(e / (1 - delta)))
         - rep["leaked_ec_bits"]
         - math.log2(2 / (1e-20 * 1e-15))
     )

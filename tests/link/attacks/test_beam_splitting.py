@@ -9,11 +9,7 @@ import numpy as np
 from qkdstack.link.attacks import BeamSplitting, parse_attack
 from qkdstack.params import LinkParams
 
-SIGMAS = 5.0
-
-
-def _within(count: float, total: int, p: float) -> bool:
-    return abs(count - total * p) < SIGMAS * math.sqrt(total * p * (1 - p))
+from helpers import SIGMAS, within_binomial
 
 
 def test_qber_and_gain_unchanged_for_a_laser() -> None:
@@ -25,10 +21,10 @@ def test_qber_and_gain_unchanged_for_a_laser() -> None:
     signal = 1 - math.exp(-t * 0.1 * 0.5)
     gain = 1 - (1 - y0) * (1 - signal)
     qber = ((1 - signal) * y0 / 2 + signal * 0.01) / gain
-    assert _within(len(out.bob), pulses, gain)
+    assert within_binomial(len(out.bob), pulses, gain)
     keep = out.alice.basis == out.bob.basis
     errors = int(np.count_nonzero(out.alice.bit[keep] != out.bob.bit[keep]))
-    assert _within(errors, int(keep.sum()), qber)
+    assert within_binomial(errors, int(keep.sum()), qber)
 
 
 def test_eve_share_matches_the_loss() -> None:
@@ -41,12 +37,12 @@ def test_eve_share_matches_the_loss() -> None:
     lost_mean = (1 - t) * mu
     p_holds = 1 - math.exp(-lost_mean)
     n = len(out.eve)
-    assert _within(int(np.count_nonzero(out.eve.certain)), n, p_holds)
+    assert within_binomial(int(np.count_nonzero(out.eve.certain)), n, p_holds)
     # Mean photons Eve keeps per detected pulse: (1 - t) mu, Poisson variance.
     mean = float(out.eve.photons.mean())
     assert abs(mean - lost_mean) < SIGMAS * math.sqrt(lost_mean / n)
     # Over the whole run she took photons from a share 1 - exp(-(1 - t) mu) of the pulses.
-    assert _within(out.eve.intercepted_pulses, pulses, p_holds)
+    assert within_binomial(out.eve.intercepted_pulses, pulses, p_holds)
     held = out.eve.certain
     assert np.all(out.eve.guess[held] == out.alice.bit[held])
 
@@ -59,4 +55,4 @@ def test_single_photons_reach_eve_only_when_bob_clicks_on_noise() -> None:
     y0 = 1 - (1 - 1e-3) ** 2
     # P(Eve holds the photon | Bob detects) = (1 - t) y0 / (1 - (1 - y0)(1 - eta)).
     p = (1 - t) * y0 / (1 - (1 - y0) * (1 - eta))
-    assert _within(int(np.count_nonzero(out.eve.certain)), len(out.eve), p)
+    assert within_binomial(int(np.count_nonzero(out.eve.certain)), len(out.eve), p)

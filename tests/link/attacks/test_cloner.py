@@ -12,14 +12,12 @@ from qkdstack.link.attacks import Cloner
 from qkdstack.link.attacks.cloner import fuchs_eve_error_prob, fuchs_information
 from qkdstack.params import LinkParams
 
+from helpers import h2
+
 SIGMAS = 5.0
 CLEAN = LinkParams(
     distance_km=5.0, misalignment_error=0.0, dark_count_prob=0.0, detector_efficiency=0.5
 )
-
-
-def _h(p: float) -> float:
-    return 0.0 if p <= 0 or p >= 1 else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
 
 
 def _phi(x: float) -> float:
@@ -38,9 +36,9 @@ def test_closed_form_matches_the_paper(d: float) -> None:
 def test_eve_and_bob_information_cross_at_the_known_qber() -> None:
     """I_AE = I_AB = 1 - h(D) at D = (1 - 1/sqrt 2)/2 ~ 0.1464 (Fuchs et al. 1997, Sec. VI)."""
     d = (1 - 1 / math.sqrt(2)) / 2
-    assert fuchs_information(d) == pytest.approx(1 - _h(d), abs=1e-12)
-    assert fuchs_information(0.1) < 1 - _h(0.1)
-    assert fuchs_information(0.2) > 1 - _h(0.2)
+    assert fuchs_information(d) == pytest.approx(1 - h2(d), abs=1e-12)
+    assert fuchs_information(0.1) < 1 - h2(0.1)
+    assert fuchs_information(0.2) > 1 - h2(0.2)
 
 
 @pytest.mark.parametrize("d", [0.05, 0.15, 0.25])
@@ -55,7 +53,7 @@ def test_simulation_reproduces_the_fuchs_curve(d: float) -> None:
     eve_err = int(np.count_nonzero(a != g))
     assert abs(eve_err - n * p_e) < SIGMAS * math.sqrt(n * p_e * (1 - p_e))
     # Empirical information 1 - h(p_hat) against I_AE(D), delta-method standard deviation.
-    info = 1 - _h(eve_err / n)
+    info = 1 - h2(eve_err / n)
     sigma = abs(math.log2((1 - p_e) / p_e)) * math.sqrt(p_e * (1 - p_e) / n)
     assert abs(info - 0.5 * _phi(2 * math.sqrt(d * (1 - d)))) < SIGMAS * sigma
 

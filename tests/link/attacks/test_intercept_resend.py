@@ -12,24 +12,17 @@ from qkdstack.link.attacks import EveBasis, InterceptResend, parse_attack
 from qkdstack.params import LinkParams
 from qkdstack.typing import Basis
 
-SIGMAS = 5.0
+from helpers import SIGMAS, h2, within_binomial
+
 # An error-free link: no misalignment, no dark counts, single photons, short fibre.
 CLEAN = LinkParams(
     distance_km=5.0, misalignment_error=0.0, dark_count_prob=0.0, detector_efficiency=0.5
 )
 
 
-def _h(p: float) -> float:
-    return 0.0 if p in (0.0, 1.0) else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
-
-
 def _sifted(out):  # type: ignore[no-untyped-def]
     keep = out.alice.basis == out.bob.basis
     return keep, out.alice.bit[keep], out.bob.bit[keep]
-
-
-def _within(count: int, total: int, p: float) -> bool:
-    return abs(count - total * p) < SIGMAS * math.sqrt(total * p * (1 - p))
 
 
 @pytest.mark.parametrize("fraction", [1.0, 0.5, 0.2])
@@ -38,20 +31,20 @@ def test_random_basis_qber_is_fraction_over_four(fraction: float) -> None:
         "bb84", CLEAN, 400_000, np.random.default_rng(1)
     )
     _, a, b = _sifted(out)
-    assert _within(int(np.count_nonzero(a != b)), a.size, fraction / 4)
+    assert within_binomial(int(np.count_nonzero(a != b)), a.size, fraction / 4)
     # The one-way BB84 key rate 1 - 2 h(Q) (Shor, Preskill 2000) is negative at Q = 1/4: abort.
     if fraction == 1.0:
         qber = float(np.mean(a != b))
-        assert 1 - 2 * _h(qber) < 0
+        assert 1 - 2 * h2(qber) < 0
 
 
 def test_intercepted_pulses_and_unchanged_gain() -> None:
     pulses = 400_000
     out = InterceptResend(0.5, "random").simulate("bb84", CLEAN, pulses, np.random.default_rng(2))
     # Single photons: every pulse is non-empty, Eve attacks each with probability 1/2.
-    assert _within(out.eve.intercepted_pulses, pulses, 0.5)
+    assert within_binomial(out.eve.intercepted_pulses, pulses, 0.5)
     eta = 10 ** (-0.2 * 5.0 / 10) * 0.5
-    assert _within(len(out.bob), pulses, eta)
+    assert within_binomial(len(out.bob), pulses, eta)
 
 
 def test_random_basis_eve_knows_half_of_the_sifted_bits() -> None:
@@ -60,10 +53,10 @@ def test_random_basis_eve_knows_half_of_the_sifted_bits() -> None:
     guess = out.eve.guess[keep]
     certain = out.eve.certain[keep]
     n = a.size
-    assert _within(int(np.count_nonzero(certain)), n, 0.5)
+    assert within_binomial(int(np.count_nonzero(certain)), n, 0.5)
     assert np.all(guess[certain] == a[certain])
     # Right basis half the time (always correct), wrong basis half the time (correct by chance).
-    assert _within(int(np.count_nonzero(guess == a)), n, 0.75)
+    assert within_binomial(int(np.count_nonzero(guess == a)), n, 0.75)
 
 
 def test_fixed_z_basis_attack_disturbs_only_x() -> None:
@@ -72,7 +65,7 @@ def test_fixed_z_basis_attack_disturbs_only_x() -> None:
     z = out.alice.basis[keep] == Basis.Z
     assert np.all(a[z] == b[z])
     assert np.all(out.eve.guess[keep][z] == a[z])
-    assert _within(int(np.count_nonzero(a[~z] != b[~z])), int((~z).sum()), 0.5)
+    assert within_binomial(int(np.count_nonzero(a[~z] != b[~z])), int((~z).sum()), 0.5)
     assert np.all(out.eve.basis[out.eve.attacked] == EveBasis.Z)
 
 
@@ -85,11 +78,11 @@ def test_breidbart_gives_the_literature_information() -> None:
     n = a.size
     p_wrong = math.sin(math.pi / 8) ** 2  # 0.1464
     wrong = int(np.count_nonzero(out.eve.guess[keep] != a))
-    assert _within(wrong, n, p_wrong)
-    assert _within(int(np.count_nonzero(a != b)), n, 0.25)
+    assert within_binomial(wrong, n, p_wrong)
+    assert within_binomial(int(np.count_nonzero(a != b)), n, 0.25)
     # Empirical Shannon information per bit vs 1 - h(sin^2 pi/8) = 0.399 (delta method, 5 sigma).
     p_hat = wrong / n
-    info_hat = 1 - _h(p_hat)
+    info_hat = 1 - h2(p_hat)
     sigma = abs(math.log2((1 - p_wrong) / p_wrong)) * math.sqrt(p_wrong * (1 - p_wrong) / n)
     assert abs(info_hat - 0.399) < SIGMAS * sigma + 5e-4
     assert not out.eve.certain.any()
@@ -106,4 +99,4 @@ def test_laser_pulses_without_photons_cannot_be_intercepted() -> None:
     mu, f, pulses = 0.3, 0.6, 2_000_000
     params = LinkParams(source="laser", mu=mu)
     out = InterceptResend(f).simulate("bb84", params, pulses, np.random.default_rng(6))
-    assert _within(out.eve.intercepted_pulses, pulses, f * (1 - math.exp(-mu)))
+    assert within_binomial(out.eve.intercepted_pulses, pulses, f * (1 - math.exp(-mu)))

@@ -11,16 +11,9 @@ from qkdstack.errors import ParameterError
 from qkdstack.link.attacks import PhotonNumberSplitting, parse_attack
 from qkdstack.params import LinkParams
 
-SIGMAS = 5.0
+from helpers import h2, within_binomial
+
 PARAMS = LinkParams(source="laser", mu=0.5, distance_km=50.0, dark_count_prob=1e-6)
-
-
-def _within(count: float, total: int, p: float) -> bool:
-    return abs(count - total * p) < SIGMAS * math.sqrt(total * p * (1 - p))
-
-
-def _h(p: float) -> float:
-    return 0.0 if p <= 0 or p >= 1 else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
 
 
 def _poisson(mu: float, n: int) -> float:
@@ -35,10 +28,10 @@ def test_pns_is_invisible_to_plain_bb84() -> None:
     signal = 1 - math.exp(-t * 0.1 * 0.5)  # the honest signal-click probability
     gain = 1 - (1 - y0) * (1 - signal)
     qber = ((1 - signal) * y0 / 2 + signal * 0.01) / gain
-    assert _within(len(out.bob), pulses, gain)
+    assert within_binomial(len(out.bob), pulses, gain)
     keep = out.alice.basis == out.bob.basis
     errors = int(np.count_nonzero(out.alice.bit[keep] != out.bob.bit[keep]))
-    assert _within(errors, int(keep.sum()), qber)
+    assert within_binomial(errors, int(keep.sum()), qber)
     # ... while Eve knows almost every detected bit. Independent count of P(detected and known):
     # split pulses (share r of n >= 2) clicked by n - 1 lossless photons or a dark count, plus
     # dark clicks on blocked pulses (all single photons, a share 1 - r of multi-photon pulses).
@@ -48,7 +41,7 @@ def test_pns_is_invisible_to_plain_bb84() -> None:
     p_known = r * p_split_det + (1 - r) * (1 - _poisson(0.5, 0) - _poisson(0.5, 1)) * y0
     p_known += _poisson(0.5, 1) * y0
     n_known = int(np.count_nonzero(out.eve.certain))
-    assert _within(n_known, pulses, p_known)
+    assert within_binomial(n_known, pulses, p_known)
     assert n_known / len(out.eve) > 0.99
     assert out.eve.notes["multi_photon_forward_share"] == pytest.approx(r, rel=1e-9)
 
@@ -76,7 +69,7 @@ def _decoy_key_rate(out, params: LinkParams) -> tuple[float, float]:  # type: ig
     )
     q1 = y1 * mu * math.exp(-mu)
     e1 = (qbers[1] * q_nu * math.exp(nu) - 0.5 * y0) / (y1 * nu) if y1 > 0 else 0.5
-    rate = 0.5 * (-q_mu * params.ec_efficiency * _h(e_mu) + q1 * (1 - _h(min(max(e1, 0.0), 0.5))))
+    rate = 0.5 * (-q_mu * params.ec_efficiency * h2(e_mu) + q1 * (1 - h2(min(max(e1, 0.0), 0.5))))
     return y1, rate
 
 
@@ -97,7 +90,7 @@ def test_decoy_states_expose_pns() -> None:
     # ... although the signal gain still matches the honest one.
     sent = attacked.alice.meta.sent_counts.sum(axis=1)
     gain = 1 - (1 - (1 - (1 - 1e-6) ** 2)) * math.exp(-t * 0.1 * 0.5)
-    assert _within(int(np.count_nonzero(attacked.alice.intensity == 0)), int(sent[0]), gain)
+    assert within_binomial(int(np.count_nonzero(attacked.alice.intensity == 0)), int(sent[0]), gain)
 
 
 def test_pns_cannot_hide_on_a_short_link() -> None:

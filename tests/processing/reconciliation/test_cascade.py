@@ -21,13 +21,7 @@ from qkdstack.processing.reconciliation.shuffle import pass_block_size, pass_per
 from qkdstack.processing.verification import compare_tags, verification_tag
 from qkdstack.typing import Role
 
-
-def _pair(rng: np.random.Generator, n: int, errors: int) -> tuple[np.ndarray, np.ndarray]:
-    """Alice's uniform key and Bob's copy with exactly ``errors`` flipped positions."""
-    alice = rng.integers(0, 2, n, dtype=np.uint8)
-    bob = alice.copy()
-    bob[rng.choice(n, size=errors, replace=False)] ^= 1
-    return alice, bob
+from helpers import noisy_pair
 
 
 class _Spy:
@@ -99,7 +93,7 @@ def test_cascade_original_corrects_all_detectable_errors_on_1000_pairs() -> None
     for trial in range(1000):
         n = int(rng.integers(1000, 2001))
         q = qbers[trial % len(qbers)]
-        alice, bob = _pair(rng, n, max(1, round(q * n)))
+        alice, bob = noisy_pair(rng, n, max(1, round(q * n)))
         spy = _Spy(n)
         result = reconcile(
             alice, bob, q, method="cascade-original", seed=trial, channel_factory=_spied(spy)
@@ -120,7 +114,7 @@ def test_leakage_at_least_one_parity_per_first_pass_block_plus_search() -> None:
     # needs at least one binary-search answer, so leaked >= ceil(n/k1) + 1.
     rng = np.random.default_rng(7)
     n, q = 5000, 0.03
-    alice, bob = _pair(rng, n, 150)
+    alice, bob = noisy_pair(rng, n, 150)
     result = reconcile(alice, bob, q, method="cascade-original", seed=1)
     k1 = int(np.ceil(0.73 / q))
     assert result.leaked_bits >= -(-n // k1) + 1
@@ -139,7 +133,7 @@ def test_mean_efficiency_exceeds_shannon_limit() -> None:
     rng = np.random.default_rng(11)
     effs = []
     for seed in range(40):
-        alice, bob = _pair(rng, 10_000, 300)
+        alice, bob = noisy_pair(rng, 10_000, 300)
         effs.append(reconcile(alice, bob, 0.03, method="cascade-original", seed=seed).efficiency)
     assert 1.0 < float(np.mean(effs)) < 1.5
 
@@ -158,7 +152,7 @@ def test_zero_errors_leaks_only_block_parities() -> None:
 
 def test_injected_residual_error_is_caught_by_verification() -> None:
     rng = np.random.default_rng(5)
-    alice, bob = _pair(rng, 4000, 80)
+    alice, bob = noisy_pair(rng, 4000, 80)
     result = reconcile(alice, bob, 0.02, method="cascade-original", seed=2)
     hash_key = bytes(range(16))
     compare_tags(verification_tag(alice, hash_key), verification_tag(result.key, hash_key))
@@ -170,7 +164,7 @@ def test_injected_residual_error_is_caught_by_verification() -> None:
 
 def test_same_seed_same_transcript() -> None:
     rng = np.random.default_rng(9)
-    alice, bob = _pair(rng, 3000, 60)
+    alice, bob = noisy_pair(rng, 3000, 60)
     a = reconcile(alice, bob, 0.02, method="cascade-original", seed=42)
     b = reconcile(alice, bob, 0.02, method="cascade-original", seed=42)
     assert (a.leaked_bits, a.round_trips) == (b.leaked_bits, b.round_trips)
@@ -218,7 +212,7 @@ def test_every_variant_corrects_across_qber_and_sizes(method: str) -> None:
     for n in (1000, 10_000):
         for q in (0.005, 0.01, 0.02, 0.04, 0.06, 0.08):
             for seed in range(3):
-                alice, bob = _pair(rng, n, max(1, round(q * n)))
+                alice, bob = noisy_pair(rng, n, max(1, round(q * n)))
                 spy = _Spy(n)
                 result = reconcile(
                     alice, bob, q, method=method, seed=seed, channel_factory=_spied(spy)
@@ -237,7 +231,7 @@ def test_every_variant_corrects_across_qber_and_sizes(method: str) -> None:
 def test_every_variant_corrects_large_keys(method: str, n: int) -> None:
     rng = np.random.default_rng(n)
     for q in (0.005, 0.02, 0.05, 0.08):
-        alice, bob = _pair(rng, n, round(q * n))
+        alice, bob = noisy_pair(rng, n, round(q * n))
         result = reconcile(alice, bob, q, method=method, seed=1)
         assert np.array_equal(result.key, alice), f"{method} n={n} q={q}"
 
@@ -254,7 +248,7 @@ def test_original_efficiency_matches_published_reproduction(q: float, reference:
     rng = np.random.default_rng(int(q * 1000))
     effs = []
     for seed in range(20):
-        alice, bob = _pair(rng, 10_000, round(q * 10_000))
+        alice, bob = noisy_pair(rng, 10_000, round(q * 10_000))
         effs.append(reconcile(alice, bob, q, method="cascade-original", seed=seed).efficiency)
     assert abs(float(np.mean(effs)) - reference) <= 0.02
 
@@ -264,7 +258,7 @@ def test_optimised_variants_beat_the_original() -> None:
     # modified version leaks less than the original, and the proposed options less than all
     # earlier proposals; (7) and (8) reach f < 1.08 at Q = 3% (published values: docs/cascade.md).
     rng = np.random.default_rng(17)
-    pairs = [_pair(rng, 10_000, 300) for _ in range(15)]
+    pairs = [noisy_pair(rng, 10_000, 300) for _ in range(15)]
     mean = {
         m: float(
             np.mean(
@@ -286,7 +280,7 @@ def test_optimised_variants_beat_the_original() -> None:
 def test_default_cascade_reaches_target_efficiency_at_1e5(q: float) -> None:
     # Issue 5 target: f <= 1.05 at n = 10^5 (a single run's f varies by ~0.005 here).
     rng = np.random.default_rng(int(q * 1e4))
-    alice, bob = _pair(rng, 100_000, round(q * 100_000))
+    alice, bob = noisy_pair(rng, 100_000, round(q * 100_000))
     result = reconcile(alice, bob, q, method="cascade", seed=3)
     assert np.array_equal(result.key, alice)
     assert 1.0 < result.efficiency <= 1.05
@@ -353,7 +347,7 @@ def test_forged_parities_end_the_run_rather_than_cycle(method: str) -> None:
     rng = np.random.default_rng(21)
     aborted = 0
     for trial in range(12):
-        alice, bob = _pair(rng, 4000, 120)
+        alice, bob = noisy_pair(rng, 4000, 120)
         forger = _Forger(every=1 + trial % 4, stride=1 + trial % 3)
 
         def factory(responder: Responder, tamper: _Forger = forger) -> ClassicalChannel:
@@ -377,6 +371,6 @@ def test_honest_short_keys_whose_first_block_halves_them_never_abort(n: int) -> 
     blocks and an honest run aborts ("a bit was corrected twice")."""
     for seed in range(12):
         rng = np.random.default_rng(seed + 1000 * n)
-        alice, bob = _pair(rng, n, 1 + seed % 2)
+        alice, bob = noisy_pair(rng, n, 1 + seed % 2)
         result = reconcile(alice, bob, 0.003, seed=seed)
         assert np.array_equal(result.key, alice)

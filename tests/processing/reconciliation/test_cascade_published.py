@@ -25,6 +25,8 @@ from qkdstack.processing.reconciliation import reconcile
 from qkdstack.processing.reconciliation.cascade import VARIANTS, block_sizes
 from qkdstack.typing import Role
 
+from helpers import h2, noisy_pair
+
 # Martinez-Mateo et al. 2015, Table 3: option (8) ("near-optimal"), frame n = 2^14, 14 passes,
 # sub-block reuse; per QBER the block sizes (k1, k2, k3) and f_EC (their Eq. (2)). Read from a
 # transcription of the table (docs/cascade.md, "Sources"), whose own check reproduces the table's
@@ -61,11 +63,6 @@ YAN_N1E4 = {0.01: 1.0940, 0.02: 1.0814, 0.03: 1.0741, 0.05: 1.0748}
 TOLERANCE = 0.02
 
 
-def _h(q: float) -> float:
-    """Binary entropy in bits (Shannon): h(q) = -q log2 q - (1-q) log2 (1-q)."""
-    return -q * math.log2(q) - (1.0 - q) * math.log2(1.0 - q)
-
-
 class _WireCount:
     """Counts, from the encoded messages, the parity bits Alice discloses, and the block parities
     she leaves out (one per full pass after the first: the last block's, which Bob infers from the
@@ -100,14 +97,12 @@ def _runs(method: str, n: int, q: float, runs: int) -> tuple[np.ndarray, np.ndar
     errors = round(q * n)
     f_wire, f_sent, failed = [], [], 0
     for seed in range(runs):
-        alice = rng.integers(0, 2, n, dtype=np.uint8)
-        bob = alice.copy()
-        bob[rng.choice(n, size=errors, replace=False)] ^= 1
+        alice, bob = noisy_pair(rng, n, errors)
         spy = _WireCount()
         result = reconcile(alice, bob, q, method=method, seed=seed, channel_factory=spy.factory())
         failed += int(not np.array_equal(result.key, alice))
-        f_wire.append(spy.disclosed / (n * _h(errors / n)))
-        f_sent.append((spy.disclosed + spy.inferred) / (n * _h(errors / n)))
+        f_wire.append(spy.disclosed / (n * h2(errors / n)))
+        f_sent.append((spy.disclosed + spy.inferred) / (n * h2(errors / n)))
     return np.array(f_wire), np.array(f_sent), failed
 
 

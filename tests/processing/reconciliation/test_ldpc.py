@@ -36,11 +36,9 @@ from qkdstack.processing.reconciliation.ldpc import (
 from qkdstack.processing.verification import compare_tags, verification_tag
 from qkdstack.typing import Role
 
+from helpers import h2, noisy_pair
+
 CODES = Path(__file__).resolve().parents[3] / "src/qkdstack/processing/reconciliation/codes"
-
-
-def _h(p: float) -> float:
-    return -p * math.log2(p) - (1 - p) * math.log2(1 - p)
 
 
 _LENGTHS_2_20_SLOW = [
@@ -240,7 +238,7 @@ def test_decoder_corrects_a_long_frame_near_the_target_efficiency() -> None:
     rng = np.random.default_rng(5)
     x = rng.integers(0, 2, code.n, dtype=np.uint8)
     q = 0.018
-    assert abs(0.15 / _h(q) - 1.153) < 1e-3
+    assert abs(0.15 / h2(q) - 1.153) < 1e-3
     y = x ^ (rng.random(code.n) < q).astype(np.uint8)
     word, ok, _ = decode_syndrome(code, math.log((1 - q) / q) * (1 - 2.0 * y), syndrome(code, x))
     assert ok and np.array_equal(word, x)
@@ -285,7 +283,7 @@ def test_plan_meets_the_target_leakage_or_caps_puncturing() -> None:
             m = load_code(rate, length).m
             assert frames >= -(-n // length)
             assert payload == -(-n // frames)
-            target = math.ceil(1.1 * _h(q) * payload)
+            target = math.ceil(1.1 * h2(q) * payload)
             assert m - d >= target
             assert m - d == target or d == m // 10
             exact += m - d == target
@@ -297,11 +295,7 @@ def test_plan_meets_the_target_leakage_or_caps_puncturing() -> None:
 
 
 def _errors(n: int, q: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    alice = rng.integers(0, 2, n, dtype=np.uint8)
-    bob = alice.copy()
-    bob[rng.choice(n, round(q * n), replace=False)] ^= 1
-    return alice, bob
+    return noisy_pair(np.random.default_rng(seed), n, round(q * n))
 
 
 @pytest.mark.parametrize("q", [0.02, 0.05, 0.08])
@@ -333,9 +327,7 @@ def _punctured(rate: float, d: int, seed: int) -> np.ndarray:
 def test_too_optimistic_rate_reports_failed_frames_and_keeps_bobs_bits() -> None:
     rng = np.random.default_rng(3)
     n = 40_000  # one frame at the rate planned for Q = 2%
-    alice = rng.integers(0, 2, n, dtype=np.uint8)
-    bob = alice.copy()
-    bob[rng.choice(n, 3200, replace=False)] ^= 1  # 8% errors, decoded as if Q were 2%
+    alice, bob = noisy_pair(rng, n, 3200)  # 8% errors, decoded as if Q were 2%
     channel = ClassicalChannel(alice_responder(alice))
     outcome = get_method("ldpc").make_bob(seed=1).reconcile(bob, 0.02, channel)
     assert outcome.frames_failed == outcome.frames == 1
@@ -424,9 +416,7 @@ def test_masked_rows_have_full_rank_on_punctured_columns() -> None:
 def test_blind_corrects_every_frame_and_the_channel_counts_its_leak(q: float) -> None:
     rng = np.random.default_rng(int(q * 1000))
     n = 20_000
-    alice = rng.integers(0, 2, n, dtype=np.uint8)
-    bob = alice.copy()
-    bob[rng.choice(n, round(q * n), replace=False)] ^= 1
+    alice, bob = noisy_pair(rng, n, round(q * n))
     told: dict[str, int] = {"syndrome": 0, "values": 0, "masked": 0}
 
     def spy(sender: Role, wire: bytes) -> bytes:
@@ -480,7 +470,7 @@ def test_default_efficiency_follows_the_code_length() -> None:
                 assert tried.length != longer or (longer == 1048576 and not measured(tried))
             assert plan.length != 1048576 or measured(plan)
             m = load_code(plan.rate, plan.length).m
-            exact = m - plan.punctured == math.ceil(f_star * _h(q) * plan.payload)
+            exact = m - plan.punctured == math.ceil(f_star * h2(q) * plan.payload)
             assert exact or plan.punctured == m // 10
             assert exact or n < 1_000_000  # long keys: exactly f* h(Q) per key bit
             lengths.add(plan.length)
@@ -513,9 +503,7 @@ def test_plan_at_very_low_qber_uses_the_highest_rate_code() -> None:
 def test_ldpc_methods_correct_large_keys(method: str, n: int) -> None:
     rng = np.random.default_rng(n)
     for q in (0.005, 0.02, 0.05, 0.08):
-        alice = rng.integers(0, 2, n, dtype=np.uint8)
-        bob = alice.copy()
-        bob[rng.choice(n, max(1, round(q * n)), replace=False)] ^= 1
+        alice, bob = noisy_pair(rng, n, max(1, round(q * n)))
         channel = ClassicalChannel(alice_responder(alice))
         outcome = get_method(method).make_bob(seed=1).reconcile(bob, q, channel)
         # Default f* (1.10 on 2^20-bit frames, here n = 10^6 at Q = 2%; 1.15 on 2^18-bit frames,

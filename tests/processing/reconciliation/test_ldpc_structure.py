@@ -21,6 +21,8 @@ from qkdstack.processing.reconciliation import get_method
 from qkdstack.processing.reconciliation.base import alice_responder
 from qkdstack.processing.reconciliation.ldpc import CODE_LENGTHS, CODE_RATES, load_code
 
+from helpers import bsc_pair
+
 ROOT = Path(__file__).resolve().parents[3]
 CODES = ROOT / "src/qkdstack/processing/reconciliation/codes"
 N_BASE = 1024
@@ -190,9 +192,7 @@ def test_frame_error_rate_of_short_frames_within_its_bound() -> None:
     n, q = 600_000, 0.03  # 12 frames of 65536 bits each (the default plan of such a key)
     frames = failed = 0
     for _ in range(2):
-        alice = rng.integers(0, 2, n, dtype=np.uint8)
-        bob = alice.copy()
-        bob[rng.random(n) < q] ^= 1
+        alice, bob = bsc_pair(rng, n, q)
         channel = ClassicalChannel(alice_responder(alice))
         outcome = get_method("ldpc").make_bob(seed=3).reconcile(bob, q, channel)
         frames += outcome.frames

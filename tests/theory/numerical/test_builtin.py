@@ -28,9 +28,7 @@ from qkdstack.theory.numerical import (
     six_state,
 )
 
-
-def _h(q: float) -> float:
-    return 0.0 if q in (0.0, 1.0) else -q * math.log2(q) - (1 - q) * math.log2(1 - q)
+from helpers import h2
 
 
 def _lo2001(q: float) -> float:
@@ -47,7 +45,7 @@ def test_bb84_reproduces_shor_preskill(p: float) -> None:
     proto = bb84()
     r = numerical_key_rate(proto, depolarizing_statistics(proto, p))
     sift = 0.5**2 + 0.5**2
-    assert _raw_rate(r) == pytest.approx(sift * (1 - 2 * _h(p / 2)), abs=1e-6)
+    assert _raw_rate(r) == pytest.approx(sift * (1 - 2 * h2(p / 2)), abs=1e-6)
     assert r.privacy_bits_lower <= r.privacy_bits_upper + 1e-12
     assert r.gap < 1e-6
     assert r.sifting_probability == pytest.approx(sift, abs=1e-12)
@@ -65,7 +63,7 @@ def test_six_state_reproduces_lo2001(p: float) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("p", np.linspace(0.0, 0.25, 26).tolist())
 def test_bb84_and_six_state_sweep(p: float) -> None:
-    for proto, ref in ((bb84(), 0.5 * (1 - 2 * _h(p / 2))), (six_state(), _lo2001(p / 2) / 3)):
+    for proto, ref in ((bb84(), 0.5 * (1 - 2 * h2(p / 2))), (six_state(), _lo2001(p / 2) / 3)):
         r = numerical_key_rate(proto, depolarizing_statistics(proto, p))
         assert _raw_rate(r) == pytest.approx(ref, abs=1e-6)
         assert r.gap < 1e-6
@@ -109,7 +107,7 @@ def test_efficiency_mismatch_equal_efficiencies_is_scaled_bb84() -> None:
     eta_d, p = 0.7, 0.05
     proto = bb84_efficiency_mismatch(eta_d, eta_d)
     r = numerical_key_rate(proto, depolarizing_statistics(proto, p))
-    assert _raw_rate(r) == pytest.approx(eta_d * 0.5 * (1 - 2 * _h(p / 2)), abs=1e-6)
+    assert _raw_rate(r) == pytest.approx(eta_d * 0.5 * (1 - 2 * h2(p / 2)), abs=1e-6)
 
 
 def test_efficiency_mismatch_costs_key() -> None:
@@ -131,7 +129,7 @@ def test_ec_efficiency_scales_the_leak() -> None:
     r1 = numerical_key_rate(proto, tab)
     r2 = numerical_key_rate(proto, tab, ec_efficiency=1.2)
     assert r2.leak_ec_bits == pytest.approx(1.2 * r1.leak_ec_bits, rel=1e-12)
-    assert r1.leak_ec_bits == pytest.approx(0.5 * _h(0.03), abs=1e-12)
+    assert r1.leak_ec_bits == pytest.approx(0.5 * h2(0.03), abs=1e-12)
 
 
 def test_bad_inputs_raise_parameter_error() -> None:
