@@ -40,7 +40,14 @@ class RecordMeta:
     sent_counts : ndarray of int64, shape (n_intensities, n_bases), optional
         Pulses Alice sent per intensity class and basis (Alice only).
     params : dict
-        The link parameters that produced the records (informational).
+        The link parameters that produced the records, as Alice declares them; the
+        post-processing reads them, so they are not informational. Her key-length proof takes
+        ``source`` (and ``mu`` for a laser: :func:`~qkdstack.processing.key_length.proof_source`),
+        the decoy-state bound takes ``intensity_probs`` and ``basis_prob_z`` (Lim et al. 2014),
+        and the sanity checks (:mod:`qkdstack.processing.sanity`: detector model, PLOB bound) and
+        ``qkd process`` read the link's ``distance_km`` and detector parameters. Hardware records
+        may omit it: a check whose parameter is absent is skipped, and an undeclared source is
+        refused rather than given the single-photon proof.
     seed : int or None
         The simulation seed, or None for hardware data.
     """

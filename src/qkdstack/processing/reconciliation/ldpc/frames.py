@@ -88,10 +88,11 @@ def plan_frames(
     ``R_0`` with ``d`` punctured and ``s`` shortened positions has rate
     ``R = (R_0 N - s) / (N - d - s)``, here ``1 - L / p`` exactly, as long as ``d <= M / 10``.
     Frame counts from ``F`` to ``2F`` (``p >= N / 2``) are tried, the longest codes
-    (``N = 2^18``) first: the fit with the fewest shortened positions is taken if at most a fifth of
-    the frame is shortened, else the next shorter codes, and failing that the least shortened fit
-    of any length. ``lengths``: the code lengths allowed (default: all). With no fit at all, the 65536-bit codes are used with puncturing
-    capped (and by the room ``N - p``), leaking more than ``f* h(Q)``:
+    (``N = 2^20``, then ``2^18``) first: the fit with the fewest shortened positions is taken if at
+    most a fifth of the frame is shortened, else the next shorter codes, and failing that the least
+    shortened fit of any length. ``lengths``: the code lengths allowed (default: all). With no fit
+    at all, the 65536-bit codes are used with puncturing capped (and by the room ``N - p``),
+    leaking more than ``f* h(Q)``:
     frames punctured by 14-19% of ``M`` failed about one in 20-50 at f* = 1.2, by up to 11% none
     of about 200 (2026-11-27, BENCHMARKS.md), and 46% of the rate-0.9 code failed 7 frames in 16
     at Q = 0.5%. Past the lowest rate, more frames (shorter payloads) are used.
