@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck clean install figures
+.PHONY: run test test-slow bench lint typecheck clean install figures vectors codes
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,23 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
+
+# The tests behind @pytest.mark.slow (large blocks, 10^9 pulses; `make test` leaves them out).
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+# The known-answer vectors of tests/vectors (seconds; the scripts import nothing from qkdstack).
+# Byte for byte the committed files with the numpy they record; `git diff tests/vectors` shows any
+# change. tests/golden is not regenerated here: it pins the reports a refactor must keep.
+vectors: $(STAMP)
+	$(PY) scripts/make_theory_vectors.py
+
+# The LDPC mother codes shipped in src/qkdstack/processing/reconciliation/codes (27 files, about
+# 25 s on two cores): 65536-bit PEG codes, 2^18- and 2^20-bit quasi-cyclic codes.
+codes: $(STAMP)
+	$(PY) scripts/make_ldpc_codes.py
+	$(PY) scripts/make_ldpc_codes.py qc
+	$(PY) scripts/make_ldpc_codes.py qc20
 
 # The figures of docs/img and the example record files of docs/records.md (a few minutes).
 figures: $(STAMP)
