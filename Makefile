@@ -43,8 +43,8 @@ test-slow: $(STAMP)
 vectors: $(STAMP)
 	$(PY) scripts/make_theory_vectors.py
 
-# The LDPC mother codes shipped in src/qkdstack/processing/reconciliation/codes (27 files, about
-# 25 s on two cores): 65536-bit PEG codes, 2^18- and 2^20-bit quasi-cyclic codes.
+# The LDPC mother codes shipped in src/qkdstack/processing/reconciliation/codes (27 files, under
+# a minute on two cores): 65536-bit PEG codes, 2^18- and 2^20-bit quasi-cyclic codes.
 codes: $(STAMP)
 	$(PY) scripts/make_ldpc_codes.py
 	$(PY) scripts/make_ldpc_codes.py qc
