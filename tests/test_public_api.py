@@ -20,6 +20,7 @@ MODULES = [
     "qkdstack.link.records",
     "qkdstack.processing",
     "qkdstack.processing.channel",
+    "qkdstack.processing.wire",
     "qkdstack.processing.authentication",
     "qkdstack.processing.sifting",
     "qkdstack.processing.estimation",
