@@ -86,11 +86,11 @@ class LDPCCode:
 def load_code(rate: float, length: int = _N) -> LDPCCode:
     """The shipped mother code of rate ``rate`` (one of :data:`CODE_RATES`) and ``length`` bits.
 
-    Codes of 65536 bits are stored edge by edge (progressive edge growth); codes of 262144 bits
-    are quasi-cyclic, stored as a base graph of 1024 columns and the shift of every base edge: base
-    edge ``(c, v)`` with shift ``s`` stands for the ``Z x Z`` circulant permutation that joins
-    column ``v Z + j`` to row ``c Z + (j + s) mod Z``, ``Z = 256`` (Fossorier, IEEE Trans. Inf.
-    Theory 50, 1788 (2004)).
+    Codes of 65536 bits are stored edge by edge (progressive edge growth); codes of 2^18 and 2^20
+    bits are quasi-cyclic, stored as a base graph of 1024 columns and the shift of every base edge:
+    base edge ``(c, v)`` with shift ``s`` stands for the ``Z x Z`` circulant permutation that joins
+    column ``v Z + j`` to row ``c Z + (j + s) mod Z``, with ``Z`` the file's ``lift`` (256 and
+    1024) (Fossorier, IEEE Trans. Inf. Theory 50, 1788 (2004)).
     """
     if rate not in CODE_RATES:
         raise ParameterError(f"Argument 'rate' must be one of {CODE_RATES}, not {rate}.")
