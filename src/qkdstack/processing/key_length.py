@@ -40,6 +40,8 @@ from typing import Any
 
 from qkdstack.errors import ParameterError, RecordError
 from qkdstack.processing.estimation import sampling_deviation
+from qkdstack.protocol import registry
+from qkdstack.protocol.builtin import BB84_QBER_LIMIT
 from qkdstack.theory.entropy import binary_entropy
 
 __all__ = [
@@ -54,9 +56,6 @@ __all__ = [
     "shor_preskill_key_length",
     "six_state_key_length",
 ]
-
-BB84_QBER_LIMIT = 0.110028
-"""Shor-Preskill threshold: the root of ``1 - 2 h(e) = 0``; above it no BB84 key is possible."""
 
 
 @dataclass(frozen=True)
@@ -379,10 +378,11 @@ def _count_text(count: int) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-SOURCE_PROOFS = ("bb84", "six-state")
-"""Protocols whose key-length rule depends on the photon source (single photons or a laser:
-Shor-Preskill / Lo 2001, or GLLP). decoy-bb84 always assumes a laser (its ``intensities``), bbm92
-and e91 an entangled source, and b92 has no proof."""
+SOURCE_PROOFS: tuple[str, ...] = tuple(n for n in registry.names() if registry.get(n).source_proof)
+"""Built-in protocols whose key-length rule depends on the photon source (single photons or a
+laser: Shor-Preskill / Lo 2001, or GLLP): ``source_proof`` in their spec, which
+:func:`proof_source` reads. decoy-bb84 always assumes a laser (its ``intensities``), bbm92 and e91
+an entangled source, and b92's numerical proof has no source model."""
 
 
 def proof_source(
@@ -417,7 +417,7 @@ def proof_source(
     RecordError
         Naming the metadata field that is missing or invalid.
     """
-    if protocol not in SOURCE_PROOFS:
+    if not registry.get(protocol).source_proof:
         return None
     chosen = source if source is not None else params.get("source")
     if chosen is None:
