@@ -271,6 +271,10 @@ class AliceNode:
             self._refuse(request, "a message kind no protocol stage uses")
         try:
             reply = handler(request)
+        except ProtocolAbort as exc:  # her own refusal, or her reconciler's: no key either way
+            if not isinstance(self._state, Aborted):
+                self._abort(str(exc))
+            raise
         except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, RecordError):
                 raise

@@ -86,6 +86,8 @@ class BobNode:
         self.ec_frames = 0
         self.ec_frames_failed = 0
         self._key_pos: IndexArray | None = None  # key positions within the sifted arrays
+        self._alice_pub: dict[str, Any] = {}  # both sifting announcements, once exchanged
+        self._bob_pub: dict[str, Any] = {}
         self._stage = "setup"
 
     @contextmanager
