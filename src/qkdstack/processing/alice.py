@@ -563,8 +563,8 @@ class AliceNode:
             return self._decide_length(estimated, scale)
 
         return kl.no_key_reason(
-            decision,  # type: ignore[arg-type]
-            at_scale if self._spec.scalable_proof else None,  # type: ignore[arg-type]
+            decision,
+            at_scale if self._spec.scalable_proof else None,
             key_bits=int(estimated.key.shape[0]),
             leak_bits=self._tally.disclosed["reconciliation"],
             pulses=self._records.meta.pulses,

@@ -36,13 +36,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qkdstack.errors import ParameterError, RecordError
 from qkdstack.processing.estimation import sampling_deviation
 from qkdstack.protocol import registry
 from qkdstack.protocol.builtin import BB84_QBER_LIMIT
 from qkdstack.theory.entropy import binary_entropy
+
+if TYPE_CHECKING:
+    from qkdstack.processing.key_length_numerical import NumericalKeyLength
 
 __all__ = [
     "BB84_QBER_LIMIT",
@@ -284,8 +287,8 @@ _SCALES = tuple(10**i for i in range(1, 9))
 
 
 def no_key_reason(
-    decision: KeyLength | DecoyKeyLength,
-    length_at_scale: Callable[[int], KeyLength | DecoyKeyLength] | None,
+    decision: KeyLength | DecoyKeyLength | NumericalKeyLength,
+    length_at_scale: Callable[[int], KeyLength | DecoyKeyLength | NumericalKeyLength] | None,
     *,
     key_bits: int,
     leak_bits: int,
@@ -304,7 +307,7 @@ def no_key_reason(
 
     Parameters
     ----------
-    decision : KeyLength or DecoyKeyLength
+    decision : KeyLength, DecoyKeyLength or NumericalKeyLength
         The rule's outcome for the block (``length_bits <= 0``).
     length_at_scale : callable or None
         The same rule at ``s`` times the data; None for a rule that has no proof (B92).
@@ -318,9 +321,9 @@ def no_key_reason(
         Some intensity class had no detections (scaling zero counts cannot fill it: the verdict
         is then "too few detections", never a physical limit).
     """
-    if length_at_scale is None or decision.formula.endswith(": no key"):
-        return decision.formula
     phi = decision.phase_error_upper
+    if length_at_scale is None or phi is None or decision.formula.endswith(": no key"):
+        return decision.formula
     scale = next((s for s in _SCALES if length_at_scale(s).length_bits > 0), None)
     more = ""
     if scale is not None:
