@@ -7,8 +7,8 @@ B92 has no QBER cut (0.5): its numerical finite-size bound on the full test stat
 References
 ----------
 P. W. Shor, J. Preskill, PRL 85, 441 (2000). H.-K. Lo, Quantum Inf. Comput. 1, 81 (2001).
-C. C. W. Lim et al., PRA 89, 022307 (2014). J. Lin, N. Lutkenhaus et al. / I. George, J. Lin,
-N. Lutkenhaus, PRR 3, 013274 (2021). A. K. Ekert, PRL 67, 661 (1991).
+C. C. W. Lim et al., PRA 89, 022307 (2014). I. George, J. Lin, N. Lutkenhaus, Phys. Rev. Research
+3, 013274 (2021). A. K. Ekert, PRL 67, 661 (1991).
 """
 
 from __future__ import annotations
