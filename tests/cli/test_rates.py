@@ -62,7 +62,7 @@ def test_block_bits_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 @pytest.mark.parametrize(
     ("argv", "name"),
     [
-        (["rates", "--protocol", "e91"], "--protocol"),
+        (["rates", "--protocol", "bb85"], "--protocol"),
         (["rates", "--params", "nope"], "--params"),
         (["rates", "--distance-km", "5:1:1"], "--distance-km"),
         (["rates", "--distance-km", "-3"], "--distance-km"),

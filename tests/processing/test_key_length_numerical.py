@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +21,13 @@ from qkdstack.processing.pipeline import PipelineOptions
 
 LOSSLESS = {"distance_km": 0.0, "detector_efficiency": 1.0}
 OPTS = PipelineOptions(secure_randomness=False)
+
+
+def _b92_counts(res: Any) -> np.ndarray:
+    """The B92 test statistics Alice counted (her estimation stage's observations)."""
+    estimated = res.pipeline.alice.estimated
+    assert estimated is not None and estimated.b92_counts is not None
+    return np.asarray(estimated.b92_counts)
 
 
 def test_b92_run_gives_matching_keys_of_the_reported_length() -> None:
@@ -41,7 +49,7 @@ def test_b92_run_gives_matching_keys_of_the_reported_length() -> None:
     assert rep["attack_model"] == "collective (i.i.d.) attacks"
     assert 0 <= abs(rep["certified_gap_bits"]) < 1e-6
     # The length is below the privacy term of the key rounds minus the leak counted on the wire.
-    key_rounds = rep["pulses"] - int(res.pipeline.alice._test_counts["b92"].sum())
+    key_rounds = rep["pulses"] - int(_b92_counts(res).sum())
     privacy = rep["privacy_bits_per_round_lower"] * key_rounds
     leak = rep["leaked_ec_bits"] + rep["verification_bits"]
     assert 0 < rep["secret_bits"] < privacy - leak
@@ -52,7 +60,7 @@ def test_b92_run_counts_the_test_rounds_alice_and_bob_saw() -> None:
         "b92", LinkParams().replace(misalignment_error=0.02, **LOSSLESS), 3 * 10**5, seed=2,
         options=OPTS,
     )  # fmt: skip
-    counts = res.pipeline.alice._test_counts["b92"]
+    counts = _b92_counts(res)
     m = int(counts.sum())
     # About sample_fraction = 10% of the pulses are test rounds (5 sigma of the binomial).
     n = res.report["pulses"]

@@ -72,7 +72,7 @@ def test_di_needs_near_perfect_detectors() -> None:
 
 def test_unknown_protocol_is_named() -> None:
     with pytest.raises(ParameterError, match="'protocol'"):
-        key_rate("e91", 0.0, GYS)
+        key_rate("b92", 0.0, GYS)
     with pytest.raises(ParameterError, match="'block_bits'"):
         key_rate("bb84", 0.0, GYS, block_bits=1e6)
 

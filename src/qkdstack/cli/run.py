@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from qkdstack import protocol as registry
 from qkdstack.cli.report import print_json, print_report
 from qkdstack.cli.security import add_key_digest, check_store_allowed
 from qkdstack.cli.validation import parse_count
@@ -79,11 +80,6 @@ def _check_e91_bound(bound: str) -> None:
         )
 
 
-_MU_PROTOCOLS = ("bb84", "six-state", "b92")
-"""Protocols whose laser source sends pulses of mean photon number ``mu`` (decoy-bb84 sends its
-``intensities``, bbm92 and e91 pairs of mean number ``mu_pair``)."""
-
-
 def check_ignored_options(
     protocol: str, source: str, *, sample_fraction: float | None, mu: float | None
 ) -> None:
@@ -96,10 +92,13 @@ def check_ignored_options(
         )
     if mu is None:
         return
-    if protocol not in _MU_PROTOCOLS:
+    # Only a source of one mean photon number ``mu`` takes --mu (a spec's ``emission``):
+    # decoy-bb84 sends its ``intensities``, bbm92 and e91 pairs of mean number ``mu_pair``.
+    emission = registry.get(protocol).emission
+    if emission != "mu":
         instead = (
             "set its intensities with --set intensities=...,...,..."
-            if protocol == "decoy-bb84"
+            if emission == "intensities"
             else "set the pair number with --set mu_pair=..."
         )
         raise ParameterError(
@@ -131,7 +130,7 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
         protocol: str = typer.Option(
-            "decoy-bb84", help="Protocol: decoy-bb84, bb84, six-state, b92, bbm92, e91."
+            "decoy-bb84", help=f"Protocol: {registry.help_list('decoy-bb84')}."
         ),
         distance_km: float | None = typer.Option(
             None, "--distance-km", help="Fibre length in km [default 25]."
@@ -218,6 +217,7 @@ def register(app: typer.Typer) -> None:
             from qkdstack.figures.results import check_figure_path
 
             check_figure_path("--plot", plot)
+        protocol = registry.resolve(protocol)  # an unknown name lists the known ones
         n_pulses = parse_count("--pulses", pulses)
         link_params = resolve_cli_params(
             params,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from qkdstack import protocol as registry
 from qkdstack.errors import ParameterError
 
 __all__ = ["register"]
@@ -23,9 +24,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("simulate")
     def simulate_command(
-        protocol: str = typer.Option(
-            "bb84", help="Protocol: bb84, decoy-bb84, six-state, b92, bbm92, e91."
-        ),
+        protocol: str = typer.Option("bb84", help=f"Protocol: {registry.help_list('bb84')}."),
         params: str | None = typer.Option(
             None, "--params", help="Named parameter set: gys, lim2014."
         ),
@@ -53,6 +52,7 @@ def register(app: typer.Typer) -> None:
         from qkdstack.link.protocols import event_table
         from qkdstack.link.simulator import simulate_to_files
 
+        protocol = registry.resolve(protocol)  # an unknown name lists the known ones
         n_pulses = parse_count("--pulses", pulses)
         link_params = resolve_params(params, assignments, config)
         if protocol == "decoy-bb84" and link_params.source == "single-photon":

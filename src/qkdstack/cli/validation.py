@@ -149,7 +149,9 @@ def check_process_options(
 def check_records_usable(alice: Records) -> None:
     """Refuse, before the post-processing, records whose proof inputs cannot give a key: decoy
     intensities (and their probabilities, from the metadata) that Lim et al. 2014 cannot use."""
-    if alice.meta.protocol != "decoy-bb84":
+    from qkdstack.protocol import registry
+
+    if registry.get(alice.meta.protocol).emission != "intensities":
         return
     from qkdstack.theory.finite_key import check_lim2014_intensities
 

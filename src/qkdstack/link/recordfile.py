@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from qkdstack import __version__
 from qkdstack.errors import RecordError
 from qkdstack.link.records import RecordMeta, Records, check_listed
 from qkdstack.params import LinkParams
+from qkdstack.protocol import registry
 from qkdstack.typing import Role
 
 __all__ = [
@@ -183,14 +184,22 @@ class RecordWriter:
                 self._tmp.unlink()
 
 
-BASIS_CODES: Mapping[str, tuple[frozenset[int], frozenset[int]]] = {
-    "bb84": (frozenset({0, 1}), frozenset({0, 1})),
-    "decoy-bb84": (frozenset({0, 1}), frozenset({0, 1})),
-    "six-state": (frozenset({0, 1, 2}), frozenset({0, 1, 2})),
-    "b92": (frozenset({0, 1}), frozenset({0, 1})),
-    "bbm92": (frozenset({0, 1}), frozenset({0, 1})),
-    "e91": (frozenset({0, 1, 2}), frozenset({1, 2, 3})),
-}
+class _BasisCodes(Mapping[str, tuple[frozenset[int], frozenset[int]]]):
+    """Each registered protocol's ``record_bases`` (a read-only view of the protocol registry)."""
+
+    def __getitem__(self, protocol: str) -> tuple[frozenset[int], frozenset[int]]:
+        if not registry.is_registered(protocol):
+            raise KeyError(protocol)
+        return registry.get(protocol).record_bases
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry.names())
+
+    def __len__(self) -> int:
+        return len(registry.names())
+
+
+BASIS_CODES: Mapping[str, tuple[frozenset[int], frozenset[int]]] = _BasisCodes()
 """The documented ``basis`` codes of each protocol (docs/records.md): (Alice's, Bob's)."""
 
 

@@ -41,6 +41,7 @@ from qkdstack.link.events import (
 from qkdstack.link.protocols import ENTANGLED, event_table
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
 from qkdstack.params import LinkParams
+from qkdstack.protocol import registry
 from qkdstack.randomness import as_generator
 from qkdstack.typing import Role, Seed
 
@@ -121,6 +122,7 @@ def stream(
         raise ParameterError(
             f"Argument 'params' must be a LinkParams, not {type(params).__name__}."
         )
+    protocol = registry.resolve(protocol)  # an alias ("di") names its protocol in the records
     table, intensities = event_table(protocol, params)
     return LinkStream(
         protocol=protocol,
@@ -172,6 +174,7 @@ def simulate(
         simulation-only ``truth``.
     """
     pulses = _check_pulses(pulses)
+    protocol = registry.resolve(protocol)
     if attack is not None:
         attacked = attack.simulate(protocol, params, pulses, as_generator(seed))
         if not isinstance(seed, int):

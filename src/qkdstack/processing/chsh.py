@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
 
-__all__ = ["E91_CHSH_TERMS", "chsh_value", "correlator"]
+__all__ = ["E91_CHSH_TERMS", "chsh_value", "correlator", "hoeffding_chsh_lower"]
 
 E91_CHSH_TERMS: tuple[tuple[int, int, int], ...] = ((0, 1, 1), (0, 3, -1), (2, 1, 1), (2, 3, 1))
 """(Alice setting, Bob setting, sign) of the four correlators of the E91 CHSH value."""
@@ -117,3 +117,29 @@ def chsh_value(
         s += sign * e
         var += v
     return s, math.sqrt(var)
+
+
+def hoeffding_chsh_lower(
+    alice_setting: np.ndarray,
+    bob_setting: np.ndarray,
+    alice_outcome: np.ndarray,
+    bob_outcome: np.ndarray,
+    epsilon: float,
+) -> float:
+    """Lower confidence bound on the CHSH value S, failing with probability at most ``epsilon``.
+
+    Each correlator estimate is a mean of ``N_ab`` outcomes in [-1, 1]; by Hoeffding's inequality it
+    exceeds its expectation by ``t_ab = sqrt(2 ln(4/epsilon) / N_ab)`` with probability at most
+    ``epsilon/4``, so ``S - sum_ab t_ab`` bounds S from below (union bound over the four terms).
+
+    References
+    ----------
+    W. Hoeffding, "Probability inequalities for sums of bounded random variables", J. Am. Stat.
+    Assoc. 58, 13 (1963), Theorem 2.
+    """
+    s, _ = chsh_value(alice_setting, bob_setting, alice_outcome, bob_outcome)
+    slack = 0.0
+    for a, b, _sign in E91_CHSH_TERMS:
+        n_ab = int(np.count_nonzero((alice_setting == a) & (bob_setting == b)))
+        slack += math.sqrt(2.0 * math.log(4.0 / epsilon) / n_ab)
+    return s - slack

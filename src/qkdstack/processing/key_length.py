@@ -36,11 +36,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qkdstack.errors import ParameterError, RecordError
 from qkdstack.processing.estimation import sampling_deviation
+from qkdstack.protocol import registry
+from qkdstack.protocol.builtin import BB84_QBER_LIMIT
 from qkdstack.theory.entropy import binary_entropy
+
+if TYPE_CHECKING:
+    from qkdstack.processing.key_length_numerical import NumericalKeyLength
 
 __all__ = [
     "BB84_QBER_LIMIT",
@@ -54,9 +59,6 @@ __all__ = [
     "shor_preskill_key_length",
     "six_state_key_length",
 ]
-
-BB84_QBER_LIMIT = 0.110028
-"""Shor-Preskill threshold: the root of ``1 - 2 h(e) = 0``; above it no BB84 key is possible."""
 
 
 @dataclass(frozen=True)
@@ -285,8 +287,8 @@ _SCALES = tuple(10**i for i in range(1, 9))
 
 
 def no_key_reason(
-    decision: KeyLength | DecoyKeyLength,
-    length_at_scale: Callable[[int], KeyLength | DecoyKeyLength] | None,
+    decision: KeyLength | DecoyKeyLength | NumericalKeyLength,
+    length_at_scale: Callable[[int], KeyLength | DecoyKeyLength | NumericalKeyLength] | None,
     *,
     key_bits: int,
     leak_bits: int,
@@ -305,7 +307,7 @@ def no_key_reason(
 
     Parameters
     ----------
-    decision : KeyLength or DecoyKeyLength
+    decision : KeyLength, DecoyKeyLength or NumericalKeyLength
         The rule's outcome for the block (``length_bits <= 0``).
     length_at_scale : callable or None
         The same rule at ``s`` times the data; None for a rule that has no proof (B92).
@@ -319,9 +321,9 @@ def no_key_reason(
         Some intensity class had no detections (scaling zero counts cannot fill it: the verdict
         is then "too few detections", never a physical limit).
     """
-    if length_at_scale is None or decision.formula.endswith(": no key"):
-        return decision.formula
     phi = decision.phase_error_upper
+    if length_at_scale is None or phi is None or decision.formula.endswith(": no key"):
+        return decision.formula
     scale = next((s for s in _SCALES if length_at_scale(s).length_bits > 0), None)
     more = ""
     if scale is not None:
@@ -379,10 +381,11 @@ def _count_text(count: int) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-SOURCE_PROOFS = ("bb84", "six-state")
-"""Protocols whose key-length rule depends on the photon source (single photons or a laser:
-Shor-Preskill / Lo 2001, or GLLP). decoy-bb84 always assumes a laser (its ``intensities``), bbm92
-and e91 an entangled source, and b92 has no proof."""
+SOURCE_PROOFS: tuple[str, ...] = tuple(n for n in registry.names() if registry.get(n).source_proof)
+"""Built-in protocols whose key-length rule depends on the photon source (single photons or a
+laser: Shor-Preskill / Lo 2001, or GLLP): ``source_proof`` in their spec, which
+:func:`proof_source` reads. decoy-bb84 always assumes a laser (its ``intensities``), bbm92 and e91
+an entangled source, and b92's numerical proof has no source model."""
 
 
 def proof_source(
@@ -417,7 +420,7 @@ def proof_source(
     RecordError
         Naming the metadata field that is missing or invalid.
     """
-    if protocol not in SOURCE_PROOFS:
+    if not registry.get(protocol).source_proof:
         return None
     chosen = source if source is not None else params.get("source")
     if chosen is None:

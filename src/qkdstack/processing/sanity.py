@@ -31,12 +31,12 @@ from typing import Any
 from qkdstack.errors import ImplausibleStatistics
 from qkdstack.link.records import RecordMeta
 from qkdstack.link.sources import no_photon_probability
+from qkdstack.protocol import registry
 from qkdstack.theory.bounds import plob_bound
 from qkdstack.units import fibre_transmittance
 
 __all__ = ["check_statistics", "max_click_probability", "plob_key_rate_limit"]
 
-_ENTANGLED = frozenset({"bbm92", "e91"})
 _SIGMAS = 10.0
 
 
@@ -64,10 +64,11 @@ def max_click_probability(
     p_ap = _number(params, "afterpulse_prob") or 0.0
     if eta_d is None or p_dc is None:
         return None
-    if meta.protocol in _ENTANGLED:
+    spec = registry.get(meta.protocol)
+    if spec.entangled:
         mean = _number(params, "mu_pair")
         stats = "poisson" if params.get("pair_statistics") == "poisson" else "thermal"
-    elif (source or params.get("source")) == "laser" or meta.protocol == "decoy-bb84":
+    elif (source or params.get("source")) == "laser" or spec.emission == "intensities":
         declared = max(meta.intensities) if meta.intensities else _number(params, "mu")
         mean = declared if mu is None else max(mu, declared or 0.0)
         stats = "poisson"
@@ -93,7 +94,7 @@ def plob_key_rate_limit(meta: RecordMeta) -> float | None:
     insertion = _number(params, "insertion_loss_db") or 0.0
     if distance is None or alpha is None:
         return None
-    if meta.protocol in _ENTANGLED and params.get("source_position", "middle") != "alice":
+    if registry.get(meta.protocol).entangled and params.get("source_position", "middle") != "alice":
         t = fibre_transmittance(distance / 2, alpha, insertion / 2)  # each arm is a cut
     else:
         t = fibre_transmittance(distance, alpha, insertion)

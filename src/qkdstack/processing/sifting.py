@@ -15,7 +15,7 @@ selected by :meth:`E91Rule.chsh_mask` (:class:`E91Rule`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
 from qkdstack.link.records import Records
+from qkdstack.protocol import registry
 
 __all__ = [
     "E91_CHSH_SETTINGS",
@@ -139,23 +140,33 @@ class E91Rule(SiftingRule):
 E91_CHSH_SETTINGS: tuple[tuple[int, ...], tuple[int, ...]] = ((0, 2), (1, 3))
 """Alice's and Bob's E91 setting codes that enter the CHSH test."""
 
-RULES: dict[str, SiftingRule] = {
-    "bb84": SiftingRule("bb84"),
-    "decoy-bb84": SiftingRule("decoy-bb84"),
-    # Six-state (Bruß 1998): bases Z, X, Y announced, equal bases kept, as in BB84.
-    "six-state": SiftingRule("six-state"),
-    "b92": B92Rule("b92"),
-    # BBM92 (Bennett, Brassard, Mermin 1992): both measure Z or X; equal settings kept.
-    "bbm92": SiftingRule("bbm92"),
-    "e91": E91Rule("e91"),
-}
+
+class _RuleView(Mapping[str, SiftingRule]):
+    """The registered protocols' sifting rules by name: a read-only view of the protocol registry
+    (:mod:`qkdstack.protocol`), where each protocol names its rule."""
+
+    def __getitem__(self, protocol: str) -> SiftingRule:
+        if not registry.is_registered(protocol):
+            raise KeyError(protocol)
+        return get_rule(protocol)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry.names())
+
+    def __len__(self) -> int:
+        return len(registry.names())
+
+
+RULES: Mapping[str, SiftingRule] = _RuleView()
+"""Every registered protocol's rule. Six-state (Bruß 1998) and BBM92 (Bennett, Brassard, Mermin
+1992) sift as BB84 does: bases announced, equal bases kept."""
 
 
 def get_rule(protocol: str) -> SiftingRule:
-    """The sifting rule of ``protocol``; an unknown name lists the known ones."""
-    try:
-        return RULES[protocol]
-    except KeyError:
+    """The sifting rule of ``protocol`` (its spec's); an unknown name lists the known ones."""
+    rule = registry.get(protocol).sifting_rule()
+    if not isinstance(rule, SiftingRule):
         raise ParameterError(
-            f"Argument 'protocol' must be one of {', '.join(sorted(RULES))}, not {protocol!r}."
-        ) from None
+            f"Argument 'protocol' {protocol!r} names a sifting rule that is no SiftingRule: {rule!r}."
+        )
+    return rule

@@ -36,6 +36,7 @@ from typing import Literal, get_args
 from scipy.optimize import minimize_scalar
 
 from qkdstack.errors import ParameterError
+from qkdstack.protocol import registry
 from qkdstack.theory.bounds import plob_bound
 from qkdstack.theory.finite_key import Lim2014Settings, optimise_lim2014
 from qkdstack.theory.models import (
@@ -66,9 +67,12 @@ __all__ = [
     "max_distance_km",
 ]
 
-Protocol = Literal["bb84", "six-state", "decoy-bb84", "bbm92", "di"]
+Protocol = Literal["bb84", "six-state", "decoy-bb84", "bbm92", "e91", "di"]
 DecoyMethod = Literal["infinite", "vacuum-weak"]
 PROTOCOLS: tuple[str, ...] = get_args(Protocol)
+"""The protocols with a rate model; ``e91`` and ``di`` name the same (device-independent) one."""
+_MODELS: tuple[str, ...] = ("bb84", "six-state", "decoy-bb84", "bbm92", "di")
+"""The rate models of this module (a protocol spec's ``theory_model``)."""
 DECOY_METHODS: tuple[str, ...] = get_args(DecoyMethod)
 
 _MU_RANGE = (1e-4, 2.0)
@@ -156,11 +160,21 @@ class CurvePoint:
     mu: float | None
 
 
-def _check(protocol: str, decoy: str) -> None:
-    if protocol not in PROTOCOLS:
+def _model(protocol: str) -> str:
+    """The rate model of ``protocol``: the ``theory_model`` of its spec in the protocol registry
+    (``e91`` and its alias ``di``: the device-independent model), or a model's own name."""
+    if protocol in _MODELS:
+        return protocol
+    model = registry.get(protocol).theory_model if registry.is_registered(protocol) else None
+    if model not in _MODELS:
         raise ParameterError(
             f"Argument 'protocol' must be one of {', '.join(PROTOCOLS)}, not {protocol!r}."
         )
+    return str(model)
+
+
+def _check(protocol: str, decoy: str) -> None:
+    _model(protocol)
     if decoy not in DECOY_METHODS:
         raise ParameterError(
             f"Argument 'decoy' must be one of {', '.join(DECOY_METHODS)}, not {decoy!r}."
@@ -238,7 +252,8 @@ def key_rate(
 
     Parameters
     ----------
-    protocol : {"bb84", "six-state", "decoy-bb84", "bbm92", "di"}
+    protocol : {"bb84", "six-state", "decoy-bb84", "bbm92", "e91", "di"}
+        A protocol with a rate model (its spec's ``theory_model``); ``di`` is ``e91``'s alias.
     distance_km : float
         Fibre length, >= 0.
     model : SystemModel
@@ -259,6 +274,7 @@ def key_rate(
         none) and, for the finite key, the optimal settings.
     """
     _check(protocol, decoy)
+    protocol = _model(protocol)
     if not distance_km >= 0 or not math.isfinite(distance_km):
         raise ParameterError(f"Argument 'distance_km' must be >= 0, not {distance_km!r}.")
     if mu is not None and not mu > 0:

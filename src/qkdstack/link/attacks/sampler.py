@@ -55,6 +55,7 @@ from qkdstack.link.detectors import DeadTimeAfterpulse, dead_gates
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
 from qkdstack.link.sources import number_distribution
 from qkdstack.params import LinkParams
+from qkdstack.protocol import registry
 from qkdstack.typing import BitArray, FloatArray, IndexArray, Role
 
 from .eve_records import EveBasis, EveRecords
@@ -81,7 +82,11 @@ __all__ = [
     "run_attacked_link",
 ]
 
-ATTACKED_PROTOCOLS: tuple[str, ...] = ("bb84", "decoy-bb84")
+ATTACKED_PROTOCOLS: tuple[str, ...] = tuple(
+    n for n in registry.names() if registry.get(n).attackable
+)
+"""The built-in protocols whose link the attacks simulate (``attackable`` in their spec; the
+check itself reads the registry, so a protocol registered later counts too)."""
 CHUNK_DETECTIONS: int = 1 << 20
 """Detections drawn per batch: bounds the sampler's working memory besides the detected events."""
 
@@ -205,9 +210,10 @@ class LinkClasses:
 
 def link_classes(protocol: str, params: LinkParams) -> LinkClasses:
     """Intensity classes of ``protocol``: one class for ``bb84``, ``params.intensities`` for decoys."""
-    if protocol not in ATTACKED_PROTOCOLS:
+    attacked = [n for n in registry.names() if registry.get(n).attackable]
+    if not registry.is_registered(protocol) or not registry.get(protocol).attackable:
         raise ParameterError(
-            f"Argument 'protocol' must be one of {', '.join(ATTACKED_PROTOCOLS)} under attack, "
+            f"Argument 'protocol' must be one of {', '.join(attacked)} under attack, "
             f"not {protocol!r}."
         )
     if params.source == "spdc":
@@ -215,7 +221,7 @@ def link_classes(protocol: str, params: LinkParams) -> LinkClasses:
             "Argument 'source' must be 'single-photon' or 'laser' for an attacked "
             f"prepare-and-measure link, not {params.source!r}."
         )
-    if protocol == "decoy-bb84":
+    if registry.get(protocol).emission == "intensities":
         return LinkClasses(
             tuple(params.intensities), tuple(params.intensity_probs), single_photon=False
         )

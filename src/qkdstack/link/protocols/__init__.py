@@ -1,40 +1,64 @@
-"""Protocol registry of the link simulator: each protocol turns :class:`LinkParams` into an event table.
+"""The link's view of the protocol registry: each protocol turns :class:`LinkParams` into an event table.
 
-Registry names: ``bb84``, ``decoy-bb84``, ``six-state``, ``b92``, ``bbm92``, ``e91``. Record
+Each protocol's :class:`~qkdstack.protocol.ProtocolSpec` names its table builder (``events``);
+the built-in ones are ``bb84``, ``decoy-bb84``, ``six-state``, ``b92``, ``bbm92``, ``e91``. Record
 conventions (basis codes, bit meanings) are documented in
 :mod:`qkdstack.link.protocols.prepare_measure` and :mod:`qkdstack.link.protocols.entangled`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 
 from qkdstack.errors import ParameterError
 from qkdstack.link.events import EventTable
-from qkdstack.link.protocols.entangled import bbm92_table, e91_table
-from qkdstack.link.protocols.prepare_measure import (
-    b92_table,
-    bb84_table,
-    decoy_bb84_table,
-    six_state_table,
-)
 from qkdstack.params import LinkParams
+from qkdstack.protocol import registry
 
 __all__ = ["ENTANGLED", "PROTOCOLS", "check_protocol_params", "event_table"]
 
 TableBuilder = Callable[[LinkParams], tuple[EventTable, tuple[float, ...]]]
 
-PROTOCOLS: Mapping[str, TableBuilder] = {
-    "bb84": bb84_table,
-    "decoy-bb84": decoy_bb84_table,
-    "six-state": six_state_table,
-    "b92": b92_table,
-    "bbm92": bbm92_table,
-    "e91": e91_table,
-}
 
-ENTANGLED: frozenset[str] = frozenset({"bbm92", "e91"})
-"""Protocols in which both parties measure halves of entangled pairs."""
+class _TableView(Mapping[str, TableBuilder]):
+    """Every registered protocol's table builder by name (a read-only view of the registry)."""
+
+    def __getitem__(self, protocol: str) -> TableBuilder:
+        if not registry.is_registered(protocol):
+            raise KeyError(protocol)
+        builder: TableBuilder = registry.get(protocol).event_builder()
+        return builder
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry.names())
+
+    def __len__(self) -> int:
+        return len(registry.names())
+
+
+class _EntangledView(AbstractSet[str]):
+    """The registered entanglement-based protocols (evaluated on each use)."""
+
+    def __contains__(self, protocol: object) -> bool:
+        return (
+            isinstance(protocol, str)
+            and registry.is_registered(protocol)
+            and registry.get(protocol).entangled
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([n for n in registry.names() if registry.get(n).entangled])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+PROTOCOLS: Mapping[str, TableBuilder] = _TableView()
+"""Each registered protocol's event-table builder."""
+
+ENTANGLED: AbstractSet[str] = _EntangledView()
+"""Protocols in which both parties measure halves of entangled pairs (``family`` of the spec)."""
 
 
 def check_protocol_params(protocol: str, params: LinkParams) -> None:
@@ -50,16 +74,13 @@ def check_protocol_params(protocol: str, params: LinkParams) -> None:
     ----------
     Lim, Curty, Walenta, Xu, Zbinden, Phys. Rev. A 89, 022307 (2014), Sec. III.
     """
-    if protocol not in PROTOCOLS:
-        raise ParameterError(
-            f"Argument 'protocol' must be one of {', '.join(PROTOCOLS)}, not {protocol!r}."
-        )
-    if protocol in ENTANGLED and params.source == "laser":
+    spec = registry.get(protocol)  # an unknown name lists the known ones
+    if spec.entangled and params.source == "laser":
         raise ParameterError(
             f"Argument 'source' must be 'spdc' for protocol {protocol!r} (it measures the halves "
             f"of SPDC pairs), not 'laser'."
         )
-    if protocol == "decoy-bb84":
+    if spec.emission == "intensities":
         from qkdstack.theory.finite_key import check_lim2014_intensities
 
         check_lim2014_intensities(params.intensities, params.intensity_probs)
@@ -69,4 +90,4 @@ def event_table(protocol: str, params: LinkParams) -> tuple[EventTable, tuple[fl
     """Event table and intensity list of ``protocol``; an unknown name lists the known ones, and
     parameters the protocol cannot use are refused (:func:`check_protocol_params`)."""
     check_protocol_params(protocol, params)
-    return PROTOCOLS[protocol](params)
+    return PROTOCOLS[registry.resolve(protocol)](params)
