@@ -86,7 +86,7 @@ def rates_curve(
 
     Asymptotic; ``mu`` is optimised unless ``fixed_mu`` (then ``params.mu`` is used).
     """
-    from qkdstack.cli.rates import system_model
+    from qkdstack.model import system_model
     from qkdstack.theory.curves import PROTOCOLS, key_rate_curve
 
     if protocol not in PROTOCOLS:
@@ -101,7 +101,7 @@ def rates_curve(
 
 def asymptotic_reach_km(protocol: str, params: LinkParams) -> float:
     """The distance at which the ``qkd rates`` (asymptotic, optimised) rate reaches 0."""
-    from qkdstack.cli.rates import system_model
+    from qkdstack.model import system_model
     from qkdstack.theory.curves import max_distance_km
 
     return float(max_distance_km(protocol, system_model(params), tolerance_km=1.0))

@@ -47,6 +47,7 @@ from qkdstack.errors import (
     VerificationFailed,
 )
 from qkdstack.link.records import Records, check_listed
+from qkdstack.params import LinkParams
 from qkdstack.processing import key_length as kl
 from qkdstack.processing import key_length_numerical as kln
 from qkdstack.processing.accounting import composable_accounting
@@ -113,7 +114,9 @@ class PipelineOptions:
     ec_method : str
         Error-correction method, a name in the reconciliation registry.
     epsilon_sec, epsilon_cor : float
-        Secrecy and correctness parameters of the final key.
+        Secrecy and correctness parameters of the final key. Their home is
+        :class:`~qkdstack.params.LinkParams` (the defaults are its defaults): a simulated run
+        takes them from its link parameters (:func:`qkdstack.experiment.security_options`).
     authenticate : bool
         Wegman-Carter authentication of the classical channel (default on).
     auth_scope : {"stage", "message"}
@@ -148,8 +151,8 @@ class PipelineOptions:
 
     sample_fraction: float = 0.1
     ec_method: str = "cascade"
-    epsilon_sec: float = 1e-10
-    epsilon_cor: float = 1e-15
+    epsilon_sec: float = LinkParams.epsilon_sec
+    epsilon_cor: float = LinkParams.epsilon_cor
     authenticate: bool = True
     auth_scope: str = "stage"
     auth_key_bytes: int = 16 + 16 * 16384
