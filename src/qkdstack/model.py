@@ -10,6 +10,8 @@ This module holds what the library, not the command line, decides about them:
   a laser, and refuses an SPDC source. :func:`qkdstack.experiment.run_experiment`,
   :func:`qkdstack.link.simulate`, :func:`qkdstack.link.simulator.simulate_to_files`, ``qkd run``
   and ``qkd simulate`` all apply it, so the library and the CLI report the same source.
+- :func:`check_rate_params`: parameters the theory's rate does not model (bbm92's rate is for a
+  thermal pair source).
 - :func:`system_model`: the one adapter from a link to :class:`qkdstack.theory.curves.SystemModel`
   (theory imports nothing from the rest of the package, so the adapter lives here), used by
   ``qkd rates`` and the figures.
@@ -40,7 +42,9 @@ __all__ = [
     "DEFAULT_WEAKEST_INTENSITY",
     "DEFAULT_WEAK_DECOY_MU",
     "LASER_PROTOCOLS",
+    "MU_PROTOCOLS",
     "check_protocol_source",
+    "check_rate_params",
     "protocol_params",
     "system_model",
 ]
@@ -48,6 +52,10 @@ __all__ = [
 LASER_PROTOCOLS: frozenset[str] = frozenset({"decoy-bb84"})
 """Protocols whose source is an attenuated laser whatever ``LinkParams.source`` says: their
 intensities (``LinkParams.intensities``) are the laser's mean photon numbers."""
+
+MU_PROTOCOLS: frozenset[str] = frozenset({"bb84", "six-state", "b92"})
+"""Protocols whose laser source (``source="laser"``) sends pulses of mean photon number ``mu``
+(decoy-bb84 sends its ``intensities``, bbm92 and e91 pairs of mean number ``mu_pair``)."""
 
 DEFAULT_WEAK_DECOY_MU = 0.1
 """``nu`` of the theory's vacuum + weak decoy rate when the link names no positive second
@@ -90,6 +98,23 @@ def protocol_params(protocol: str, params: LinkParams) -> LinkParams:
         return params.replace(source="laser")
     check_protocol_source(protocol, params.source)
     return params  # pragma: no cover (check_protocol_source raised)
+
+
+def check_rate_params(protocol: str, params: LinkParams) -> None:
+    """Refuse link parameters that the theory's rate of ``protocol`` does not model.
+
+    The ``bbm92`` rate is that of a thermal pair source (Ma, Fung, Lo 2007, Eq. (9)): a link
+    with Poisson pair statistics has no rate curve here.
+
+    References
+    ----------
+    X. Ma, C.-H. F. Fung, H.-K. Lo, Phys. Rev. A 76, 012307 (2007), Eq. (9).
+    """
+    if protocol == "bbm92" and params.pair_statistics != "thermal":
+        raise ParameterError(
+            "Argument 'pair_statistics' must be 'thermal' for the bbm92 rate, "
+            f"not {params.pair_statistics!r}."
+        )
 
 
 def system_model(params: LinkParams) -> SystemModel:

@@ -4,8 +4,15 @@ A :class:`LinkParams` holds every physical parameter of a link, with its unit in
 sets reproduce the papers' simulation parameters; any single field can be overridden by name
 (``--set detector_efficiency=0.2`` on the command line, or a TOML ``--config`` file).
 
-This module is neutral ground: the link simulator, the theory (through plain numbers), and the CLI
-all read it; it imports nothing from them.
+A :class:`LinkParams` is the one home of a run's parameters: the physical model, and the security
+parameters of its key (``epsilon_sec``, ``epsilon_cor``; ``PipelineOptions`` takes them from here
+in a simulated run, :func:`qkdstack.experiment.security_options`) with ``ec_efficiency``, the
+error-correction inefficiency the theory's curves assume (a run measures its own). What a protocol
+makes of them (decoy-bb84's laser) and the theory's view of them
+(:func:`qkdstack.model.system_model`, the one adapter) live in :mod:`qkdstack.model`.
+
+This module is neutral ground: the link simulator, the model, and the CLI all read it; it imports
+nothing from them.
 
 References
 ----------
@@ -36,7 +43,9 @@ SourceKind = Literal["single-photon", "laser", "spdc"]
 
 @dataclass(frozen=True)
 class LinkParams:
-    """Every physical parameter of a link. Units are in the names; probabilities are per pulse/gate."""
+    """Every parameter of a link and its key. Units are in the names; probabilities are per
+    pulse/gate. ``epsilon_sec`` and ``epsilon_cor`` are the key's security parameters;
+    ``ec_efficiency`` is the inefficiency ``f`` the theory assumes (``qkd rates``)."""
 
     distance_km: float = 25.0
     attenuation_db_per_km: float = 0.2

@@ -18,7 +18,7 @@ import typer
 
 from qkdstack.cli.rates_numerical import run_numerical_rates
 from qkdstack.errors import ParameterError
-from qkdstack.model import system_model
+from qkdstack.model import check_rate_params, system_model
 from qkdstack.params import LinkParams, get_param_set, parse_assignment
 from qkdstack.theory.curves import (
     DECOY_METHODS,
@@ -304,11 +304,7 @@ def register(app: typer.Typer) -> None:
                 "Argument '--decoy' must not be given with --block-bits: the finite-key curve "
                 f"(Lim 2014) always uses a vacuum and a weak decoy, not {decoy_given!r}."
             )
-        if protocol == "bbm92" and link.pair_statistics != "thermal":
-            raise ParameterError(
-                "Argument 'pair_statistics' must be 'thermal' for the bbm92 rate, "
-                f"not {link.pair_statistics!r}."
-            )
+        check_rate_params(protocol, link)
         # mu is optimised unless the user fixed it with --set.
         fixed_mu: float | None = None
         if protocol == "bbm92" and "mu_pair" in changes:

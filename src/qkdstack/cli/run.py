@@ -10,7 +10,7 @@ from qkdstack.cli.report import print_json, print_report
 from qkdstack.cli.security import add_key_digest, check_store_allowed
 from qkdstack.cli.validation import parse_count
 from qkdstack.errors import ParameterError
-from qkdstack.model import check_protocol_source, protocol_params
+from qkdstack.model import MU_PROTOCOLS, check_protocol_source, protocol_params
 from qkdstack.params import LinkParams
 from qkdstack.typing import BitArray
 
@@ -80,11 +80,6 @@ def _check_e91_bound(bound: str) -> None:
         )
 
 
-_MU_PROTOCOLS = ("bb84", "six-state", "b92")
-"""Protocols whose laser source sends pulses of mean photon number ``mu`` (decoy-bb84 sends its
-``intensities``, bbm92 and e91 pairs of mean number ``mu_pair``)."""
-
-
 def check_ignored_options(
     protocol: str, source: str, *, sample_fraction: float | None, mu: float | None
 ) -> None:
@@ -97,7 +92,7 @@ def check_ignored_options(
         )
     if mu is None:
         return
-    if protocol not in _MU_PROTOCOLS:
+    if protocol not in MU_PROTOCOLS:
         instead = (
             "set its intensities with --set intensities=...,...,..."
             if protocol == "decoy-bb84"
