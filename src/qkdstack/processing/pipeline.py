@@ -66,7 +66,7 @@ from qkdstack.processing.e91 import E91_BOUNDS, e91_key_length
 from qkdstack.processing.estimation import choose_sample, sampling_deviation, secret_sample
 from qkdstack.processing.index_coding import decode_increasing, encode_increasing
 from qkdstack.processing.reconciliation.base import AliceReconciler, get_method
-from qkdstack.processing.sanity import check_statistics
+from qkdstack.processing.sanity import check_records_usable, check_statistics
 from qkdstack.processing.sifting import E91Rule, get_rule
 from qkdstack.processing.verification import (
     HASH_KEY_BYTES,
@@ -1075,8 +1075,10 @@ def run_postprocessing(
             f"Alice's records are for protocol {alice.meta.protocol!r} but Bob's for {bob.meta.protocol!r}."
         )
     check_listed(alice, bob)  # mismatched inputs are a record error, not a protocol abort
-    # Before any work: a file that does not declare its source gets no proof by default.
+    # Before any work: a file that does not declare its source gets no proof by default, and
+    # decoy intensities the finite-key bounds cannot use are refused (as qkd process does).
     kl.proof_source(alice.meta.protocol, alice.meta.params, opts.source, opts.mu)
+    check_records_usable(alice)
     rng_alice, rng_bob, rng_auth = as_generator(seed).spawn(3)
     alice_node = AliceNode(alice, opts, rng_alice)
     bob_node = BobNode(bob, opts, rng_bob)
