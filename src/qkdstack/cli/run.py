@@ -11,7 +11,7 @@ from qkdstack.cli.security import add_key_digest, check_store_allowed
 from qkdstack.cli.validation import parse_count
 from qkdstack.errors import ParameterError
 from qkdstack.model import MU_PROTOCOLS, check_protocol_source, protocol_params
-from qkdstack.params import LinkParams
+from qkdstack.params import LinkParams, resolve_params
 from qkdstack.typing import BitArray
 
 __all__ = ["attack_help", "check_ignored_options", "parse_count", "register", "resolve_cli_params"]
@@ -36,8 +36,6 @@ def resolve_cli_params(
 ) -> LinkParams:
     """Build LinkParams from ``--params``, ``--config``, ``--set`` and the direct options (in that
     order of precedence, last wins); an error names the option that carried the bad value."""
-    from qkdstack.link.config import resolve_params
-
     base = resolve_params(params_name, assignments, config)
     changes = {field: value for field, value in direct.items() if value is not None}
     try:

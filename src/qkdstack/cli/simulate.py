@@ -49,10 +49,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate the quantum phase of a link and write each party's detection records."""
         from qkdstack.cli.validation import check_new_file, check_writable_dir, parse_count
-        from qkdstack.link.config import resolve_params
         from qkdstack.link.protocols import event_table
         from qkdstack.link.simulator import simulate_to_files
         from qkdstack.model import protocol_params
+        from qkdstack.params import resolve_params
 
         n_pulses = parse_count("--pulses", pulses)
         # The protocol's rules (decoy-bb84: a laser, and the file says so) are the library's:
