@@ -172,7 +172,8 @@ def _init_with_alias(
     if pair_mean is not None:
         if "mu_pair" in kwargs:
             raise ParameterError(
-                "Argument 'pair_mean' must not be given with 'mu_pair' (its new name)."
+                "Argument 'pair_mean' must not be given with 'mu_pair' (its new name), "
+                f"not {pair_mean!r}."
             )
         _warn_pair_mean()
         kwargs["mu_pair"] = pair_mean
