@@ -199,3 +199,14 @@ def test_bbm92_rate_needs_a_thermal_pair_source(capsys: pytest.CaptureFixture[st
     rc = main(["rates", "--protocol", "bbm92", "--set", "pair_statistics=poisson"])
     err = capsys.readouterr().err
     assert rc == 2 and "'pair_statistics' must be 'thermal' for the bbm92 rate" in err
+
+
+def test_blocked_run_takes_the_security_parameters_from_the_link() -> None:
+    from qkdstack.blocked import run_in_blocks
+
+    params = LinkParams(epsilon_sec=1e-6)
+    rep = run_in_blocks("bb84", params, 4 * 10**6, seed=3, max_detections=40_000)
+    assert len(rep["blocks"]) == 4
+    # Each block ran with epsilon / k; the run is epsilon-secret, and reports its own params.
+    assert all(b["epsilon_sec"] == pytest.approx(1e-6 / 4) for b in rep["blocks"])
+    assert rep["epsilon_sec"] == 1e-6 and rep["params"] == params.to_dict()
