@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from qkdstack import experiment
+from qkdstack.model import protocol_params
 from qkdstack.params import LinkParams
 from qkdstack.processing.pipeline import PipelineOptions
 from qkdstack.typing import BitArray
@@ -172,7 +173,8 @@ def run_in_blocks(
         The run report (:func:`qkdstack.experiment.build_report`'s fields; with more than one
         block, also ``blocks``, ``blocks_aborted``).
     """
-    opts = options or PipelineOptions()
+    params = protocol_params(protocol, params)
+    opts = experiment.security_options(params, options)
     limit = MAX_BLOCK_DETECTIONS if max_detections is None else max_detections
     sizes = plan_blocks(protocol, params, pulses, limit)
     if len(sizes) == 1:
@@ -184,15 +186,16 @@ def run_in_blocks(
     if seed is None:
         seed = secrets.randbits(63)
     k = len(sizes)
-    block_opts = dataclasses.replace(
-        opts, epsilon_sec=opts.epsilon_sec / k, epsilon_cor=opts.epsilon_cor / k
-    )
+    # Each block is a run on the link with epsilon / k (the link's parameters hold them).
+    eps_sec, eps_cor = opts.epsilon_sec / k, opts.epsilon_cor / k
+    block_params = params.replace(epsilon_sec=eps_sec, epsilon_cor=eps_cor)
+    block_opts = dataclasses.replace(opts, epsilon_sec=eps_sec, epsilon_cor=eps_cor)
     children = np.random.SeedSequence(seed).spawn(k)
     reports = []
     for size, child in zip(sizes, children, strict=True):
         result = experiment.run_experiment(
             protocol,
-            params,
+            block_params,
             size,
             seed=int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)),
             options=block_opts,
@@ -204,7 +207,9 @@ def run_in_blocks(
         # channel refer to each other: only the cycle collector frees them).
         del result
         gc.collect()
-    return _aggregate(reports, seed, (opts.epsilon_sec, opts.epsilon_cor))
+    report = _aggregate(reports, seed, (opts.epsilon_sec, opts.epsilon_cor))
+    report["params"] = params.to_dict()  # the run's parameters, not one block's epsilon / k
+    return report
 
 
 def _deposit(result: experiment.ExperimentResult, deposit: Deposit | None) -> None:

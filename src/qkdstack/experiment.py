@@ -20,6 +20,7 @@ import numpy as np
 import qkdstack
 from qkdstack.errors import ParameterError
 from qkdstack.link.records import LinkOutput, Records
+from qkdstack.model import protocol_params
 from qkdstack.params import MAX_PULSES, LinkParams
 from qkdstack.processing.pipeline import PipelineOptions, PipelineResult, run_postprocessing
 from qkdstack.processing.sifting import get_rule
@@ -32,6 +33,7 @@ __all__ = [
     "key_digest",
     "oracle_error_fraction",
     "run_experiment",
+    "security_options",
 ]
 
 
@@ -128,6 +130,33 @@ def key_digest(key: np.ndarray) -> str:
     return hashlib.sha256(np.packbits(key).tobytes()).hexdigest()
 
 
+def security_options(params: LinkParams, options: PipelineOptions | None) -> PipelineOptions:
+    """The pipeline options of a run on ``params``: the security parameters are the link's.
+
+    A run's ``epsilon_sec`` and ``epsilon_cor`` have one home, ``params`` (what ``--set
+    epsilon_sec=...``, ``--config`` and the named sets write, and what the report's ``params``
+    shows); ``options`` carries them to the pipeline. Options left at the defaults take the
+    link's values; options that name others are refused rather than silently overruled.
+
+    Raises
+    ------
+    ParameterError
+        ``options`` sets an ``epsilon_sec`` or ``epsilon_cor`` that differs from ``params``'.
+    """
+    opts = options or PipelineOptions()
+    for name in ("epsilon_sec", "epsilon_cor"):
+        given, value = getattr(opts, name), getattr(params, name)
+        if given != value and given != getattr(PipelineOptions, name):
+            raise ParameterError(
+                f"Argument 'options.{name}' must be left at its default or equal "
+                f"params.{name} = {value!r} (a run's security parameters are its "
+                f"LinkParams'), not {given!r}."
+            )
+    if (opts.epsilon_sec, opts.epsilon_cor) == (params.epsilon_sec, params.epsilon_cor):
+        return opts
+    return dataclasses.replace(opts, epsilon_sec=params.epsilon_sec, epsilon_cor=params.epsilon_cor)
+
+
 def run_experiment(
     protocol: str = "bb84",
     params: LinkParams | None = None,
@@ -144,14 +173,21 @@ def run_experiment(
     protocol : str
         Protocol name (``"bb84"``...).
     params : LinkParams, optional
-        Physical parameters (defaults: single photons, 25 km, efficiency 0.1, dark 1e-6).
+        Physical and security parameters (defaults: single photons, 25 km, efficiency 0.1, dark
+        1e-6, ``epsilon_sec`` 1e-10). The protocol's rules apply
+        (:func:`qkdstack.model.protocol_params`: ``decoy-bb84`` runs, and reports, a laser).
     pulses : int
         Pulses Alice sends.
     seed : int, optional
         Simulation seed; a random one is drawn (and reported) when None.
     options : PipelineOptions, optional
+        Post-processing knobs; the security parameters come from ``params``
+        (:func:`security_options`).
     attack : Attack, optional
         An eavesdropper on the quantum channel (see :mod:`qkdstack.link.attacks`).
+
+    The report equals that of ``qkd run --json`` with the same arguments and seed (the command
+    is a thin layer over this function), but for the wall-clock ``timings_s``.
     """
     from qkdstack.link import simulate  # the link layer is imported lazily: it is the heavy part
 
@@ -159,7 +195,8 @@ def run_experiment(
         raise ParameterError(f"Argument 'pulses' must be in [1, {MAX_PULSES:.0e}], not {pulses}.")
     if seed is None:
         seed = secrets.randbits(63)
-    params = params or LinkParams()
+    params = protocol_params(protocol, params or LinkParams())
+    options = security_options(params, options)
     seq = np.random.SeedSequence(seed)
     link_seed, post_seed = seq.spawn(2)
     start = time.perf_counter()
@@ -171,13 +208,13 @@ def run_experiment(
     tamper = None
     if callable(make_tamper):
         tamper = make_tamper(seed=int(post_seed.generate_state(2)[1]))
-        options = dataclasses.replace(options or PipelineOptions(), tamper=tamper)
+        options = dataclasses.replace(options, tamper=tamper)
     wiretap = None
     if attack is not None:  # Eve reads the public discussion: record it for the eve block
         from qkdstack.processing.eve_knowledge import Wiretap
 
         wiretap = Wiretap()
-        options = dataclasses.replace(options or PipelineOptions(), observer=wiretap)
+        options = dataclasses.replace(options, observer=wiretap)
     result = run_postprocessing(
         link.alice, link.bob, options, seed=np.random.default_rng(post_seed)
     )

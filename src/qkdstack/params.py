@@ -2,10 +2,25 @@
 
 A :class:`LinkParams` holds every physical parameter of a link, with its unit in its name. Named
 sets reproduce the papers' simulation parameters; any single field can be overridden by name
-(``--set detector_efficiency=0.2`` on the command line, or a TOML ``--config`` file).
+(``--set detector_efficiency=0.2`` on the command line, or a TOML ``--config`` file):
+:func:`resolve_params` applies, lowest first, ``base`` (or the defaults), the named set
+``--params NAME``, the ``--config FILE.toml`` values, then each ``--set name=value`` in order. The
+TOML file holds top-level ``name = value`` pairs with the same names as ``--set`` (lists for
+``intensities`` and ``intensity_probs``), for example::
 
-This module is neutral ground: the link simulator, the theory (through plain numbers), and the CLI
-all read it; it imports nothing from them.
+    distance_km = 50
+    source = "laser"
+    intensities = [0.5, 0.1, 0.0002]
+
+A :class:`LinkParams` is the one home of a run's parameters: the physical model, and the security
+parameters of its key (``epsilon_sec``, ``epsilon_cor``; ``PipelineOptions`` takes them from here
+in a simulated run, :func:`qkdstack.experiment.security_options`) with ``ec_efficiency``, the
+error-correction inefficiency the theory's curves assume (a run measures its own). What a protocol
+makes of them (decoy-bb84's laser) and the theory's view of them
+(:func:`qkdstack.model.system_model`, the one adapter) live in :mod:`qkdstack.model`.
+
+This module is neutral ground: the link simulator, the model, and the CLI all read it; it imports
+nothing from them.
 
 References
 ----------
@@ -20,13 +35,23 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from qkdstack.errors import ParameterError
 
-__all__ = ["MAX_PULSES", "PARAM_SETS", "LinkParams", "get_param_set", "parse_assignment"]
+__all__ = [
+    "MAX_PULSES",
+    "PARAM_SETS",
+    "LinkParams",
+    "get_param_set",
+    "load_config",
+    "parse_assignment",
+    "resolve_params",
+]
 
 MAX_PULSES = 10**15
 """The most pulses one run may send (``qkd run``, ``qkd simulate``)."""
@@ -36,7 +61,9 @@ SourceKind = Literal["single-photon", "laser", "spdc"]
 
 @dataclass(frozen=True)
 class LinkParams:
-    """Every physical parameter of a link. Units are in the names; probabilities are per pulse/gate."""
+    """Every parameter of a link and its key. Units are in the names; probabilities are per
+    pulse/gate. ``epsilon_sec`` and ``epsilon_cor`` are the key's security parameters;
+    ``ec_efficiency`` is the inefficiency ``f`` the theory assumes (``qkd rates``)."""
 
     distance_km: float = 25.0
     attenuation_db_per_km: float = 0.2
@@ -218,3 +245,58 @@ def get_param_set(name: str) -> LinkParams:
         raise ParameterError(
             f"Argument '--params' must be one of {', '.join(sorted(PARAM_SETS))}, not {name!r}."
         ) from None
+
+
+def load_config(config_path: Path) -> dict[str, Any]:
+    """Read the parameter assignments of a TOML file; errors name ``--config`` and the file."""
+    path = Path(config_path)
+    if not path.is_file():
+        raise ParameterError(f"Argument '--config' must be an existing TOML file, not '{path}'.")
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ParameterError(
+            f"Argument '--config' must be a valid TOML file, not '{path}' ({exc})."
+        ) from None
+    nested = sorted(k for k, v in data.items() if isinstance(v, dict))
+    if nested:
+        raise ParameterError(
+            f"Argument '--config' must hold top-level 'name = value' pairs, not the table "
+            f"[{nested[0]}] in '{path}'; known parameters: {', '.join(LinkParams.field_names())}."
+        )
+    return dict(data)
+
+
+def resolve_params(
+    params_name: str | None,
+    assignments: list[str],
+    config_path: Path | None,
+    base: LinkParams | None = None,
+) -> LinkParams:
+    """Build :class:`LinkParams` from ``--params``, ``--config`` and ``--set`` (in that order).
+
+    Parameters
+    ----------
+    params_name : str or None
+        A named parameter set (``"gys"``, ``"lim2014"``), applied over ``base``.
+    assignments : list of str
+        ``name=value`` strings, applied last, in order.
+    config_path : Path or None
+        A TOML file of ``name = value`` pairs.
+    base : LinkParams or None
+        Starting point when ``params_name`` is None (default: ``LinkParams()``).
+
+    Raises
+    ------
+    ParameterError
+        For an unknown set or parameter name (listing the known ones) or an invalid value.
+    """
+    params = get_param_set(params_name) if params_name is not None else (base or LinkParams())
+    # One replace() for all changes, so that related fields (``intensities`` and
+    # ``intensity_probs``) may change together and are validated together.
+    changes: dict[str, Any] = load_config(config_path) if config_path is not None else {}
+    for text in assignments:
+        name, value = parse_assignment(text)
+        changes[name] = value
+    return params.replace(**changes) if changes else params

@@ -98,12 +98,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run sifting, estimation, error correction, verification and privacy amplification on
         two record files. Malformed or mismatched files are rejected before anything is written."""
-        from qkdstack.cli.validation import check_process_options, check_records_usable
+        from qkdstack.cli.validation import check_process_options
         from qkdstack.experiment import build_report
         from qkdstack.kms.store import check_store_dir
         from qkdstack.link.recordfile import check_pair, read_records
         from qkdstack.processing.key_length import proof_source
         from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
+        from qkdstack.processing.sanity import check_records_usable
 
         check_store_allowed(store, insecure_seeded_keys=insecure_seeded_keys, no_auth=no_auth)
         if store is not None:

@@ -1,7 +1,8 @@
 """``qkd rates``: secret key rate against distance, beside the PLOB bound.
 
 A thin layer over :mod:`qkdstack.theory.curves`: it reads a named parameter set (with ``--set``
-overrides), turns it into a :class:`~qkdstack.theory.curves.SystemModel` and prints, for each
+overrides), turns it into a :class:`~qkdstack.theory.curves.SystemModel` with the library's
+adapter (:func:`qkdstack.model.system_model`, re-exported here) and prints, for each
 distance, the key rate per pulse, the PLOB bound and the (optimised unless set) mean photon
 number, then the maximum distance with a positive rate.
 """
@@ -17,12 +18,12 @@ import typer
 
 from qkdstack.cli.rates_numerical import run_numerical_rates
 from qkdstack.errors import ParameterError
+from qkdstack.model import check_rate_params, system_model
 from qkdstack.params import LinkParams, get_param_set, parse_assignment
 from qkdstack.theory.curves import (
     DECOY_METHODS,
     PROTOCOLS,
     CurvePoint,
-    SystemModel,
     key_rate_curve,
     max_distance_km,
 )
@@ -60,30 +61,6 @@ def parse_distances(text: str) -> list[float]:
         if not v >= 0 or not math.isfinite(v):
             raise ParameterError(f"Argument '--distance-km' must be >= 0, not {v!r}.")
     return values
-
-
-def system_model(params: LinkParams) -> SystemModel:
-    """The theory's view of a parameter set (plain numbers; theory does not import params)."""
-    intensities = params.intensities
-    weak = intensities[1] if len(intensities) >= 2 and intensities[1] > 0 else 0.1
-    weakest = intensities[2] if len(intensities) >= 3 else 2e-4
-    return SystemModel(
-        attenuation_db_per_km=params.attenuation_db_per_km,
-        insertion_loss_db=params.insertion_loss_db,
-        detector_efficiency=params.detector_efficiency,
-        dark_count_prob=params.dark_count_prob,
-        afterpulse_prob=params.afterpulse_prob,
-        misalignment_error=params.misalignment_error,
-        ec_efficiency=params.ec_efficiency,
-        source=params.source,
-        pair_mean=params.mu_pair,
-        source_position=params.source_position,
-        visibility=params.visibility,
-        weak_decoy_mu=weak,
-        weakest_intensity=weakest,
-        epsilon_sec=params.epsilon_sec,
-        epsilon_cor=params.epsilon_cor,
-    )
 
 
 def _block_sizes(values: list[str]) -> list[float]:
@@ -327,11 +304,7 @@ def register(app: typer.Typer) -> None:
                 "Argument '--decoy' must not be given with --block-bits: the finite-key curve "
                 f"(Lim 2014) always uses a vacuum and a weak decoy, not {decoy_given!r}."
             )
-        if protocol == "bbm92" and link.pair_statistics != "thermal":
-            raise ParameterError(
-                "Argument 'pair_statistics' must be 'thermal' for the bbm92 rate, "
-                f"not {link.pair_statistics!r}."
-            )
+        check_rate_params(protocol, link)
         # mu is optimised unless the user fixed it with --set.
         fixed_mu: float | None = None
         if protocol == "bbm92" and "mu_pair" in changes:

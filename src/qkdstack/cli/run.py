@@ -11,7 +11,8 @@ from qkdstack.cli.report import print_json, print_report
 from qkdstack.cli.security import add_key_digest, check_store_allowed
 from qkdstack.cli.validation import parse_count
 from qkdstack.errors import ParameterError
-from qkdstack.params import LinkParams
+from qkdstack.model import check_protocol_source, protocol_params
+from qkdstack.params import LinkParams, resolve_params
 from qkdstack.typing import BitArray
 
 __all__ = ["attack_help", "check_ignored_options", "parse_count", "register", "resolve_cli_params"]
@@ -36,8 +37,6 @@ def resolve_cli_params(
 ) -> LinkParams:
     """Build LinkParams from ``--params``, ``--config``, ``--set`` and the direct options (in that
     order of precedence, last wins); an error names the option that carried the bad value."""
-    from qkdstack.link.config import resolve_params
-
     base = resolve_params(params_name, assignments, config)
     changes = {field: value for field, value in direct.items() if value is not None}
     try:
@@ -233,14 +232,11 @@ def register(app: typer.Typer) -> None:
                 "attenuation_db_per_km": attenuation_db_per_km,
             },
         )
-        if protocol == "decoy-bb84" and source is not None and source != "laser":
-            raise ParameterError(
-                "Argument '--source' must be laser with protocol decoy-bb84 (decoy states are "
-                f"intensities of an attenuated laser), not {source!r}."
-            )
-        if protocol == "decoy-bb84" and link_params.source == "single-photon":
-            # Decoy states are intensities of an attenuated laser.
-            link_params = link_params.replace(source="laser")
+        if source is not None:  # an explicit --source the protocol would overrule is refused
+            check_protocol_source(protocol, source, argument="--source")
+        # The protocol's rules (decoy-bb84: a laser) are the library's: run_experiment applies
+        # them too; applied here so that a refusal comes before any other work.
+        link_params = protocol_params(protocol, link_params)
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
         check_store_allowed(store, insecure_seeded_keys=insecure_seeded_keys, no_auth=no_auth)
@@ -269,9 +265,7 @@ def register(app: typer.Typer) -> None:
             auth_scope=auth_scope,
             e91_bound=e91_bound,
             secure_randomness=not insecure_seeded_keys,
-            epsilon_sec=link_params.epsilon_sec,
-            epsilon_cor=link_params.epsilon_cor,
-        )
+        )  # the security parameters are link_params' (qkdstack.experiment.security_options)
         attack_obj = None
         if attack is not None:
             from qkdstack.link.attacks.registry import parse_attack

@@ -48,16 +48,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate the quantum phase of a link and write each party's detection records."""
         from qkdstack.cli.validation import check_new_file, check_writable_dir, parse_count
-        from qkdstack.link.config import resolve_params
         from qkdstack.link.protocols import event_table
         from qkdstack.link.simulator import simulate_to_files
+        from qkdstack.model import protocol_params
+        from qkdstack.params import resolve_params
 
         protocol = registry.resolve(protocol)  # an unknown name lists the known ones
         n_pulses = parse_count("--pulses", pulses)
-        link_params = resolve_params(params, assignments, config)
-        if protocol == "decoy-bb84" and link_params.source == "single-photon":
-            # Decoy states are intensities of an attenuated laser: the file says so.
-            link_params = link_params.replace(source="laser")
+        # The protocol's rules (decoy-bb84: a laser, and the file says so) are the library's:
+        # simulate_to_files applies them too; applied here so that a refusal comes first.
+        link_params = protocol_params(protocol, resolve_params(params, assignments, config))
         if seed is not None and seed < 0:
             raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
         event_table(protocol, link_params)  # rejects an unknown protocol or source before work

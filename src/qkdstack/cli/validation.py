@@ -14,8 +14,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from qkdstack.errors import ParameterError, RecordError
-from qkdstack.link.records import Records
+from qkdstack.errors import ParameterError
 from qkdstack.params import MAX_PULSES
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "check_new_file",
     "check_not_an_input",
     "check_process_options",
-    "check_records_usable",
     "check_writable_dir",
     "parse_count",
 ]
@@ -144,21 +142,3 @@ def check_process_options(
     check_finite("--mu", mu)
     if mu is not None and not mu > 0.0:
         raise ParameterError(f"Argument '--mu' must be > 0, not {mu!r}.")
-
-
-def check_records_usable(alice: Records) -> None:
-    """Refuse, before the post-processing, records whose proof inputs cannot give a key: decoy
-    intensities (and their probabilities, from the metadata) that Lim et al. 2014 cannot use."""
-    from qkdstack.protocol import registry
-
-    if registry.get(alice.meta.protocol).emission != "intensities":
-        return
-    from qkdstack.theory.finite_key import check_lim2014_intensities
-
-    probs = alice.meta.params.get("intensity_probs", [])
-    try:
-        check_lim2014_intensities(
-            alice.meta.intensities, [float(p) for p in probs] if isinstance(probs, list) else []
-        )
-    except (ParameterError, TypeError, ValueError) as exc:
-        raise RecordError(f"Record metadata of 'alice': {exc}") from None

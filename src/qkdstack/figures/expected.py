@@ -86,7 +86,7 @@ def rates_curve(
 
     Asymptotic; ``mu`` is optimised unless ``fixed_mu`` (then ``params.mu`` is used).
     """
-    from qkdstack.cli.rates import system_model
+    from qkdstack.model import check_rate_params, system_model
     from qkdstack.theory.curves import PROTOCOLS, key_rate_curve
 
     if protocol not in PROTOCOLS:
@@ -94,6 +94,7 @@ def rates_curve(
             f"Argument '--theory' has no rate for protocol {protocol!r}; known: "
             f"{', '.join(PROTOCOLS)}."
         )
+    check_rate_params(protocol, params)
     mu = params.mu if fixed_mu else None
     points = key_rate_curve(protocol, list(distances_km), system_model(params), mu=mu)
     return np.array([p.rate_bits_per_pulse for p in points])
@@ -101,9 +102,10 @@ def rates_curve(
 
 def asymptotic_reach_km(protocol: str, params: LinkParams) -> float:
     """The distance at which the ``qkd rates`` (asymptotic, optimised) rate reaches 0."""
-    from qkdstack.cli.rates import system_model
+    from qkdstack.model import check_rate_params, system_model
     from qkdstack.theory.curves import max_distance_km
 
+    check_rate_params(protocol, params)
     return float(max_distance_km(protocol, system_model(params), tolerance_km=1.0))
 
 

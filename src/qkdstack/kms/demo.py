@@ -62,7 +62,7 @@ def feed_link(directory: Path, pulses: int) -> int:
     from qkdstack.params import LinkParams
     from qkdstack.processing.pipeline import PipelineOptions
 
-    params = LinkParams().replace(source="laser")  # decoy states are intensities of a laser
+    params = LinkParams()  # run_experiment gives decoy-bb84 its laser (qkdstack.model)
     try:
         result = run_experiment(
             "decoy-bb84", params, pulses, options=PipelineOptions(secure_randomness=True)

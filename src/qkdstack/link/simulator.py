@@ -40,6 +40,7 @@ from qkdstack.link.events import (
 )
 from qkdstack.link.protocols import ENTANGLED, event_table
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
+from qkdstack.model import protocol_params
 from qkdstack.params import LinkParams
 from qkdstack.protocol import registry
 from qkdstack.randomness import as_generator
@@ -157,7 +158,8 @@ def simulate(
     protocol : str
         ``"bb84"``, ``"decoy-bb84"``, ``"six-state"``, ``"b92"``, ``"bbm92"`` or ``"e91"``.
     params : LinkParams
-        Physical parameters of the link.
+        Physical parameters of the link; the protocol's rules apply
+        (:func:`qkdstack.model.protocol_params`: ``decoy-bb84`` has a laser source).
     pulses : int
         Number of pulses (time slots) sent, >= 0.
     seed : int or None
@@ -175,6 +177,7 @@ def simulate(
     """
     pulses = _check_pulses(pulses)
     protocol = registry.resolve(protocol)
+    params = protocol_params(protocol, params)  # decoy-bb84: a laser, and the records say so
     if attack is not None:
         attacked = attack.simulate(protocol, params, pulses, as_generator(seed))
         if not isinstance(seed, int):
@@ -259,6 +262,7 @@ def simulate_to_files(
     from qkdstack.link.recordfile import RecordWriter
 
     pulses = _check_pulses(pulses)
+    params = protocol_params(protocol, params)  # decoy-bb84: a laser, and the files say so
     link = stream(protocol, params, pulses, seed=seed, chunk_detections=chunk_detections)
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,7 @@ import numpy as np
 
 from qkdstack.errors import ParameterError, ProtocolAbort, RecordError
 from qkdstack.link.records import Records, check_listed
+from qkdstack.params import LinkParams
 from qkdstack.processing import key_length as kl
 from qkdstack.processing import key_length_numerical as kln
 from qkdstack.processing.accounting import composable_accounting
@@ -58,7 +59,7 @@ from qkdstack.processing.chsh import hoeffding_chsh_lower
 from qkdstack.processing.e91 import E91_BOUNDS
 from qkdstack.processing.length_rules import DECOY_KEY_BASIS, OPTIONAL_DETAIL_FIELDS
 from qkdstack.processing.report import ChshReport, PostprocessingReport
-from qkdstack.processing.sanity import check_statistics
+from qkdstack.processing.sanity import check_records_usable, check_statistics
 from qkdstack.processing.verification import TAG_BITS, collision_probability
 from qkdstack.protocol import registry
 from qkdstack.randomness import as_generator, secret_bytes, secret_randomness_mode
@@ -107,7 +108,9 @@ class PipelineOptions:
     ec_method : str
         Error-correction method, a name in the reconciliation registry.
     epsilon_sec, epsilon_cor : float
-        Secrecy and correctness parameters of the final key.
+        Secrecy and correctness parameters of the final key. Their home is
+        :class:`~qkdstack.params.LinkParams` (the defaults are its defaults): a simulated run
+        takes them from its link parameters (:func:`qkdstack.experiment.security_options`).
     authenticate : bool
         Wegman-Carter authentication of the classical channel (default on).
     auth_scope : {"stage", "message"}
@@ -142,8 +145,8 @@ class PipelineOptions:
 
     sample_fraction: float = 0.1
     ec_method: str = "cascade"
-    epsilon_sec: float = 1e-10
-    epsilon_cor: float = 1e-15
+    epsilon_sec: float = LinkParams.epsilon_sec
+    epsilon_cor: float = LinkParams.epsilon_cor
     authenticate: bool = True
     auth_scope: str = "stage"
     auth_key_bytes: int = 16 + 16 * 16384
@@ -233,8 +236,10 @@ def run_postprocessing(
             f"Alice's records are for protocol {alice.meta.protocol!r} but Bob's for {bob.meta.protocol!r}."
         )
     check_listed(alice, bob)  # mismatched inputs are a record error, not a protocol abort
-    # Before any work: a file that does not declare its source gets no proof by default.
+    # Before any work: a file that does not declare its source gets no proof by default, and
+    # decoy intensities the finite-key bounds cannot use are refused (as qkd process does).
     kl.proof_source(alice.meta.protocol, alice.meta.params, opts.source, opts.mu)
+    check_records_usable(alice)
     rng_alice, rng_bob, rng_auth = as_generator(seed).spawn(3)
     alice_node = AliceNode(alice, opts, rng_alice)
     bob_node = BobNode(bob, opts, rng_bob)

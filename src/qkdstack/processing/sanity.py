@@ -12,6 +12,10 @@ link. The check refuses (with :class:`~qkdstack.errors.ImplausibleStatistics`, a
 * a key rate above the PLOB bound ``-log2(1 - t)`` of the link's transmittance ``t`` (for an
   entanglement-based link, of each arm: a key cannot beat the capacity of any cut).
 
+Before any work, :func:`check_records_usable` refuses records whose declared proof inputs cannot
+give a key (decoy intensities the Lim et al. 2014 bounds cannot use), so that ``qkd process`` and
+:func:`~qkdstack.processing.pipeline.run_postprocessing` refuse the same records.
+
 The link is the one declared in Alice's record metadata (``meta.params``); a check whose parameter
 is absent there (hardware records without a ``params`` block) is skipped, except the NaN check.
 
@@ -28,14 +32,19 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from qkdstack.errors import ImplausibleStatistics
-from qkdstack.link.records import RecordMeta
+from qkdstack.errors import ImplausibleStatistics, ParameterError, RecordError
+from qkdstack.link.records import RecordMeta, Records
 from qkdstack.link.sources import no_photon_probability
 from qkdstack.protocol import registry
 from qkdstack.theory.bounds import plob_bound
 from qkdstack.units import fibre_transmittance
 
-__all__ = ["check_statistics", "max_click_probability", "plob_key_rate_limit"]
+__all__ = [
+    "check_records_usable",
+    "check_statistics",
+    "max_click_probability",
+    "plob_key_rate_limit",
+]
 
 _SIGMAS = 10.0
 
@@ -149,3 +158,32 @@ def check_statistics(
             f"{limit:.3g} of the link's loss: no key is output",
             stage="sanity",
         )
+
+
+def check_records_usable(alice: Records) -> None:
+    """Refuse, before the post-processing, records whose proof inputs cannot give a key: decoy
+    intensities (and their probabilities, from the metadata) that Lim et al. 2014 cannot use.
+
+    Raises
+    ------
+    RecordError
+        Naming Alice's record metadata and the values the bounds cannot use.
+
+    References
+    ----------
+    Lim, Curty, Walenta, Xu, Zbinden, Phys. Rev. A 89, 022307 (2014), Sec. III (three intensities
+    ``mu_1 > mu_2 + mu_3``, ``mu_2 > mu_3 >= 0``, each chosen with a probability ``p_k > 0``).
+    """
+    from qkdstack.protocol import registry
+
+    if registry.get(alice.meta.protocol).emission != "intensities":
+        return
+    from qkdstack.theory.finite_key import check_lim2014_intensities
+
+    probs = alice.meta.params.get("intensity_probs", [])
+    try:
+        check_lim2014_intensities(
+            alice.meta.intensities, [float(p) for p in probs] if isinstance(probs, list) else []
+        )
+    except (ParameterError, TypeError, ValueError) as exc:
+        raise RecordError(f"Record metadata of 'alice': {exc}") from None

@@ -28,10 +28,12 @@ See :mod:`qkdstack.theory.rates`, :mod:`qkdstack.theory.models` and
 
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from scipy.optimize import minimize_scalar
 
@@ -82,11 +84,22 @@ _MU_RANGE = (1e-4, 2.0)
 class SystemModel:
     """The physical numbers a key-rate curve needs (units in the names).
 
-    ``dark_count_prob`` is per detector; Bob has two, so the background yield is
-    ``Y_0 = 2 dark_count_prob``. ``detector_efficiency`` is Bob's total detection efficiency
-    (``eta_Bob``). ``weak_decoy_mu`` is ``nu`` (vacuum + weak) and ``weakest_intensity`` is
-    ``mu_3`` (Lim 2014). ``secrecy_per_key_bit`` is Lim 2014's ``kappa`` (``eps_sec = kappa l``);
-    ``None`` uses ``epsilon_sec``.
+    The names are those of :class:`qkdstack.params.LinkParams`, and a link's model is made by one
+    adapter, :func:`qkdstack.model.system_model` (theory imports nothing from the rest of the
+    package, so the adapter lives above it). ``dark_count_prob`` is per detector; Bob has two, so
+    the background yield is ``Y_0 = 2 dark_count_prob``. ``detector_efficiency`` is Bob's total
+    detection efficiency (``eta_Bob``). ``mu_pair`` is the mean pair number of an entangled-pair
+    source. ``weak_decoy_mu`` is ``nu`` (vacuum + weak) and ``weakest_intensity`` is ``mu_3``
+    (Lim 2014). ``secrecy_per_key_bit`` is Lim 2014's ``kappa`` (``eps_sec = kappa l``); ``None``
+    uses ``epsilon_sec``.
+
+    ``source`` decides only the ``bb84`` and ``six-state`` rates (decoy-bb84 always has a laser,
+    bbm92 and di pairs). Its default here is ``"laser"``, the papers' source (``bb84`` is then
+    GLLP without decoys), where a link's :class:`~qkdstack.params.LinkParams` defaults to
+    ``"single-photon"``: the adapter always passes the link's source explicitly.
+
+    ``pair_mean`` is the deprecated name of ``mu_pair``: accepted by the constructor and read
+    as an attribute, with a :class:`DeprecationWarning`.
     """
 
     attenuation_db_per_km: float = 0.2
@@ -97,7 +110,7 @@ class SystemModel:
     misalignment_error: float = 0.01
     ec_efficiency: float = 1.16
     source: Literal["single-photon", "laser", "spdc"] = "laser"
-    pair_mean: float = 0.05
+    mu_pair: float = 0.05
     source_position: Literal["alice", "middle"] = "middle"
     visibility: float = 1.0
     weak_decoy_mu: float = 0.1
@@ -115,7 +128,7 @@ class SystemModel:
             ("afterpulse_prob", 0 <= self.afterpulse_prob < 1, "in [0, 1)"),
             ("misalignment_error", 0 <= self.misalignment_error <= 0.5, "in [0, 0.5]"),
             ("ec_efficiency", self.ec_efficiency >= 1, ">= 1"),
-            ("pair_mean", self.pair_mean > 0, "> 0"),
+            ("mu_pair", self.mu_pair > 0, "> 0"),
             ("visibility", 0 <= self.visibility <= 1, "in [0, 1]"),
             ("weak_decoy_mu", self.weak_decoy_mu > 0, "> 0"),
             ("weakest_intensity", self.weakest_intensity >= 0, ">= 0"),
@@ -129,6 +142,12 @@ class SystemModel:
                 )
 
     @property
+    def pair_mean(self) -> float:
+        """Deprecated name of :attr:`mu_pair`."""
+        _warn_pair_mean()
+        return self.mu_pair
+
+    @property
     def background_yield(self) -> float:
         """``Y_0 = 2 p_dc`` (two detectors)."""
         return 2.0 * self.dark_count_prob
@@ -136,6 +155,36 @@ class SystemModel:
     def channel_transmittance(self, distance_km: float) -> float:
         """``10^(-(alpha L + insertion loss)/10)``."""
         return 10.0 ** (-(self.attenuation_db_per_km * distance_km + self.insertion_loss_db) / 10.0)
+
+
+def _warn_pair_mean() -> None:
+    warnings.warn(
+        "SystemModel's 'pair_mean' is deprecated; use 'mu_pair' (the name LinkParams gives it).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+_dataclass_init = SystemModel.__init__
+
+
+@functools.wraps(_dataclass_init)
+def _init_with_alias(
+    self: SystemModel, *args: Any, pair_mean: float | None = None, **kwargs: Any
+) -> None:
+    """The dataclass constructor, also accepting the deprecated ``pair_mean`` for ``mu_pair``."""
+    if pair_mean is not None:
+        if "mu_pair" in kwargs:
+            raise ParameterError(
+                "Argument 'pair_mean' must not be given with 'mu_pair' (its new name), "
+                f"not {pair_mean!r}."
+            )
+        _warn_pair_mean()
+        kwargs["mu_pair"] = pair_mean
+    _dataclass_init(self, *args, **kwargs)
+
+
+SystemModel.__init__ = _init_with_alias  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)

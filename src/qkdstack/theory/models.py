@@ -91,7 +91,7 @@ def poisson_statistics(
 
 
 def thermal_pair_statistics(
-    pair_mean: float,
+    mu_pair: float,
     eta_alice: float,
     eta_bob: float,
     background_alice: float,
@@ -100,7 +100,8 @@ def thermal_pair_statistics(
 ) -> tuple[float, float]:
     """Coincidence gain and error rate ``(Q_lambda, E_lambda)`` of a thermal entangled-pair source.
 
-    With ``lambda = pair_mean / 2`` (half the mean number of pairs per pulse),
+    With ``lambda = mu_pair / 2`` (half the mean number of pairs per pulse, ``mu_pair`` as in
+    :class:`~qkdstack.params.LinkParams`),
 
     ``Q = 1 - (1 - Y_0A)/(1 + eta_A lambda)^2 - (1 - Y_0B)/(1 + eta_B lambda)^2
     + (1 - Y_0A)(1 - Y_0B)/(1 + eta_A lambda + eta_B lambda - eta_A eta_B lambda)^2``,
@@ -113,7 +114,7 @@ def thermal_pair_statistics(
     Ma, Fung, Lo, PRA 76, 012307 (2007), Eq. (9) (gain) and the ``E_lambda Q_lambda`` expression
     after it; ``lambda`` is half the mean pair number.
     """
-    lam = pair_mean / 2.0
+    lam = mu_pair / 2.0
     a = 1.0 + eta_alice * lam
     b = 1.0 + eta_bob * lam
     ab = 1.0 + eta_alice * lam + eta_bob * lam - eta_alice * eta_bob * lam
