@@ -43,8 +43,10 @@ def test_protocol_params_switches_only_decoy_to_a_laser() -> None:
     assert protocol_params("decoy-bb84", single) == single.replace(source="laser")
     laser = LinkParams(source="laser", mu=0.3)
     assert protocol_params("decoy-bb84", laser) is laser
-    for protocol in ("bb84", "six-state", "b92", "bbm92", "e91", "no-such-protocol"):
+    for protocol in ("bb84", "six-state", "b92", "bbm92", "e91"):
         assert protocol_params(protocol, single) is single
+    with pytest.raises(ParameterError, match="'protocol'.*'no-such-protocol'"):
+        protocol_params("no-such-protocol", single)
 
 
 def test_decoy_with_an_spdc_source_is_refused_by_library_and_cli(
