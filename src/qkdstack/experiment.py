@@ -151,7 +151,7 @@ def run_experiment(
         Simulation seed; a random one is drawn (and reported) when None.
     options : PipelineOptions, optional
     attack : Attack, optional
-        An eavesdropper on the quantum channel (see :mod:`qkdstack.link.attacks`).
+        An eavesdropper on the quantum channel (see :mod:`qkdstack.adversary`).
     """
     from qkdstack.link import simulate  # the link layer is imported lazily: it is the heavy part
 
@@ -174,7 +174,7 @@ def run_experiment(
         options = dataclasses.replace(options or PipelineOptions(), tamper=tamper)
     wiretap = None
     if attack is not None:  # Eve reads the public discussion: record it for the eve block
-        from qkdstack.processing.eve_knowledge import Wiretap
+        from qkdstack.adversary.eve_knowledge import Wiretap
 
         wiretap = Wiretap()
         options = dataclasses.replace(options or PipelineOptions(), observer=wiretap)
@@ -192,7 +192,7 @@ def run_experiment(
     report["source"] = params.source
     report["params"] = params.to_dict()
     if attack is not None:
-        from qkdstack.processing.eve import eve_report_for_run
+        from qkdstack.adversary.eve import eve_report_for_run
 
         eve = eve_report_for_run(
             link, result, seed=np.random.default_rng(post_seed.spawn(1)[0]), wiretap=wiretap

@@ -1,25 +1,39 @@
-"""Eavesdropping attacks on the quantum link (and on the classical channel).
+"""The adversary: Eve on the quantum channel, on the classical channel, and what she learned.
 
-An attack replaces the honest link: :func:`qkdstack.link.simulate` delegates to
-``attack.simulate(protocol, params, pulses, rng)``, which returns the parties' records and Eve's own
-records (:class:`EveRecords`) in ``LinkOutput.eve``. Attacks are built by name from a command-line
-spec with :func:`parse_attack` (``"intercept-resend:fraction=0.5,basis=random"``); the registry
-:data:`ATTACKS` lists them. The ``mitm`` attack leaves the quantum link alone and provides a tamper
-function for the classical channel (:func:`~qkdstack.link.attacks.registry.classical_tamper`).
+This layer sits above the link and the post-processing and reads both; neither imports it. Each
+meets the adversary at a seam of its own: :func:`qkdstack.link.simulate` takes any object of the
+shape :class:`qkdstack.link.attack.Attack`, and
+:class:`~qkdstack.processing.channel.ClassicalChannel` (through
+:attr:`~qkdstack.processing.pipeline.PipelineOptions.tamper`) takes any
+:data:`~qkdstack.processing.channel.Tamper` function.
 
-Eve sits at Alice's output, before the fibre, with ideal (lossless, noiseless) equipment and a
-quantum memory; Bob's detectors are the honest ones described by :class:`~qkdstack.params.LinkParams`.
-Concrete attacks sample only Bob's detected events, in aggregate (:mod:`.sampler`).
+* Attacks on the quantum channel (:mod:`.intercept_resend`, :mod:`.beam_splitting`, :mod:`.pns`,
+  :mod:`.cloner`) replace the honest link: ``attack.simulate(protocol, params, pulses, rng)``
+  returns the parties' records and Eve's own records (:class:`EveRecords`) in ``LinkOutput.eve``.
+  Eve sits at Alice's output, before the fibre, with ideal (lossless, noiseless) equipment and a
+  quantum memory; Bob's detectors are the honest ones described by
+  :class:`~qkdstack.params.LinkParams`. They sample only Bob's detected events, in aggregate
+  (:mod:`.sampler`).
+* The man in the middle on the classical channel (:mod:`.man_in_the_middle`) leaves the quantum
+  link alone and provides a tamper function (:mod:`.tamper`, :func:`classical_tamper`).
+* Eve's knowledge (:mod:`.eve`, :mod:`.eve_knowledge`): the ``eve`` block of the run report,
+  computed outside the parties from simulation-only data.
+
+Attacks are built by name from a command-line spec with :func:`parse_attack`
+(``"intercept-resend:fraction=0.5,basis=random"``); the registry :data:`ATTACKS` lists them.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from qkdstack.link.attack import Attack
 
-import numpy as np
-
-from qkdstack.link.records import LinkOutput
-from qkdstack.params import LinkParams
+from .beam_splitting import BeamSplitting
+from .cloner import Cloner
+from .eve_records import EveBasis, EveRecords
+from .intercept_resend import InterceptResend
+from .man_in_the_middle import ManInTheMiddle
+from .pns import PhotonNumberSplitting
+from .registry import ATTACKS, AttackSpec, classical_tamper, parse_attack
 
 __all__ = [
     "ATTACKS",
@@ -35,25 +49,3 @@ __all__ = [
     "classical_tamper",
     "parse_attack",
 ]
-
-
-@runtime_checkable
-class Attack(Protocol):
-    """An eavesdropping strategy that simulates the whole link with Eve on it."""
-
-    name: str
-
-    def simulate(
-        self, protocol: str, params: LinkParams, pulses: int, rng: np.random.Generator
-    ) -> LinkOutput:
-        """Simulate ``pulses`` pulses of ``protocol`` over ``params`` with this attack."""
-        ...
-
-
-from .beam_splitting import BeamSplitting  # noqa: E402
-from .cloner import Cloner  # noqa: E402
-from .eve_records import EveBasis, EveRecords  # noqa: E402
-from .intercept_resend import InterceptResend  # noqa: E402
-from .man_in_the_middle import ManInTheMiddle  # noqa: E402
-from .pns import PhotonNumberSplitting  # noqa: E402
-from .registry import ATTACKS, AttackSpec, classical_tamper, parse_attack  # noqa: E402
