@@ -2,24 +2,33 @@
 
 Four layers, data flowing one way (link -> records -> processing -> key store):
 
-* :mod:`qkdstack.link` - simulated quantum links (sources, fibre, detectors, protocols, attacks) that
-  yield each party's detection records;
+* :mod:`qkdstack.link` - simulated quantum links (sources, fibre, detectors, protocols) that yield
+  each party's detection records;
 * :mod:`qkdstack.processing` - post-processing between two nodes over an authenticated classical
   channel: sifting, estimation, error correction, verification, privacy amplification;
+* :mod:`qkdstack.adversary` - Eve: attacks on the quantum and the classical channel, and what she
+  learned;
 * :mod:`qkdstack.theory` - key rates and bounds from the literature;
 * :mod:`qkdstack.kms` - the key store behind key delivery.
+
+The names below are loaded on first use (PEP 562 module ``__getattr__``): ``import qkdstack`` costs
+only this file, so a command that needs neither numba nor scipy does not pay for them.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from qkdstack.errors import ParameterError, ProtocolAbort, QKDError
-from qkdstack.experiment import ExperimentResult, run_experiment
-from qkdstack.link import LinkOutput, Records, simulate
-from qkdstack.params import LinkParams
-from qkdstack.processing.channel import ClassicalChannel, Message
-from qkdstack.processing.pipeline import PipelineOptions, PipelineResult, run_postprocessing
+from qkdstack._version import __version__
+
+if TYPE_CHECKING:  # the same names, eagerly, for type checkers
+    from qkdstack.errors import ParameterError, ProtocolAbort, QKDError
+    from qkdstack.experiment import ExperimentResult, run_experiment
+    from qkdstack.link import LinkOutput, Records, simulate
+    from qkdstack.params import LinkParams
+    from qkdstack.processing.channel import ClassicalChannel, Message
+    from qkdstack.processing.pipeline import PipelineOptions, PipelineResult, run_postprocessing
 
 __all__ = [
     "ClassicalChannel",
@@ -38,3 +47,47 @@ __all__ = [
     "run_postprocessing",
     "simulate",
 ]
+
+# Public name -> the module that defines it (imported on first access).
+_LAZY: dict[str, str] = {
+    "ClassicalChannel": "qkdstack.processing.channel",
+    "ExperimentResult": "qkdstack.experiment",
+    "LinkOutput": "qkdstack.link",
+    "LinkParams": "qkdstack.params",
+    "Message": "qkdstack.processing.channel",
+    "ParameterError": "qkdstack.errors",
+    "PipelineOptions": "qkdstack.processing.pipeline",
+    "PipelineResult": "qkdstack.processing.pipeline",
+    "ProtocolAbort": "qkdstack.errors",
+    "QKDError": "qkdstack.errors",
+    "Records": "qkdstack.link",
+    "run_experiment": "qkdstack.experiment",
+    "run_postprocessing": "qkdstack.processing.pipeline",
+    "simulate": "qkdstack.link",
+}
+
+
+# Sub-packages and modules, reachable as attributes (``qkdstack.theory``) as when they were eager.
+_SUBMODULES: frozenset[str] = frozenset(
+    {
+        "adversary", "blocked", "cli", "errors", "experiment", "figures", "kms", "link", "params",
+        "processing", "randomness", "sweep", "theory", "typing", "units",
+    }
+)  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module behind a public name on first access (PEP 562) and cache the value."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"qkdstack.{name}")  # the import binds it in globals()
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qkdstack' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later accesses skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazy public ones included (PEP 562)."""
+    return sorted({*globals(), *__all__})

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-import qkdstack
+from qkdstack._version import __version__
 from qkdstack.errors import ParameterError
 from qkdstack.link.records import LinkOutput, Records
 from qkdstack.params import MAX_PULSES, LinkParams
@@ -115,7 +115,7 @@ def build_report(
     }
     for key, value in rep.items():
         report.setdefault(key, value)
-    report["version"] = qkdstack.__version__
+    report["version"] = __version__
     return report
 
 

@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any, TextIO
 
-import qkdstack
+from qkdstack._version import __version__
 from qkdstack.sweep.grid import RunSpec
 from qkdstack.sweep.study import argv_for, command_options
 
@@ -146,7 +146,7 @@ def failed_row(spec: RunSpec, exc: BaseException) -> dict[str, Any]:
         **_base_row(spec),
         "error": _error_text(exc),
         "wall_s": None,
-        "qkdstack_version": qkdstack.__version__,
+        "qkdstack_version": __version__,
     }
 
 
@@ -171,5 +171,5 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     row["repeat"] = spec.repeat
     row["error"] = error
     row["wall_s"] = time.perf_counter() - start
-    row["qkdstack_version"] = qkdstack.__version__
+    row["qkdstack_version"] = __version__
     return row
