@@ -13,10 +13,13 @@ import os
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qkdstack.errors import ParameterError, RecordError
-from qkdstack.link.records import Records
 from qkdstack.params import MAX_PULSES
+
+if TYPE_CHECKING:
+    from qkdstack.link.records import Records
 
 __all__ = [
     "check_finite",
