@@ -7,12 +7,11 @@ heavy modules it loaded (numba, scipy, scipy.optimize, the link and processing l
 ``python -X importtime -c 'import qkdstack'`` gives the import's own cumulative time. The baseline in
 the same script is a bare interpreter (``python -c pass``).
 
-``--src DIR`` measures another source tree (a checkout's ``src``) with this interpreter, so the
-figures before and after a change come from the same minute::
+``--before DIR`` measures another source tree (a checkout's ``src``) with this interpreter too, its
+starts alternating with this tree's, so that the figures before and after a change share the load::
 
     git archive aab059f src | tar -x -C /tmp/before
-    .venv/bin/python benchmarks/bench_import_time.py --src /tmp/before/src
-    .venv/bin/python benchmarks/bench_import_time.py
+    .venv/bin/python benchmarks/bench_import_time.py --before /tmp/before/src
 
 Results in BENCHMARKS.md.
 """
@@ -62,9 +61,7 @@ def _env(src: Path) -> dict[str, str]:
 
 def _wall(code: str, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL
-    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -81,42 +78,60 @@ def heavy_modules(code: str, env: dict[str, str]) -> list[str]:
     return line.split()[1:]
 
 
-def importtime_us(env: dict[str, str]) -> int:
-    """Cumulative microseconds of the ``qkdstack`` line of ``python -X importtime``."""
+def importtime_us(module: str, env: dict[str, str]) -> int:
+    """Cumulative microseconds of ``module``'s line of ``python -X importtime -c 'import MODULE'``."""
     out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import qkdstack"],
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
         env=env,
         check=True,
         capture_output=True,
         text=True,
     )
     for line in out.stderr.splitlines():
-        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| qkdstack$", line)
+        match = re.match(rf"import time:\s+\d+ \|\s+(\d+) \| {re.escape(module)}$", line)
         if match:
             return int(match.group(1))
-    raise RuntimeError("no qkdstack line in -X importtime output")
+    raise RuntimeError(f"no {module} line in -X importtime output")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--src", type=Path, default=Path(__file__).parents[1] / "src")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="another tree's src: its starts alternate with ours",
+    )
     parser.add_argument("--repeats", type=int, default=6, help="starts per command (first + 5)")
     args = parser.parse_args()
-    env = _env(args.src.resolve())
-    print(f"source tree: {args.src}; load average (1, 5 min): {os.getloadavg()[:2]}")
-    bare = [_wall("pass", env) for _ in range(args.repeats)]
+    trees = {"this": _env(args.src.resolve())}
+    if args.before is not None:
+        trees = {"before": _env(args.before.resolve()), **trees}
+    print(f"trees: {args.before} -> {args.src}; load average (1, 5 min): {os.getloadavg()[:2]}")
+    bare = [_wall("pass", trees["this"]) for _ in range(args.repeats)]
     print(f"python -c pass: median {statistics.median(bare[1:]):.3f} s")
-    base = statistics.median(bare[1:])
     for name, code in COMMANDS.items():
-        times = [_wall(code, env) for _ in range(args.repeats)]
-        warm = statistics.median(times[1:])
-        print(
-            f"{name}: first {times[0]:.3f} s, warm median {warm:.3f} s "
-            f"({warm / base:.1f}x bare) of {[round(t, 3) for t in times[1:]]}; "
-            f"loads {', '.join(heavy_modules(code, env)) or 'none of the heavy modules'}"
-        )
-    cumulative = [importtime_us(env) for _ in range(args.repeats - 1)]
-    print(f"-X importtime, qkdstack cumulative: median {statistics.median(cumulative) / 1e3:.1f} ms")
+        times: dict[str, list[float]] = {tree: [] for tree in trees}
+        for _ in range(args.repeats):  # alternate the trees: the load drifts between starts
+            for tree, env in trees.items():
+                times[tree].append(_wall(code, env))
+        warm = {tree: statistics.median(t[1:]) for tree, t in times.items()}
+        for tree, t in times.items():
+            print(
+                f"{name} [{tree}]: first {t[0]:.3f} s, warm median {warm[tree]:.3f} s of "
+                f"{[round(x, 3) for x in t[1:]]}; loads "
+                f"{', '.join(heavy_modules(code, trees[tree])) or 'none of the heavy modules'}"
+            )
+        if "before" in warm:
+            print(f"{name}: before / this = {warm['before'] / warm['this']:.2f}x")
+    for module in ("qkdstack", "qkdstack.cli.main"):
+        for tree, env in trees.items():
+            cumulative = [importtime_us(module, env) for _ in range(args.repeats - 1)]
+            print(
+                f"-X importtime, {module} [{tree}] cumulative: median "
+                f"{statistics.median(cumulative) / 1e3:.1f} ms of {[round(c / 1e3) for c in cumulative]}"
+            )
     print(f"load average (1, 5 min) at the end: {os.getloadavg()[:2]}")
 
 
