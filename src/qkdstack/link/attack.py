@@ -1,10 +1,10 @@
 """The link's seam for an eavesdropper: what :func:`qkdstack.link.simulate` needs from an attack.
 
 The attacks themselves live above the link, in :mod:`qkdstack.adversary`; the link only names the
-shape of one, so that it never imports the adversary (data flows one way: link -> processing ->
-adversary, which reads both). An attack replaces the honest link: :func:`~qkdstack.link.simulate`
-delegates to ``attack.simulate(protocol, params, pulses, rng)``, which returns the parties' records
-and Eve's own records in ``LinkOutput.eve``.
+shape of one, so that it never imports the adversary (imports go one way: the adversary imports the
+link and the post-processing, never the reverse). An attack replaces the honest link:
+:func:`~qkdstack.link.simulate` delegates to ``attack.simulate(protocol, params, pulses, rng)``,
+which returns the parties' records and Eve's own records in ``LinkOutput.eve``.
 """
 
 from __future__ import annotations
