@@ -65,6 +65,7 @@ def test_the_unchanged_copy_keeps_every_contract(tree: Path) -> None:
         ("link/simulator.py", "from qkdstack.adversary import registry", "qkdstack layers"),
         ("kms/store.py", "from qkdstack.cli import main", "qkdstack layers"),
         ("errors.py", "import qkdstack.units", "qkdstack layers"),
+        ("link/recordfile.py", "import qkdstack", "no module imports the top-level facade"),
     ],
 )
 def test_an_upward_import_breaks_the_contract(
