@@ -18,6 +18,7 @@ only this file, so a command that needs neither numba nor scipy does not pay for
 from __future__ import annotations
 
 import importlib
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from qkdstack._version import __version__
@@ -67,18 +68,12 @@ _LAZY: dict[str, str] = {
 }
 
 
-# Sub-packages and modules, reachable as attributes (``qkdstack.theory``) as when they were eager.
-_SUBMODULES: frozenset[str] = frozenset(
-    {
-        "adversary", "blocked", "cli", "errors", "experiment", "figures", "kms", "link", "params",
-        "processing", "randomness", "sweep", "theory", "typing", "units",
-    }
-)  # fmt: skip
-
-
 def __getattr__(name: str) -> Any:
-    """Import the module behind a public name on first access (PEP 562) and cache the value."""
-    if name in _SUBMODULES:
+    """Import the module behind a public name on first access (PEP 562) and cache the value.
+
+    A sub-package or module (``qkdstack.theory``) is imported too, as when the package was eager.
+    """
+    if name not in _LAZY and not name.startswith("_") and find_spec(f"qkdstack.{name}") is not None:
         return importlib.import_module(f"qkdstack.{name}")  # the import binds it in globals()
     module = _LAZY.get(name)
     if module is None:
