@@ -15,10 +15,10 @@ import qkdstack
 HEAVY = ("numba", "scipy", "qkdstack.link", "qkdstack.processing", "qkdstack.experiment")
 
 
-def _loaded_after(code: str) -> list[str]:
-    """The modules of :data:`HEAVY` in ``sys.modules`` after running ``code`` in a new process."""
+def _loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """The modules of ``heavy`` in ``sys.modules`` after running ``code`` in a new process."""
     probe = (
-        f"import sys, json\n{code}\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+        f"import sys, json\n{code}\nprint(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
@@ -61,3 +61,13 @@ def test_dir_lists_the_lazy_names_and_unknown_names_raise() -> None:
     assert not hasattr(qkdstack, "no_such_name")
     assert qkdstack.theory.entropy.binary_entropy(0.5) == 1.0  # sub-packages as attributes
     assert qkdstack.__version__ == qkdstack._version.__version__
+
+
+def test_scipy_optimize_is_imported_only_to_optimise() -> None:
+    # scipy.optimize is the slowest import of the CLI (about 0.9 s): `qkd --help`, the theory
+    # package and the link do not need it until a curve or a finite-key setting is optimised.
+    code = "import qkdstack.cli.main, qkdstack.theory, qkdstack.link"
+    assert _loaded_after(code, ("scipy.optimize",)) == []
+    code += "\nfrom qkdstack.theory import SystemModel, max_distance_km"
+    code += "\nmax_distance_km('bb84', SystemModel())"
+    assert _loaded_after(code, ("scipy.optimize",)) == ["scipy.optimize"]
