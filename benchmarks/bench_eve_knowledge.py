@@ -3,7 +3,7 @@ Gaussian elimination, on the stacked matrix of a real attacked run.
 
 Simulates one BB84 run under an attack (10 km, single photons, 10^6 pulses, 40% sample: a corrected
 key of ~19,000 bits, at the exact limit), records the reconciliation transcript, and times
-:func:`qkdstack.processing.eve_knowledge.linear_knowledge` and the rank of its largest matrix
+:func:`qkdstack.adversary.eve_knowledge.linear_knowledge` and the rank of its largest matrix
 (Cascade's parities and the Toeplitz rows, certain bits projected out) by
 :func:`qkdstack.processing.gf2.packed_rank` and by a plain column-by-column elimination written
 here (one XOR per pivot and row), both compiled with numba, in the same process. Medians of repeats.
@@ -17,9 +17,9 @@ import numpy as np
 from bench_amplification import _median_s  # the same timing helper (this folder is on the path)
 from numba import njit
 
-from qkdstack.link.attacks import parse_attack
+from qkdstack.adversary import eve_knowledge as ek
+from qkdstack.adversary import parse_attack
 from qkdstack.params import LinkParams
-from qkdstack.processing import eve_knowledge as ek
 from qkdstack.processing.gf2 import packed_rank
 from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 

@@ -1,6 +1,6 @@
 """Make the figures of docs/attacks.md: QBER and Eve's information against each attack's strength.
 
-Each point is one simulated link (qkdstack.link.attacks) with a fixed seed; the lines are the
+Each point is one simulated link (qkdstack.adversary) with a fixed seed; the lines are the
 closed forms of the literature (see docs/attacks.md). Run from the repository root:
 
     .venv/bin/python scripts/make_attack_plots.py [--pulses N] [--out docs/img]
@@ -21,9 +21,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from qkdstack.link.attacks import parse_attack
+from qkdstack.adversary import parse_attack
+from qkdstack.adversary.eve import BREIDBART_INFORMATION, fuchs_information
 from qkdstack.params import LinkParams
-from qkdstack.processing.eve import BREIDBART_INFORMATION, fuchs_information
 from qkdstack.theory.entropy import binary_entropy
 
 CLEAN = LinkParams(
@@ -391,8 +391,8 @@ def plot_pns(pulses: int, out_dir: Path) -> None:
 
 def plot_mitm(pulses: int, out_dir: Path) -> None:
     """Outcome of pipeline runs under a man in the middle, with and without authentication."""
+    from qkdstack.adversary.registry import classical_tamper
     from qkdstack.errors import AuthenticationError, QKDError
-    from qkdstack.link.attacks.registry import classical_tamper
     from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 
     modes = ["flip", "basis", "replace", "bytes"]

@@ -91,7 +91,7 @@ def test_blocks_are_independent_runs_whose_counts_add(monkeypatch: pytest.Monkey
 
 
 def test_blocked_attack_reports_add_eves_counts() -> None:
-    from qkdstack.link.attacks.registry import parse_attack
+    from qkdstack.adversary.registry import parse_attack
 
     attack = parse_attack("intercept-resend:fraction=0.1")
     rep = run_in_blocks(

@@ -45,7 +45,7 @@ def test_protocol_params_switches_only_decoy_to_a_laser() -> None:
     assert protocol_params("decoy-bb84", laser) is laser
     for protocol in ("bb84", "six-state", "b92", "bbm92", "e91"):
         assert protocol_params(protocol, single) is single
-    with pytest.raises(ParameterError, match="'protocol'.*'no-such-protocol'"):
+    with pytest.raises(ParameterError, match=r"'protocol'.*'no-such-protocol'"):
         protocol_params("no-such-protocol", single)
 
 

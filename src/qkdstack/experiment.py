@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-import qkdstack
+from qkdstack._version import __version__
 from qkdstack.errors import ParameterError
 from qkdstack.link.records import LinkOutput, Records
 from qkdstack.model import protocol_params
@@ -117,7 +117,7 @@ def build_report(
     }
     for key, value in rep.items():
         report.setdefault(key, value)
-    report["version"] = qkdstack.__version__
+    report["version"] = __version__
     return report
 
 
@@ -184,7 +184,7 @@ def run_experiment(
         Post-processing knobs; the security parameters come from ``params``
         (:func:`security_options`).
     attack : Attack, optional
-        An eavesdropper on the quantum channel (see :mod:`qkdstack.link.attacks`).
+        An eavesdropper on the quantum channel (see :mod:`qkdstack.adversary`).
 
     The report equals that of ``qkd run --json`` with the same arguments and seed (the command
     is a thin layer over this function), but for the wall-clock ``timings_s``.
@@ -211,7 +211,7 @@ def run_experiment(
         options = dataclasses.replace(options, tamper=tamper)
     wiretap = None
     if attack is not None:  # Eve reads the public discussion: record it for the eve block
-        from qkdstack.processing.eve_knowledge import Wiretap
+        from qkdstack.adversary.eve_knowledge import Wiretap
 
         wiretap = Wiretap()
         options = dataclasses.replace(options, observer=wiretap)
@@ -229,7 +229,7 @@ def run_experiment(
     report["source"] = params.source
     report["params"] = params.to_dict()
     if attack is not None:
-        from qkdstack.processing.eve import eve_report_for_run
+        from qkdstack.adversary.eve import eve_report_for_run
 
         eve = eve_report_for_run(
             link, result, seed=np.random.default_rng(post_seed.spawn(1)[0]), wiretap=wiretap

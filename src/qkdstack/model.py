@@ -50,6 +50,7 @@ __all__ = [
     "system_model",
 ]
 
+
 def _laser_only(protocol: str) -> bool:
     """Whether ``protocol``'s spec draws its events from a laser's decoy ``intensities``."""
     return registry.get(protocol).emission == "intensities"

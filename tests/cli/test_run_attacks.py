@@ -121,8 +121,8 @@ def test_attack_table_shows_the_eve_block(capsys: pytest.CaptureFixture[str]) ->
 def test_attack_help_lists_every_attack_and_its_parameters(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from qkdstack.adversary.registry import ATTACKS
     from qkdstack.cli.run import attack_help
-    from qkdstack.link.attacks.registry import ATTACKS
 
     text = attack_help()
     for spec in ATTACKS.values():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from qkdstack.cli.main import main
+from qkdstack.cli.sweep import QKD_COMMANDS
 from qkdstack.figures.expected import intercept_resend_qber, plob_curve, rates_curve
 from qkdstack.figures.results import axis_label, group_stats
 from qkdstack.params import LinkParams, get_param_set
@@ -62,7 +63,8 @@ def rates_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("plot") / "r.parquet"
     study = parse_study(
         'command = "rates"\nseed = 1\n[fixed]\nparams = "gys"\n'
-        '[axes]\ndistance_km = [0, 50, 100, 140]\ndecoy = ["infinite", "vacuum-weak", "bad"]\n'
+        '[axes]\ndistance_km = [0, 50, 100, 140]\ndecoy = ["infinite", "vacuum-weak", "bad"]\n',
+        commands=QKD_COMMANDS,
     )
     with cf.ThreadPoolExecutor(2) as pool:
         run_sweep(study, out, pool)

@@ -191,7 +191,7 @@ def test_attack_is_delegated() -> None:
             self.calls.append((protocol, pulses))
             return simulate(protocol, params, pulses, seed=int(rng.integers(1 << 30)))
 
-    from qkdstack.link.attacks import Attack
+    from qkdstack.link.attack import Attack
 
     eve = Recorder()
     assert isinstance(eve, Attack)

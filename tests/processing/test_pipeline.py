@@ -234,7 +234,7 @@ def test_authentication_key_cost_by_scope(scope: str) -> None:
 @pytest.mark.parametrize("scope", ["stage", "message"])
 @pytest.mark.parametrize("kind", ["sift", "sample.reply", "ec.", "amplify.reply"])
 def test_tampering_in_any_stage_aborts_with_no_key(scope: str, kind: str) -> None:
-    from qkdstack.processing.mitm import mitm_tamper
+    from qkdstack.adversary.tamper import mitm_tamper
 
     alice, bob = make_bb84_records(20_000, 0.02, seed=2)
     opts = PipelineOptions(auth_scope=scope, tamper=mitm_tamper("flip", kind=kind, max_tampers=1))

@@ -57,7 +57,7 @@ def test_a_bad_spec_is_refused(field: str, value: object, constraint: str) -> No
 
 
 def test_the_old_tables_are_views_of_the_specs() -> None:
-    from qkdstack.link.attacks.sampler import ATTACKED_PROTOCOLS
+    from qkdstack.adversary.sampler import ATTACKED_PROTOCOLS
     from qkdstack.link.protocols import ENTANGLED, PROTOCOLS
     from qkdstack.link.protocols.prepare_measure import bb84_table
     from qkdstack.link.recordfile import BASIS_CODES

@@ -109,7 +109,7 @@ def test_the_toy_has_the_theory_model_its_spec_names(toy: ProtocolSpec) -> None:
 
 
 def test_the_toy_is_refused_where_its_spec_says_no(toy: ProtocolSpec) -> None:
-    from qkdstack.link.attacks.registry import parse_attack
+    from qkdstack.adversary.registry import parse_attack
 
     with pytest.raises(ParameterError, match="under attack"):
         simulate(TOY, LinkParams(), 10**5, seed=1, attack=parse_attack("intercept-resend"))

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from qkdstack.cli.main import main
+from qkdstack.cli.sweep import QKD_COMMANDS
 from qkdstack.sweep import load_study, run_sweep
 from qkdstack.sweep.runner import TIMING_COLUMNS
 
@@ -158,7 +159,9 @@ def test_local_cluster_and_remote_workers_give_identical_rows(
 
 
 def test_killing_a_worker_mid_sweep_still_completes(cluster: Cluster, tmp_path: Path) -> None:
-    study = load_study(_study_file(tmp_path, STUDY.replace("repeats = 1", "repeats = 3")))
+    study = load_study(
+        _study_file(tmp_path, STUDY.replace("repeats = 1", "repeats = 3")), commands=QKD_COMMANDS
+    )
     victim = cluster.add_worker()
     cluster.client.wait_for_workers(3, timeout=120)
     out = tmp_path / "r.parquet"
@@ -203,7 +206,10 @@ def test_interrupted_sweep_resumes_without_recomputing(cluster: Cluster, tmp_pat
     out = tmp_path / "r.parquet"
     with pytest.raises(KeyboardInterrupt):
         run_sweep(
-            load_study(path), out, cluster.client.get_executor(pure=False), progress=_StopAfter(3)
+            load_study(path, commands=QKD_COMMANDS),
+            out,
+            cluster.client.get_executor(pure=False),
+            progress=_StopAfter(3),
         )
     parts = sorted((tmp_path / "r.parquet.parts").glob("run-*.parquet"))
     assert len(parts) == 3

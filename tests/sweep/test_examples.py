@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from qkdstack.cli.sweep import QKD_COMMANDS
 from qkdstack.figures.expected import (
     expected_decoy_rate,
     expected_decoy_rate_sigma,
@@ -86,11 +87,11 @@ def test_example_studies_are_valid() -> None:
     names = sorted(p.name for p in EXAMPLES.glob("*.toml"))
     assert names == ["decoy_gys_distance.toml", "finite_key_lim2014.toml", "intercept_resend.toml"]
     for name in names:
-        assert load_study(EXAMPLES / name).n_runs >= 12
+        assert load_study(EXAMPLES / name, commands=QKD_COMMANDS).n_runs >= 12
 
 
 def test_intercept_resend_small(tmp_path: Path) -> None:
-    study = load_study(EXAMPLES / "intercept_resend.toml")
+    study = load_study(EXAMPLES / "intercept_resend.toml", commands=QKD_COMMANDS)
     small = dataclasses.replace(
         study,
         repeats=1,
@@ -103,14 +104,14 @@ def test_intercept_resend_small(tmp_path: Path) -> None:
 
 
 def test_decoy_gys_small(tmp_path: Path) -> None:
-    study = load_study(EXAMPLES / "decoy_gys_distance.toml")
+    study = load_study(EXAMPLES / "decoy_gys_distance.toml", commands=QKD_COMMANDS)
     small = dataclasses.replace(study, repeats=2, axes={"distance_km": [25]})
     rows = _sweep(small, tmp_path)
     assert _check_decoy_rates(rows, "distance_km", need_key=True) == 1
 
 
 def test_finite_key_lim2014_small(tmp_path: Path) -> None:
-    study = load_study(EXAMPLES / "finite_key_lim2014.toml")
+    study = load_study(EXAMPLES / "finite_key_lim2014.toml", commands=QKD_COMMANDS)
     small = dataclasses.replace(study, repeats=2, axes={"pulses": [3e8]})
     rows = _sweep(small, tmp_path)
     assert _check_decoy_rates(rows, "pulses", need_key=True) == 1
@@ -121,7 +122,7 @@ def test_finite_key_lim2014_small(tmp_path: Path) -> None:
     "name", ["decoy_gys_distance.toml", "finite_key_lim2014.toml", "intercept_resend.toml"]
 )
 def test_full_example_studies(name: str, tmp_path: Path) -> None:
-    study = load_study(EXAMPLES / name)
+    study = load_study(EXAMPLES / name, commands=QKD_COMMANDS)
     rows = _sweep(study, tmp_path)
     if name == "intercept_resend.toml":
         _check_intercept_resend(rows)

@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from qkdstack.cli.sweep import QKD_COMMANDS
 from qkdstack.errors import ParameterError
 from qkdstack.sweep import RunSpec, execute_run, parse_study, run_sweep
 
@@ -26,7 +27,7 @@ decoy = ["infinite", "vacuum-weak"]
 
 
 def _study(text: str = STUDY):  # type: ignore[no-untyped-def]
-    return parse_study(text)
+    return parse_study(text, commands=QKD_COMMANDS)
 
 
 class _Counting:
@@ -82,7 +83,8 @@ def test_rows_carry_options_repeat_seed_report_and_version(tmp_path: Path) -> No
 def test_failed_run_is_a_row_and_the_sweep_goes_on(tmp_path: Path) -> None:
     study = parse_study(
         'command = "rates"\nseed = 1\n[fixed]\nparams = "gys"\n'
-        '[axes]\ndistance_km = [10, 20]\ndecoy = ["infinite", "many"]\n'
+        '[axes]\ndistance_km = [10, 20]\ndecoy = ["infinite", "many"]\n',
+        commands=QKD_COMMANDS,
     )
     out = tmp_path / "r.parquet"
     with cf.ThreadPoolExecutor(2) as pool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from qkdstack.cli.sweep import QKD_COMMANDS
 from qkdstack.sweep import RunSpec, StudyError, parse_study, run_seed, study_runs
 from qkdstack.sweep.runner import flatten_report, run_argv
 
@@ -22,7 +23,7 @@ mu = {start = 0.2, stop = 0.6, step = 0.2}
 
 
 def test_grid_is_the_product_of_the_axes_times_repeats() -> None:
-    study = parse_study(GOOD)
+    study = parse_study(GOOD, commands=QKD_COMMANDS)
     assert study.axes == {"distance_km": [10, 30, 50], "mu": [0.2, 0.4, 0.6]}
     runs = list(study_runs(study))
     assert len(runs) == 3 * 3 * 3 == study.n_runs
@@ -44,7 +45,8 @@ def test_run_seed_is_the_spawn_tree_child() -> None:
 def test_argv_names_the_options_as_the_command_does() -> None:
     study = parse_study(
         'command = "run"\nseed = 1\n[fixed]\npulses = 1e8\nno_auth = true\n'
-        'set = ["mu=0.4"]\nbasis_prob_z = 0.7\n[axes]\ndistance_km = [10.5]\n'
+        'set = ["mu=0.4"]\nbasis_prob_z = 0.7\n[axes]\ndistance_km = [10.5]\n',
+        commands=QKD_COMMANDS,
     )
     spec = next(study_runs(study))
     argv = run_argv(spec)
@@ -58,7 +60,7 @@ def test_argv_names_the_options_as_the_command_does() -> None:
 
 
 def test_rates_study_has_no_seed_option() -> None:
-    spec = RunSpec(0, 0, 0, 7, "rates", {"params": "gys", "distance_km": 50})
+    spec = RunSpec(0, 0, 0, 7, "rates", {"params": "gys", "distance_km": 50}, QKD_COMMANDS)
     assert run_argv(spec) == ["rates", "--params", "gys", "--distance-km", "50", "--json"]
 
 
@@ -108,7 +110,7 @@ def test_flatten_report_dots_nested_objects_and_drops_key_digest() -> None:
 )
 def test_invalid_study_names_line_and_reason(text: str, line: int, reason: str) -> None:
     with pytest.raises(StudyError) as info:
-        parse_study(text, "study.toml")
+        parse_study(text, "study.toml", commands=QKD_COMMANDS)
     message = str(info.value)
     assert message.startswith(f"study.toml:{line}: "), message
     assert reason in message

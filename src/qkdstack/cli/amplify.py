@@ -21,8 +21,6 @@ import numpy as np
 import typer
 
 from qkdstack.errors import ParameterError
-from qkdstack.processing.amplification import toeplitz_hash
-from qkdstack.processing.warmup import warm_up_in_background
 from qkdstack.typing import BitArray
 
 __all__ = ["check_output_path", "load_bit_file", "register", "save_bit_file"]
@@ -99,6 +97,9 @@ def _amplify_command(
     """Apply T[i, j] = seed[i - j + n - 1] to the key: M = T key mod 2 (Toeplitz hashing)."""
     if out_bits < 0:
         raise ParameterError(f"Argument '--out-bits' must be >= 0, not {out_bits}.")
+    from qkdstack.processing.amplification import toeplitz_hash
+    from qkdstack.processing.warmup import warm_up_in_background
+
     warming = warm_up_in_background(["amplification"])  # load the kernels while files load
     key = load_bit_file(key_path, "--in")
     seed = load_bit_file(seed_path, "--seed")

@@ -18,7 +18,6 @@ import numpy as np
 import typer
 
 from qkdstack.errors import ParameterError
-from qkdstack.processing.amplification import toeplitz_hash
 
 __all__ = ["register"]
 
@@ -39,6 +38,8 @@ def _bench_amplify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Time Toeplitz privacy amplification of N random bits."""
+    from qkdstack.processing.amplification import toeplitz_hash
+
     if not 1 <= bits <= _MAX_BENCH_BITS:
         raise ParameterError(f"Argument '--bits' must be in [1, {_MAX_BENCH_BITS}], not {bits}.")
     m = bits // 2 if out_bits is None else out_bits

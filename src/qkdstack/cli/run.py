@@ -111,7 +111,7 @@ def check_ignored_options(
 
 def attack_help() -> str:
     """The ``--attack`` help: every registered attack with its parameters and what it does."""
-    from qkdstack.link.attacks.registry import ATTACKS
+    from qkdstack.adversary.registry import ATTACKS
 
     parts = []
     for spec in ATTACKS.values():
@@ -268,7 +268,7 @@ def register(app: typer.Typer) -> None:
         )  # the security parameters are link_params' (qkdstack.experiment.security_options)
         attack_obj = None
         if attack is not None:
-            from qkdstack.link.attacks.registry import parse_attack
+            from qkdstack.adversary.registry import parse_attack
 
             attack_obj = parse_attack(attack)
         digest_keys: list[BitArray] = []  # --key-digest only (tests): Bob's keys, block by block

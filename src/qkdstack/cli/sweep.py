@@ -5,13 +5,56 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from qkdstack.errors import ParameterError
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from qkdstack.sweep.study import OptionInfo
+
+__all__ = ["QKD_COMMANDS", "QkdCommands", "register"]
+
+
+class QkdCommands:
+    """The ``qkd`` command line as a study's :class:`~qkdstack.sweep.study.Commands`.
+
+    The sweep runs the very command a user would type, in-process; it is handed this object (it
+    never imports the CLI: the CLI sits above it). Stateless, so it pickles to Dask workers.
+    """
+
+    def options(self, command: str) -> Mapping[str, OptionInfo]:
+        """The options of ``qkd COMMAND`` by study name (``--distance-km`` -> ``distance_km``)."""
+        from qkdstack.cli.main import app
+        from qkdstack.sweep.study import OptionInfo
+
+        group = typer.main.get_command(app)
+        cmd = group.commands[command]  # type: ignore[attr-defined]
+        out: dict[str, OptionInfo] = {}
+        for param in cmd.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--"):
+                    name = opt[2:].replace("-", "_")
+                    out[name] = OptionInfo(
+                        flag=opt,
+                        is_flag=bool(getattr(param, "is_flag", False)),
+                        multiple=bool(getattr(param, "multiple", False)),
+                    )
+        return out
+
+    def run(self, argv: list[str]) -> None:
+        """Run ``qkd ARGV`` in this process (its report goes to ``sys.stdout``)."""
+        from qkdstack.cli.main import app
+
+        command = typer.main.get_command(app)
+        command.main(args=argv, prog_name="qkd", standalone_mode=False)
+
+
+QKD_COMMANDS: QkdCommands = QkdCommands()
+"""The ``qkd`` command line, for :func:`qkdstack.sweep.parse_study` and :func:`~qkdstack.sweep.load_study`."""
 
 
 class _RichProgress:
@@ -94,7 +137,7 @@ def register(app: typer.Typer) -> None:
             )
         if out.suffix.lower() != ".parquet":
             raise ParameterError(f"Argument '--out' must end in .parquet, not '{out}'.")
-        study = load_study(study_path)
+        study = load_study(study_path, commands=QKD_COMMANDS)
         store = ResultStore(study, out)
         store.check()
         pending = study.n_runs - len(store.finished())

@@ -13,9 +13,13 @@ import os
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qkdstack.errors import ParameterError
 from qkdstack.params import MAX_PULSES
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = [
     "check_finite",

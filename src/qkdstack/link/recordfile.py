@@ -39,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from qkdstack import __version__
+from qkdstack._version import __version__
 from qkdstack.errors import RecordError
 from qkdstack.link.records import RecordMeta, Records, check_listed
 from qkdstack.params import LinkParams

@@ -127,7 +127,7 @@ class LinkOutput:
     alice, bob : Records
         Each party's detection records; the post-processing gives each party only its own.
     eve : object or None
-        The eavesdropper's records when an attack ran (see :mod:`qkdstack.link.attacks`).
+        The eavesdropper's records when an attack ran (see :mod:`qkdstack.adversary`).
     truth : dict
         Simulation-only facts for reports and tests (never given to the parties), for example
         per-class photon-number statistics.

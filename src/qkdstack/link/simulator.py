@@ -47,7 +47,7 @@ from qkdstack.randomness import as_generator
 from qkdstack.typing import Role, Seed
 
 if TYPE_CHECKING:
-    from qkdstack.link.attacks import Attack
+    from qkdstack.link.attack import Attack
 
 __all__ = [
     "DEFAULT_CHUNK_DETECTIONS",

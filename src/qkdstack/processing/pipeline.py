@@ -137,7 +137,7 @@ class PipelineOptions:
         device-independent bound of Acin et al. (2007) only where its assumptions hold.
     observer : callable or None
         A passive wiretap: called with every message the channel delivers (simulation analysis of
-        what Eve reads, :mod:`qkdstack.processing.eve_knowledge`); never part of either party.
+        what Eve reads, :mod:`qkdstack.adversary.eve_knowledge`); never part of either party.
     b92_attack_model : {"collective", "coherent"}
         The attacks B92's numerical finite-size proof covers: collective, or coherent through
         the postselection technique (:mod:`qkdstack.processing.key_length_numerical`).

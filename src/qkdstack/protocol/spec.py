@@ -8,7 +8,7 @@ A :class:`ProtocolSpec` names what each layer does for the protocol:
   (after a CHSH test when ``bell_test``), aborts above ``qber_limit``, and decides the key length
   with ``key_length`` (``LengthInputs -> KeyDecision``, :mod:`qkdstack.processing.length_rules`);
 * theory draws its rate with the model ``theory_model`` of :mod:`qkdstack.theory.curves`;
-* the attacks of :mod:`qkdstack.link.attacks` simulate its link when ``attackable``.
+* the attacks of :mod:`qkdstack.adversary` simulate its link when ``attackable``.
 
 The registry sits below every layer and imports none of them, so implementations are given as
 references ``"package.module:attribute"``, imported only when first used (:func:`resolve_ref`);
@@ -124,7 +124,7 @@ class ProtocolSpec:
     theory_model : str or None
         The rate model of :mod:`qkdstack.theory.curves`; None when theory has none.
     attackable : bool
-        The quantum-channel attacks of :mod:`qkdstack.link.attacks` can simulate this link.
+        The quantum-channel attacks of :mod:`qkdstack.adversary` can simulate this link.
     """
 
     name: str

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from qkdstack.sweep.study import Study, Value
+from qkdstack.sweep.study import Commands, Study, Value
 
 __all__ = ["RunSpec", "run_seed", "study_runs"]
 
@@ -44,6 +44,8 @@ class RunSpec:
         ``"run"`` or ``"rates"``.
     values : dict
         Every fixed and axis option of this run by its study name (fixed first, then the axes).
+    commands : Commands
+        The command line that runs it (:attr:`Study.commands <qkdstack.sweep.study.Study>`).
     """
 
     index: int
@@ -52,6 +54,7 @@ class RunSpec:
     seed: int
     command: str
     values: dict[str, Value]
+    commands: Commands = field(compare=False, repr=False)
 
 
 def run_seed(root: int, point: int, repeat: int) -> int:
@@ -80,4 +83,5 @@ def study_runs(study: Study) -> Iterator[RunSpec]:
                 seed=run_seed(study.seed, point, repeat),
                 command=study.command,
                 values=values,
+                commands=study.commands,
             )

@@ -24,9 +24,9 @@ import threading
 import time
 from typing import Any, TextIO
 
-import qkdstack
+from qkdstack._version import __version__
 from qkdstack.sweep.grid import RunSpec
-from qkdstack.sweep.study import argv_for, command_options
+from qkdstack.sweep.study import Commands, argv_for
 
 __all__ = ["TIMING_COLUMNS", "execute_run", "failed_row", "flatten_report", "run_argv"]
 
@@ -68,7 +68,7 @@ def _thread_stdout() -> _ThreadStdout:
 
 def run_argv(spec: RunSpec) -> list[str]:
     """The ``qkd`` arguments of one run (the command, its options, ``--json`` and the seed)."""
-    options = command_options(spec.command)
+    options = spec.commands.options(spec.command)
     argv = [spec.command]
     for key, value in spec.values.items():
         argv += argv_for(key, value, options)
@@ -98,18 +98,13 @@ def flatten_report(report: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _invoke(argv: list[str]) -> dict[str, Any]:
+def _invoke(commands: Commands, argv: list[str]) -> dict[str, Any]:
     """Run ``qkd ARGV`` in this process and return the JSON object it printed."""
-    import typer
-
-    from qkdstack.cli.main import app
-
     proxy = _thread_stdout()
     buffer = io.StringIO()
     proxy.local.buffer = buffer
     try:
-        command = typer.main.get_command(app)
-        command.main(args=argv, prog_name="qkd", standalone_mode=False)
+        commands.run(argv)
     finally:
         proxy.local.buffer = None
     return _report_of(buffer.getvalue(), argv[0])
@@ -146,7 +141,7 @@ def failed_row(spec: RunSpec, exc: BaseException) -> dict[str, Any]:
         **_base_row(spec),
         "error": _error_text(exc),
         "wall_s": None,
-        "qkdstack_version": qkdstack.__version__,
+        "qkdstack_version": __version__,
     }
 
 
@@ -156,7 +151,7 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     start = time.perf_counter()
     error: str | None = None
     try:
-        report = _invoke(run_argv(spec))
+        report = _invoke(spec.commands, run_argv(spec))
     except Exception as exc:  # a failed run is a row, not the end of the sweep
         error = _error_text(exc)
         report = {}
@@ -171,5 +166,5 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     row["repeat"] = spec.repeat
     row["error"] = error
     row["wall_s"] = time.perf_counter() - start
-    row["qkdstack_version"] = qkdstack.__version__
+    row["qkdstack_version"] = __version__
     return row

@@ -19,6 +19,10 @@ Option names are the command's long options without the dashes, with ``_`` for `
 
 Everything is checked before anything runs; an error names the file, the line and the reason
 (``study.toml:7: axis 'distance_km': step must be > 0, not -5``).
+
+The command line a study drives is injected as a :class:`Commands` object (its options, and a way to
+run it in-process): the ``qkd`` one is :data:`qkdstack.cli.sweep.QKD_COMMANDS`. The sweep sits below
+the CLI and never imports it (issue 19: data flows one way).
 """
 
 from __future__ import annotations
@@ -29,13 +33,22 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from qkdstack.errors import ParameterError
 
-__all__ = ["COMMANDS", "MAX_RUNS", "Study", "StudyError", "load_study", "parse_study"]
+__all__ = [
+    "COMMANDS",
+    "MAX_RUNS",
+    "Commands",
+    "OptionInfo",
+    "Study",
+    "StudyError",
+    "load_study",
+    "parse_study",
+]
 
 COMMANDS: tuple[str, ...] = ("run", "rates")
 """The ``qkd`` sub-commands a study may sweep."""
@@ -78,6 +91,8 @@ class Study:
         Option name -> value, the same for every run.
     axes : dict
         Option name -> the list of its values (ranges expanded), in file order.
+    commands : Commands
+        The command line the study was checked against and runs on (not part of its identity).
     path : Path or None
         The file it came from.
     """
@@ -87,6 +102,7 @@ class Study:
     seed: int
     fixed: dict[str, Value]
     axes: dict[str, list[Value]]
+    commands: Commands = field(compare=False, repr=False)
     path: Path | None = None
 
     @property
@@ -254,29 +270,28 @@ class OptionInfo:
     multiple: bool
 
 
-def command_options(command: str) -> dict[str, OptionInfo]:
-    """The options of ``qkd COMMAND`` by study name (``--distance-km`` -> ``distance_km``)."""
-    import typer
+class Commands(Protocol):
+    """The command line a study drives: its options, and a way to run one command in-process.
 
-    from qkdstack.cli.main import app
+    The sweep needs nothing else from the CLI; the ``qkd`` implementation is
+    :data:`qkdstack.cli.sweep.QKD_COMMANDS`. It must pickle (it travels to Dask workers with each
+    :class:`~qkdstack.sweep.grid.RunSpec`).
+    """
 
-    group = typer.main.get_command(app)
-    cmd = group.commands[command]  # type: ignore[attr-defined]
-    out: dict[str, OptionInfo] = {}
-    for param in cmd.params:
-        for opt in getattr(param, "opts", []):
-            if opt.startswith("--"):
-                name = opt[2:].replace("-", "_")
-                out[name] = OptionInfo(
-                    flag=opt,
-                    is_flag=bool(getattr(param, "is_flag", False)),
-                    multiple=bool(getattr(param, "multiple", False)),
-                )
-    return out
+    def options(self, command: str) -> Mapping[str, OptionInfo]:
+        """The options of ``COMMAND`` by study name (``--distance-km`` -> ``distance_km``)."""
+        ...
+
+    def run(self, argv: list[str]) -> None:
+        """Run ``ARGV`` (the command first) in this process; its report goes to ``sys.stdout``."""
+        ...
 
 
-def parse_study(text: str, source: str = "<study>", path: Path | None = None) -> Study:
-    """Parse and check a study's TOML text; raise :class:`StudyError` naming the line and reason."""
+def parse_study(
+    text: str, source: str = "<study>", path: Path | None = None, *, commands: Commands
+) -> Study:
+    """Parse and check a study's TOML text against ``commands``; raise :class:`StudyError` naming the
+    line and reason."""
     rep = _Reporter(text, source)
     try:
         doc = tomllib.loads(text)
@@ -310,7 +325,7 @@ def parse_study(text: str, source: str = "<study>", path: Path | None = None) ->
     seed = doc["seed"]
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise rep.error(None, "seed", f"'seed' must be an integer >= 0, not {seed!r}")
-    options = command_options(command)
+    options = commands.options(command)
     fixed_doc = doc.get("fixed", {})
     axes_doc = doc.get("axes", {})
     for table, value in (("fixed", fixed_doc), ("axes", axes_doc)):
@@ -339,7 +354,7 @@ def parse_study(text: str, source: str = "<study>", path: Path | None = None) ->
         for v in values:
             _check_option(rep, "axes", key, v, options)
         axes[key] = values
-    study = Study(command, repeats, seed, fixed, axes, path)
+    study = Study(command, repeats, seed, fixed, axes, commands, path)
     if study.n_runs > MAX_RUNS:
         raise rep.error(
             None, "repeats", f"{study.n_runs} runs is more than {MAX_RUNS} (points x repeats)"
@@ -347,8 +362,8 @@ def parse_study(text: str, source: str = "<study>", path: Path | None = None) ->
     return study
 
 
-def load_study(path: Path) -> Study:
-    """Read and check the study file at ``path`` (see :func:`parse_study`)."""
+def load_study(path: Path, *, commands: Commands) -> Study:
+    """Read and check the study file at ``path`` against ``commands`` (see :func:`parse_study`)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -359,7 +374,7 @@ def load_study(path: Path) -> Study:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise StudyError(f"{path}:1: not UTF-8 text") from None
-    return parse_study(text, str(path), path)
+    return parse_study(text, str(path), path, commands=commands)
 
 
 def argv_for(key: str, value: Value, options: Mapping[str, OptionInfo]) -> list[str]:

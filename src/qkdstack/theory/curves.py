@@ -35,8 +35,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from scipy.optimize import minimize_scalar
-
 from qkdstack.errors import ParameterError
 from qkdstack.protocol import registry
 from qkdstack.theory.bounds import plob_bound
@@ -276,6 +274,8 @@ def _optimise_mu(
     values = [_rate_at_mu(protocol, decoy, model, distance_km, m) for m in grid]
     i = max(range(len(grid)), key=lambda j: values[j])
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    from scipy.optimize import minimize_scalar  # deferred: scipy.optimize is slow to import
+
     res = minimize_scalar(
         lambda m: -_rate_at_mu(protocol, decoy, model, distance_km, m),
         bounds=(a, b),

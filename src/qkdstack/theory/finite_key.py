@@ -42,7 +42,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
 
 from qkdstack.errors import ParameterError
 from qkdstack.theory.entropy import binary_entropy
@@ -610,6 +609,8 @@ def optimise_lim2014(
         starts.append(Lim2014Settings((0.5, 0.1, mu3), (0.7, 0.2, 0.1), 0.8))
     if start is not None:
         starts.insert(0, start)
+    from scipy.optimize import minimize  # deferred: scipy.optimize is slow to import
+
     best_x: np.ndarray | None = None
     best_f = math.inf
     for s in starts:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from qkdstack.adversary.tamper import MITM_MODES, MitmTamper, mitm_tamper
 from qkdstack.errors import AuthenticationError, ParameterError, ProtocolAbort
 from qkdstack.processing.authentication import WegmanCarterAuthenticator
 from qkdstack.processing.channel import ClassicalChannel, Message
-from qkdstack.processing.mitm import MITM_MODES, MitmTamper, mitm_tamper
 from qkdstack.typing import Role
 
 KEY_BITS = 256
@@ -249,9 +249,9 @@ def test_unknown_auth_scope_is_rejected() -> None:
 
 def test_message_kinds_list_every_kind_a_run_sends() -> None:
     """MESSAGE_KINDS (what a ``kind`` filter is checked against) holds every kind on the wire."""
+    from qkdstack.adversary.tamper import MESSAGE_KINDS, _split_wire
     from qkdstack.experiment import run_experiment
     from qkdstack.params import LinkParams
-    from qkdstack.processing.mitm import MESSAGE_KINDS, _split_wire
     from qkdstack.processing.pipeline import PipelineOptions
 
     sent: set[str] = set()

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from qkdstack.adversary import parse_attack
+from qkdstack.adversary.man_in_the_middle import honest_cases
+from qkdstack.adversary.sampler import detect, noise_click_prob, photon_number_pmf
 from qkdstack.errors import ParameterError
-from qkdstack.link.attacks import parse_attack
-from qkdstack.link.attacks.man_in_the_middle import honest_cases
-from qkdstack.link.attacks.sampler import detect, noise_click_prob, photon_number_pmf
 from qkdstack.params import LinkParams
 from qkdstack.typing import Basis, Role
 

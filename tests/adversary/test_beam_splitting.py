@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from qkdstack.link.attacks import BeamSplitting, parse_attack
+from qkdstack.adversary import BeamSplitting, parse_attack
 from qkdstack.params import LinkParams
 
 from helpers import SIGMAS, within_binomial

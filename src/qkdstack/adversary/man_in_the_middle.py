@@ -3,7 +3,7 @@
 The quantum phase is the honest link (Eve learns nothing from it); the attack's :attr:`tamper`
 function is what the post-processing passes to
 :class:`~qkdstack.processing.channel.ClassicalChannel`. With authentication on, every tampered
-message fails its Wegman-Carter tag and the round aborts (see :mod:`qkdstack.processing.mitm`).
+message fails its Wegman-Carter tag and the round aborts (see :mod:`qkdstack.adversary.tamper`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from qkdstack.adversary.tamper import MitmTamper, mitm_tamper
 from qkdstack.params import LinkParams
-from qkdstack.processing.mitm import MitmTamper, mitm_tamper
 from qkdstack.typing import BitArray, FloatArray
 
 from .sampler import (
@@ -61,7 +61,7 @@ class ManInTheMiddle(CaseAttack):
     Parameters
     ----------
     mode : {"flip", "basis", "replace", "bytes"}
-        How Eve rewrites messages (:func:`qkdstack.processing.mitm.mitm_tamper`).
+        How Eve rewrites messages (:func:`qkdstack.adversary.tamper.mitm_tamper`).
     sender : {"both", "alice", "bob"}
         Whose messages she rewrites.
     kind : str

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from qkdstack.adversary import EveBasis, InterceptResend, parse_attack
 from qkdstack.errors import ParameterError
-from qkdstack.link.attacks import EveBasis, InterceptResend, parse_attack
 from qkdstack.params import LinkParams
 from qkdstack.typing import Basis
 

@@ -1,7 +1,7 @@
 """What the eavesdropper learned: the ``eve`` block of the run report.
 
 This analysis runs *outside* the parties, on simulation-only data: Eve's records
-(:class:`~qkdstack.link.attacks.EveRecords`), the positions of the key bits, the corrected key and
+(:class:`~qkdstack.adversary.EveRecords`), the positions of the key bits, the corrected key and
 the final key with its Toeplitz seed. Nothing here is ever given to Alice's or Bob's code.
 
 Eve's information on the corrected key before privacy amplification is counted in two parts. From
@@ -20,7 +20,7 @@ any run that produces a key it must be consistent with 1/2.
 
 That agreement test is weak: it passes even with no compression at all (``m = n``), because a row
 touching one bit Eve does not know is a coin flip to her guess, and her guess ignores the parities
-she read. The exact measure is :mod:`qkdstack.processing.eve_knowledge`:
+she read. The exact measure is :mod:`qkdstack.adversary.eve_knowledge`:
 ``eve_known_bits_before_pa`` (the dimension of the linear functions of the corrected key she can
 evaluate from her certain bits and every disclosed parity) and ``eve_known_final_bits`` (the
 dimension of those that are functions of the final key: ``rowspace(T) ∩ span``), computed by
@@ -43,17 +43,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import signal, stats
 
+from qkdstack.adversary.cloner import fuchs_eve_error_prob, fuchs_information
+from qkdstack.adversary.eve_records import EveRecords
+from qkdstack.adversary.intercept_resend import BREIDBART_ERROR_PROB
 from qkdstack.errors import ParameterError
-from qkdstack.link.attacks.cloner import fuchs_eve_error_prob, fuchs_information
-from qkdstack.link.attacks.eve_records import EveRecords
-from qkdstack.link.attacks.intercept_resend import BREIDBART_ERROR_PROB
 from qkdstack.randomness import as_generator
 from qkdstack.theory.entropy import binary_entropy
 from qkdstack.typing import BitArray, FloatArray, IndexArray, Seed
 
 if TYPE_CHECKING:
+    from qkdstack.adversary.eve_knowledge import Wiretap
     from qkdstack.link.records import LinkOutput
-    from qkdstack.processing.eve_knowledge import Wiretap
     from qkdstack.processing.pipeline import PipelineResult
 
 __all__ = [
@@ -329,7 +329,7 @@ def eve_report_for_run(
     wiretap : Wiretap or None
         The reconciliation transcript as Eve read it (the run's ``PipelineOptions.observer``):
         with it, ``eve_known_bits_before_pa`` and ``eve_known_final_bits`` are the exact
-        dimensions of what she can compute (:func:`qkdstack.processing.eve_knowledge.linear_knowledge`).
+        dimensions of what she can compute (:func:`qkdstack.adversary.eve_knowledge.linear_knowledge`).
     """
     eve = link.eve
     if not isinstance(eve, EveRecords):
@@ -372,7 +372,7 @@ def _linear_knowledge(
     wiretap: Wiretap | None,
 ) -> dict[str, Any]:
     """The exact GF(2) fields of the eve block, for the corrected key (None when not computed)."""
-    from qkdstack.processing.eve_knowledge import (
+    from qkdstack.adversary.eve_knowledge import (
         EXACT_LIMIT_BITS,
         DisclosedFunctionals,
         disclosed_functionals,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qkdstack.errors import ParameterError
-from qkdstack.link.attacks import (
+from qkdstack.adversary import (
     ATTACKS,
     Attack,
     BeamSplitting,
@@ -16,8 +15,9 @@ from qkdstack.link.attacks import (
     PhotonNumberSplitting,
     parse_attack,
 )
-from qkdstack.link.attacks.registry import classical_tamper
-from qkdstack.processing.mitm import MitmTamper
+from qkdstack.adversary.registry import classical_tamper
+from qkdstack.adversary.tamper import MitmTamper
+from qkdstack.errors import ParameterError
 
 
 def test_registry_names_follow_the_issue() -> None:
@@ -83,17 +83,19 @@ def test_public_names_are_accurate() -> None:
     import importlib
 
     modules = [
-        "qkdstack.link.attacks",
-        "qkdstack.link.attacks.registry",
-        "qkdstack.link.attacks.sampler",
-        "qkdstack.link.attacks.eve_records",
-        "qkdstack.link.attacks.intercept_resend",
-        "qkdstack.link.attacks.beam_splitting",
-        "qkdstack.link.attacks.pns",
-        "qkdstack.link.attacks.cloner",
-        "qkdstack.link.attacks.man_in_the_middle",
-        "qkdstack.processing.eve",
-        "qkdstack.processing.mitm",
+        "qkdstack.adversary",
+        "qkdstack.adversary.registry",
+        "qkdstack.adversary.sampler",
+        "qkdstack.adversary.eve_records",
+        "qkdstack.adversary.intercept_resend",
+        "qkdstack.adversary.beam_splitting",
+        "qkdstack.adversary.pns",
+        "qkdstack.adversary.cloner",
+        "qkdstack.adversary.man_in_the_middle",
+        "qkdstack.adversary.eve",
+        "qkdstack.adversary.tamper",
+        "qkdstack.adversary.eve_knowledge",
+        "qkdstack.link.attack",
     ]
     for name in modules:
         module = importlib.import_module(name)
@@ -102,8 +104,8 @@ def test_public_names_are_accurate() -> None:
 
 
 def test_link_simulate_delegates_to_the_attack() -> None:
+    from qkdstack.adversary import EveRecords
     from qkdstack.link import simulate
-    from qkdstack.link.attacks import EveRecords
     from qkdstack.params import LinkParams
 
     out = simulate("bb84", LinkParams(), 200_000, seed=3, attack=parse_attack("cloner"))

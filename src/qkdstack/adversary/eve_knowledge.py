@@ -1,6 +1,6 @@
 """What Eve can compute: the exact dimension of the linear functions of the key she knows.
 
-Simulation-only analysis, outside the parties (as :mod:`qkdstack.processing.eve`). Eve holds
+Simulation-only analysis, outside the parties (as :mod:`qkdstack.adversary.eve`). Eve holds
 
 * the key bits she knows with certainty (an intercept in the right basis, a photon split off), the
   unit functionals ``e_i``;

@@ -9,11 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qkdstack.errors import ParameterError, RecordError
-from qkdstack.link.attacks import EveBasis, EveRecords, parse_attack
-from qkdstack.params import LinkParams
-from qkdstack.processing import eve as eve_module
-from qkdstack.processing.eve import (
+from qkdstack.adversary import EveBasis, EveRecords, parse_attack
+from qkdstack.adversary import eve as eve_module
+from qkdstack.adversary.eve import (
     BREIDBART_INFORMATION,
     eve_report,
     fuchs_information,
@@ -21,6 +19,8 @@ from qkdstack.processing.eve import (
     intercept_resend_qber,
     toeplitz_parities,
 )
+from qkdstack.errors import ParameterError, RecordError
+from qkdstack.params import LinkParams
 
 SIGMAS = 5.0
 
@@ -192,8 +192,8 @@ def test_eve_basis_codes() -> None:
 
 
 def _pipeline_run(spec: str, params: LinkParams, pulses: int, seed: int, **options):  # type: ignore[no-untyped-def]
-    from qkdstack.link.attacks.registry import classical_tamper
-    from qkdstack.processing.eve import eve_report_for_run
+    from qkdstack.adversary.eve import eve_report_for_run
+    from qkdstack.adversary.registry import classical_tamper
     from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 
     attack = parse_attack(spec)
@@ -247,7 +247,7 @@ def test_pipeline_mitm_round_aborts_and_stores_nothing(mode: str) -> None:
 
 
 def test_pipeline_without_attack_has_no_eve_block() -> None:
-    from qkdstack.processing.eve import eve_report_for_run
+    from qkdstack.adversary.eve import eve_report_for_run
     from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 
     link = parse_attack("mitm").simulate("bb84", LinkParams(), 100_000, np.random.default_rng(1))
@@ -276,7 +276,7 @@ def test_toeplitz_parities_property(n: int, m: int, data: st.DataObject) -> None
 
 def test_expected_final_agreement_piling_up() -> None:
     """Matsui 1993, Lemma 2: a parity of guesses is right with probability (1 + prod(1-2p))/2."""
-    from qkdstack.processing.eve import expected_final_agreement
+    from qkdstack.adversary.eve import expected_final_agreement
 
     rng = np.random.default_rng(11)
     n, m = 40, 30

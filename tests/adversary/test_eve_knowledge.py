@@ -13,17 +13,17 @@ import numpy as np
 import pytest
 
 from gf2_reference import plain_rank
-from qkdstack.experiment import run_experiment
-from qkdstack.link.attacks import parse_attack
-from qkdstack.link.attacks.registry import ATTACKS
-from qkdstack.params import LinkParams
-from qkdstack.processing.amplification import toeplitz_matrix
-from qkdstack.processing.eve_knowledge import (
+from qkdstack.adversary import parse_attack
+from qkdstack.adversary.eve_knowledge import (
     DisclosedFunctionals,
     Wiretap,
     disclosed_functionals,
     linear_knowledge,
 )
+from qkdstack.adversary.registry import ATTACKS
+from qkdstack.experiment import run_experiment
+from qkdstack.params import LinkParams
+from qkdstack.processing.amplification import toeplitz_matrix
 from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
 from qkdstack.typing import Role
 
@@ -183,7 +183,7 @@ def test_at_the_proofs_length_eve_knows_no_final_bit(spec: str, seed: int) -> No
 
 
 def test_without_compression_eve_knows_many_final_bits() -> None:
-    from qkdstack.processing.eve import eve_report_for_run
+    from qkdstack.adversary.eve import eve_report_for_run
 
     attack = parse_attack("intercept-resend:fraction=0.1")
     link = attack.simulate("bb84", SINGLE_PHOTON, 5 * 10**5, np.random.default_rng(61))
@@ -206,8 +206,8 @@ def test_without_compression_eve_knows_many_final_bits() -> None:
     # (dim(rowspace T ∩ E) >= rank T + rank E - n)...
     assert got["eve_known_final_bits"] > 0.9 * before
     # ...while the old agreement test, given this uncompressed "final key", sees a coin flip.
+    from qkdstack.adversary.eve import eve_report
     from qkdstack.processing.amplification import toeplitz_hash
-    from qkdstack.processing.eve import eve_report
 
     old = eve_report(link.eve, res.bob.key_index, key, toeplitz_hash(key, seed, n), seed, seed=1)
     assert old["eve_agreement_final_consistent"] is True

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from qkdstack.adversary import PhotonNumberSplitting, parse_attack
 from qkdstack.errors import ParameterError
-from qkdstack.link.attacks import PhotonNumberSplitting, parse_attack
 from qkdstack.params import LinkParams
 
 from helpers import h2, within_binomial

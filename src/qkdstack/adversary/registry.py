@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from qkdstack.adversary.tamper import MitmTamper
 from qkdstack.errors import ParameterError
-from qkdstack.processing.mitm import MitmTamper
+from qkdstack.link.attack import Attack
 
-from . import Attack
 from .beam_splitting import BeamSplitting
 from .cloner import Cloner
 from .intercept_resend import BASIS_CHOICES, InterceptResend

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from qkdstack.adversary import Cloner
+from qkdstack.adversary.cloner import fuchs_eve_error_prob, fuchs_information
 from qkdstack.errors import ParameterError
-from qkdstack.link.attacks import Cloner
-from qkdstack.link.attacks.cloner import fuchs_eve_error_prob, fuchs_information
 from qkdstack.params import LinkParams
 
 from helpers import h2
