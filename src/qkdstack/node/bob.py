@@ -187,12 +187,13 @@ class BobClient:
                 try:
                     frame = await conn.receive()
                 except FrameRefused as exc:
-                    round_id = getattr(exc, "round_id", None)
-                    queue = self._queues.get(round_id) if round_id else None
-                    if queue is None:
+                    round_id = getattr(exc, "round_id", 0)
+                    if not round_id:
                         raise
-                    conn.close_round(round_id)  # type: ignore[arg-type]
-                    queue.put_nowait(Frame(Kind.ABORT, round_id, 0, str(exc).encode()))  # type: ignore[arg-type]
+                    conn.close_round(round_id)
+                    queue = self._queues.get(round_id)
+                    if queue is not None:  # else: a late frame of a round already dropped
+                        queue.put_nowait(Frame(Kind.ABORT, round_id, 0, str(exc).encode()))
                     continue
                 if frame is None:
                     break
