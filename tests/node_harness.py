@@ -79,7 +79,9 @@ class Node:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"{self.role} did not finish in {timeout} s: {self.stderr[-5:]}")
+            raise AssertionError(
+                f"{self.role} did not finish in {timeout} s: {self.stderr[-5:]}"
+            ) from None
         for t in self._threads:
             t.join(5)
         return rc

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from node_harness import Pair, pool_state, qkd, store_state
 from qkdstack.node import AUTH_BITS_PER_ROUND
 from qkdstack.node.framing import Kind
 from qkdstack.node.messages import RECONCILE_PADS
 from qkdstack.node.proxy import DelayProxy, Tamper
-
-from node_harness import Pair, pool_state, qkd, store_state
 
 FIELDS = {
     "round", "secret_bits", "net_secret_bits", "qber", "aborted", "abort_reason", "seconds",
@@ -133,7 +132,9 @@ def test_an_exhausted_pool_stops_the_node_with_a_clear_message(tmp_path: Path) -
     # Rounds of 2x10^5 pulses make about 24 secret bits: far less than a round's 1,792 bits of
     # authentication, so the pool runs dry after the pads the pre-shared secret holds.
     psk_bits = 128 + RECONCILE_PADS * 128 + 2 * AUTH_BITS_PER_ROUND
-    p = Pair(tmp_path, link=["--protocol", "bb84", "--pulses", "2e5", "--seed", "5"], psk_bits=psk_bits)
+    p = Pair(
+        tmp_path, link=["--protocol", "bb84", "--pulses", "2e5", "--seed", "5"], psk_bits=psk_bits
+    )
     try:
         alice = p.alice()
         bob = p.bob("--window", "1")

@@ -40,9 +40,7 @@ def register(app: typer.Typer) -> None:
 
             print_json(
                 {
-                    "keys": [
-                        {"key_id": k, "size_bits": b, "created_unix": t} for k, b, t in rows
-                    ],
+                    "keys": [{"key_id": k, "size_bits": b, "created_unix": t} for k, b, t in rows],
                     "count": len(rows),
                     "pending_batches": len(pending),
                 }

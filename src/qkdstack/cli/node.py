@@ -202,7 +202,9 @@ def register(app: typer.Typer) -> None:
 
         _check_psk_bits(bits)
         if out.exists() or out.is_symlink():
-            raise ParameterError(f"Argument '--out' must not exist (never overwritten), not '{out}'.")
+            raise ParameterError(
+                f"Argument '--out' must not exist (never overwritten), not '{out}'."
+            )
         if not out.parent.is_dir():
             raise ParameterError(f"Argument '--out' must be in an existing directory, not '{out}'.")
         write_psk(out, secrets.token_bytes(bits // 8))

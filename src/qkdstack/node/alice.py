@@ -73,7 +73,7 @@ class AliceServer:
         self._rounds: dict[int, _Round] = {}
         self._rounds_done = 0
         self._stopping = False
-        self._executor = ThreadPoolExecutor(max_workers=max(2, config.window + 1))
+        self._executor = ThreadPoolExecutor(max_workers=8)
         self.error: QKDError | None = None
         self.ports: tuple[int, int] = (config.port, config.fibre_port)
 
@@ -396,4 +396,3 @@ class AliceServer:
             self._stopping = True
             if not self._rounds:
                 self._stop.set()
-

@@ -55,6 +55,25 @@ class _Reconnect(Exception):
     stored: int | None = None
 
 
+def _ec_efficiency(bob: BobNode, leaked_ec_bits: int) -> float | None:
+    """Reconciliation efficiency ``f = leak / (n h(e))`` with the error fraction ``e`` that
+    error correction actually removed (Bob knows it afterwards); None before a corrected key.
+
+    References
+    ----------
+    G. Brassard and L. Salvail, "Secret-key reconciliation by public discussion", EUROCRYPT '93:
+    ``n h(e)`` bits is the least any reconciliation discloses.
+    """
+    from qkdstack.theory.entropy import binary_entropy
+
+    raw, corrected = bob.raw_key, bob.corrected_key
+    if raw is None or corrected is None or raw.shape != corrected.shape or raw.shape[0] == 0:
+        return None
+    e = float(np.count_nonzero(raw != corrected)) / raw.shape[0]
+    ideal = raw.shape[0] * float(binary_entropy(e))
+    return leaked_ec_bits / ideal if ideal > 0 else None
+
+
 class BobClient:
     """Bob's side of the node protocol (see the module docstring).
 
@@ -79,6 +98,7 @@ class BobClient:
         self._commit_lock: asyncio.Lock | None = None
         self._executor = ThreadPoolExecutor(max_workers=max(2, config.window + 1))
         self.reports: list[RoundReport] = []
+        self._t0 = time.perf_counter()
 
     def stop(self) -> None:
         """Start no new round; the rounds in flight finish (or are dropped) cleanly."""
@@ -91,6 +111,7 @@ class BobClient:
     async def run(self) -> None:
         """Run the rounds, reconnecting with backoff when the peer vanishes."""
         cfg = self._config
+        self._t0 = time.perf_counter()
         self._commit_lock = asyncio.Lock()
         backoff_s = 0.05
         give_up = time.monotonic() + cfg.connect_timeout_s
@@ -312,6 +333,7 @@ class BobClient:
                 report["disclosed_bits"] = endpoint.stats.leaked_bits()
                 report["leaked_ec_bits"] = endpoint.stats.leaked_bits("reconciliation")
                 report["round_trips"] = endpoint.stats.round_trips
+                report["ec_efficiency"] = _ec_efficiency(bob, report["leaked_ec_bits"])
             stage = "commit"
             stored = await self._commit(conn, round_id, auth, key, bob.qber)
             report.update(secret_bits=int(key.shape[0]), stored_keys=stored, aborted=False)
@@ -330,9 +352,11 @@ class BobClient:
                 self._finish(report, started)
                 raise _Reconnect(f"round {round_id} dropped during its commit") from None
         except (ConnectionError, _Reconnect) as exc:
-            stored = getattr(exc, "stored", None)
-            if stored is not None:  # confirmed here: Alice confirms at the next connection
-                report.update(secret_bits=int(key.shape[0]), stored_keys=stored, aborted=False)
+            confirmed_keys: int | None = getattr(exc, "stored", None)
+            if confirmed_keys is not None:  # confirmed here: Alice confirms at the next connection
+                report.update(
+                    secret_bits=int(key.shape[0]), stored_keys=confirmed_keys, aborted=False
+                )
                 report["abort_reason"] = None
             else:
                 report.update(
@@ -352,6 +376,7 @@ class BobClient:
             seconds=time.perf_counter() - started,
             auth_key_bits_used=msg.AUTH_BITS_PER_ROUND,
             auth_pool_bits=self._pool.bits_left,
+            elapsed_s=time.perf_counter() - self._t0,
             role="bob",
         )
         self.reports.append(report)
@@ -413,4 +438,3 @@ class BobClient:
             self._pool.activate(batch_id)
         conn.close_round(round_id)
         return split.n_keys
-

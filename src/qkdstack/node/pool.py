@@ -146,7 +146,9 @@ class AuthPool:
         return _Transaction(self._db)
 
     def _state(self, name: str) -> int:
-        return int(self._db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()[0])
+        return int(
+            self._db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()[0]
+        )
 
     def _set_state(self, name: str, value: int) -> None:
         self._db.execute("UPDATE state SET value = ? WHERE name = ?", (value, name))

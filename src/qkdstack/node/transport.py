@@ -95,4 +95,3 @@ class Connection:
         self.closed = True
         with contextlib.suppress(Exception):
             self._writer.transport.abort()
-
