@@ -132,8 +132,7 @@ class Pair:
                 *self.link, *extra,
             ],
         )  # fmt: skip
-        self.nodes.append(node)
-        node.wait_listening()
+        self.nodes.append(node)  # Bob retries until she listens
         return node
 
     def bob(self, *extra: str, port: int | None = None) -> Node:

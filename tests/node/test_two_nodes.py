@@ -190,3 +190,25 @@ def test_twenty_kills_leave_identical_stores(pair: Pair) -> None:
     assert (keys_a, pending_a) == store_state(pair.store_b)
     assert pending_a == []
     assert pool_state(pair.store_a) == pool_state(pair.store_b)
+
+
+def test_hardware_records_each_node_reads_its_own_files(tmp_path: Path) -> None:
+    from qkdstack.link import simulate
+    from qkdstack.link.recordfile import write_records
+    from qkdstack.params import LinkParams
+
+    # One file per party holding two rounds' pulses, cut by pulse_index; nothing on the fibre.
+    link = simulate("bb84", LinkParams(), 2_000_000, seed=21)
+    write_records(link.alice, tmp_path / "alice.parquet")
+    write_records(link.bob, tmp_path / "bob.parquet")
+    p = Pair(tmp_path, link=["--protocol", "bb84", "--pulses", "1e6"])
+    try:
+        alice = p.alice("--records", str(tmp_path / "alice.parquet"), "--rounds", "2")
+        bob = p.bob("--records", str(tmp_path / "bob.parquet"), "--rounds", "2")
+        assert bob.wait() == 0, bob.stderr
+        assert alice.wait() == 0, alice.stderr
+    finally:
+        p.close()
+    assert [r["aborted"] for r in bob.reports] == [False, False]
+    assert all(r["secret_bits"] > 0 for r in bob.reports)
+    assert _compare(p) == 0

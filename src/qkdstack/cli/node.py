@@ -94,11 +94,9 @@ def _link_source(
         link_params = link_params.replace(source="laser")  # decoy states need a laser
     if seed is not None and seed < 0:
         raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
-    if records:
-        raise ParameterError(
-            "Argument '--records' (hardware records) is not supported by qkd node yet: each "
-            f"round is simulated in Alice's process, not '{records[0]}'."
-        )
+    for path in records:
+        if not path.is_file():
+            raise ParameterError(f"Argument '--records' must be an existing file, not '{path}'.")
     return RoundSource(protocol, link_params, n_pulses, seed, list(records)), link_params
 
 
@@ -150,6 +148,8 @@ def _run(
     if not store.parent.is_dir():
         raise ParameterError(f"Argument '--store' must be in an existing directory, not '{store}'.")
     source, link_params = _link_source(*link)
+    if rounds is None and len(source.record_files) > 1:
+        rounds = len(source.record_files)  # one round per hardware record file
     options = _options(ec_method, link_params)
 
     from qkdstack.kms.store import KeyStore

@@ -24,7 +24,7 @@ import numpy as np
 from qkdstack.errors import FrameRefused, NodeError, ProtocolAbort, QKDError
 from qkdstack.node import messages as msg
 from qkdstack.node.config import NodeConfig, RoundReport
-from qkdstack.node.fibre import encode_records
+from qkdstack.node.fibre import encode_records, round_seeds
 from qkdstack.node.framing import Frame, Kind
 from qkdstack.node.keys import split_key
 from qkdstack.node.pool import AuthPool
@@ -236,8 +236,8 @@ class AliceServer:
         head = msg.unpack(body[:-TAG_BYTES], "RECONCILE")
         offset = int(head.get("offset", -1))
         start, pads = self._pool.reserve(msg.RECONCILE_PADS, at_least=offset)
-        if start != offset:
-            raise NodeError(
+        if start != offset:  # the connection is dropped; the next HELLO moves both pools on
+            raise FrameRefused(
                 f"Bob's pad reservation {offset} is below this node's pool position {start}: "
                 "refused (pads are never reused)"
             )
@@ -272,8 +272,8 @@ class AliceServer:
         offset = int(start.get("offset", -1))
         self._pool.see_round(round_id)
         first, pads = self._pool.reserve(msg.AUTH_PADS_PER_ROUND, at_least=offset)
-        if first != offset:
-            raise NodeError(
+        if first != offset:  # the connection is dropped; the next HELLO moves both pools on
+            raise FrameRefused(
                 f"Bob's pad reservation {offset} for round {round_id} is below this node's pool "
                 f"position {first}: refused (pads are never reused)"
             )
@@ -286,17 +286,19 @@ class AliceServer:
         cfg = self._config
         loop = asyncio.get_running_loop()
         try:
-            if not cfg.source.simulated:
-                raise NodeError("hardware records are read by each node (not supported here)")
-            alice, bob, post = await loop.run_in_executor(
-                self._executor, cfg.source.simulate, rnd.round_id
-            )
-            payload = await loop.run_in_executor(self._executor, encode_records, bob)
-            await asyncio.wait_for(self._fibre_ready.wait(), cfg.timeout_s)
-            if self._fibre is None:
-                raise ConnectionError("no fibre connection")
-            self._fibre.send(Kind.RECORDS, rnd.round_id, payload)
-            await self._fibre.drain()
+            if not cfg.source.simulated:  # her own hardware records; nothing on the fibre
+                alice = await loop.run_in_executor(self._executor, cfg.source.read, rnd.round_id)
+                post = round_seeds(None, rnd.round_id)[1]
+            else:
+                alice, bob, post = await loop.run_in_executor(
+                    self._executor, cfg.source.simulate, rnd.round_id
+                )
+                payload = await loop.run_in_executor(self._executor, encode_records, bob)
+                await asyncio.wait_for(self._fibre_ready.wait(), cfg.timeout_s)
+                if self._fibre is None:
+                    raise ConnectionError("no fibre connection")
+                self._fibre.send(Kind.RECORDS, rnd.round_id, payload)
+                await self._fibre.drain()
         except (QKDError, ConnectionError, OSError, TimeoutError) as exc:
             rnd.busy = None
             if rnd.round_id in self._rounds and not conn.closed:

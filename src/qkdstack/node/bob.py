@@ -179,6 +179,7 @@ class BobClient:
         if fibre is not None:
             readers.append(asyncio.ensure_future(self._read_fibre(fibre)))
         tasks: set[asyncio.Future[Any]] = set()
+        fatal: NodeError | None = None
         try:
             await self._hello(conn)
             while True:
@@ -190,11 +191,17 @@ class BobClient:
                 done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     exc = task.exception()
-                    if exc is not None:
+                    if isinstance(exc, NodeError) and fatal is None:
+                        # The pool is dry: start nothing more, let the rounds in flight end
+                        # (a commit under way completes on both sides), then stop.
+                        fatal, self._stopping = exc, True
+                    elif exc is not None:
                         raise exc
             with contextlib.suppress(ConnectionError):
                 conn.send(Kind.BYE, 0)
                 await asyncio.wait_for(conn.drain(), cfg.timeout_s)
+            if fatal is not None:
+                raise fatal
         finally:
             for task in tasks:
                 task.cancel()
@@ -312,12 +319,18 @@ class BobClient:
         stage = "setup"
         try:
             await self._expect(round_id, Kind.ROUND_READY)
-            try:
-                data = await asyncio.wait_for(self._records[round_id], cfg.timeout_s)
-            except TimeoutError:
-                raise ProtocolAbort("no records on the fibre connection", stage="setup") from None
-            records = await loop.run_in_executor(self._executor, decode_records, data)
-            _, post = round_seeds(cfg.source.seed, round_id)
+            if cfg.source.simulated:
+                try:
+                    data = await asyncio.wait_for(self._records[round_id], cfg.timeout_s)
+                except TimeoutError:
+                    raise ProtocolAbort(
+                        "no records on the fibre connection", stage="setup"
+                    ) from None
+                records = await loop.run_in_executor(self._executor, decode_records, data)
+                _, post = round_seeds(cfg.source.seed, round_id)
+            else:  # his own hardware records
+                records = await loop.run_in_executor(self._executor, cfg.source.read, round_id)
+                _, post = round_seeds(None, round_id)
             bob = BobNode(records, cfg.options, np.random.default_rng(post.spawn(2)[1]))
 
             def transport(frame: bytes) -> bytes:

@@ -111,6 +111,7 @@ class RoundSource:
     pulses: int
     seed: int | None = None
     record_files: Sequence[Path] = field(default_factory=list)
+    _whole: Records | None = field(default=None, repr=False)
 
     @property
     def simulated(self) -> bool:
@@ -125,12 +126,47 @@ class RoundSource:
         link = simulate(self.protocol, self.params, self.pulses, seed=link_seed)
         return link.alice, link.bob, post
 
-    def read(self, index: int) -> Records:
-        """This node's hardware records for its ``index``-th round (from 0)."""
+    def read(self, round_id: int) -> Records:
+        """This node's hardware records of round ``round_id`` (from 1).
+
+        Several files: round ``r`` reads file ``r`` (a round that was dropped is not retried, so
+        both nodes read the same file for the same round id). One file: it is cut into rounds of
+        ``pulses`` pulses by ``pulse_index`` (round ``r`` holds pulses ``[(r-1) P, r P)``,
+        renumbered from 0).
+        """
         from qkdstack.link.recordfile import read_records
 
-        if index >= len(self.record_files):
+        if len(self.record_files) > 1:
+            if round_id > len(self.record_files):
+                raise RecordError(
+                    f"no record file for round {round_id}: {len(self.record_files)} were given"
+                )
+            return read_records(self.record_files[round_id - 1])
+        if self._whole is None:
+            self._whole = read_records(self.record_files[0])
+        whole = self._whole
+        first, end = (round_id - 1) * self.pulses, round_id * self.pulses
+        if end > whole.meta.pulses:
             raise RecordError(
-                f"no record file for round {index + 1}: {len(self.record_files)} given"
+                f"the record file holds {whole.meta.pulses:,} pulses: no round {round_id} of "
+                f"{self.pulses:,} pulses"
             )
-        return read_records(self.record_files[index])
+        lo, hi = np.searchsorted(whole.pulse_index, [first, end])
+        cut = slice(int(lo), int(hi))
+        meta = whole.meta
+        return Records(
+            role=whole.role,
+            pulse_index=whole.pulse_index[cut] - first,
+            basis=whole.basis[cut],
+            bit=whole.bit[cut],
+            intensity=None if whole.intensity is None else whole.intensity[cut],
+            time_tag_ps=None if whole.time_tag_ps is None else whole.time_tag_ps[cut],
+            meta=RecordMeta(
+                protocol=meta.protocol,
+                pulses=self.pulses,
+                intensities=meta.intensities,
+                sent_counts=None,  # per-class counts of the whole file do not apply to a cut
+                params=meta.params,
+                seed=meta.seed,
+            ),
+        )

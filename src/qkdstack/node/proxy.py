@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import struct
 import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -132,9 +131,14 @@ class DelayProxy:
     async def _pump(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: Direction
     ) -> None:
-        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
-        sender = asyncio.ensure_future(self._send(queue, writer))
+        loop = asyncio.get_running_loop()
+        last_due = 0.0
         held: bytes | None = None
+
+        def deliver(data: bytes) -> None:
+            if not writer.is_closing():
+                writer.write(data)
+
         try:
             while True:
                 try:
@@ -175,26 +179,19 @@ class DelayProxy:
                 if held is not None and copies and copies[0] is not held:
                     copies.append(held)
                     held = None
-                due = time.monotonic() + self.delay_s + extra
+                # Every frame leaves delay_s after it came, never before an earlier one (the
+                # timer callbacks of equal times run in order).
+                last_due = max(loop.time() + self.delay_s + extra, last_due)
                 for c in copies:
-                    queue.put_nowait((due, c))
+                    if last_due <= loop.time():
+                        deliver(c)
+                    else:
+                        loop.call_at(last_due, deliver, c)
         finally:
             if held is not None:
-                queue.put_nowait((time.monotonic() + self.delay_s, held))
-            queue.put_nowait(None)
+                loop.call_at(max(last_due, loop.time()), deliver, held)
+            await asyncio.sleep(max(0.0, last_due - loop.time()) + 0.01)
             with contextlib.suppress(Exception):
-                await sender
-
-    async def _send(
-        self, queue: asyncio.Queue[tuple[float, bytes] | None], writer: asyncio.StreamWriter
-    ) -> None:
-        while (item := await queue.get()) is not None:
-            due, data = item
-            wait = due - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            writer.write(data)
-            with contextlib.suppress(ConnectionError):
                 await writer.drain()
 
     def _count(self, direction: Direction, kind: int, round_id: int, payload: bytes) -> None:
