@@ -100,6 +100,13 @@ def test_tampered_frames_abort_their_round_and_the_next_round_succeeds(pair: Pai
             assert report["stored_keys"] == 0
         else:
             assert not report["aborted"], report
+    alice_why = {r["round"]: r["abort_reason"] for r in alice.reports}
+    assert "AuthenticationError" in by_round[2]["abort_reason"]  # flipped bit: a tag fails
+    assert "replayed frame" in alice_why[4]
+    assert "out-of-order frame" in by_round[6]["abort_reason"]  # the dropped reply's successor
+    assert "out-of-order frame" in alice_why[8]  # the held-back request came after its successor
+    assert "no REPLY from Alice within" in by_round[10]["abort_reason"]  # delayed past --timeout
+    assert "AuthenticationError" in by_round[12]["abort_reason"]
     alice_ok = {r["round"] for r in alice.reports if not r["aborted"]}
     assert alice_ok == {r for r in by_round if r % 2}
     assert _compare(pair) == 0

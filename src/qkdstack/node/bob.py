@@ -46,6 +46,9 @@ from qkdstack.processing.pipeline import BobNode
 __all__ = ["BobClient"]
 
 
+_REFUSED_HERE = -1  # the seq of the ABORT a round's queue gets when Bob refused its frame
+
+
 class _Reconnect(Exception):
     """The connection cannot be trusted any more: drop it and reconnect.
 
@@ -221,7 +224,9 @@ class BobClient:
                     conn.close_round(round_id)
                     queue = self._queues.get(round_id)
                     if queue is not None:  # else: a late frame of a round already dropped
-                        queue.put_nowait(Frame(Kind.ABORT, round_id, 0, str(exc).encode()))
+                        queue.put_nowait(
+                            Frame(Kind.ABORT, round_id, _REFUSED_HERE, str(exc).encode())
+                        )
                     continue
                 if frame is None:
                     break
@@ -258,10 +263,10 @@ class BobClient:
             queue.put_nowait(None)
             raise ConnectionError("the classical connection was lost")
         if frame.kind is Kind.ABORT:
-            raise ProtocolAbort(
-                f"Alice dropped the round: {frame.payload.decode('utf-8', 'replace')}",
-                stage="channel",
-            )
+            reason = frame.payload.decode("utf-8", "replace")
+            if frame.seq == _REFUSED_HERE:
+                raise FrameRefused(f"Bob refused Alice's frame: {reason}", stage="channel")
+            raise ProtocolAbort(f"Alice dropped the round: {reason}", stage="channel")
         if frame.kind is not kind:
             raise FrameRefused(
                 f"unexpected {frame.kind.name} frame (waiting for {kind.name})", stage="channel"
