@@ -155,32 +155,38 @@ def test_an_exhausted_pool_stops_the_node_with_a_clear_message(tmp_path: Path) -
     assert _compare(p) == 0
 
 
-def _kill_and_restart(p: Pair, kills: int, seed: int) -> None:
-    """Kill one node or the other ``kills`` times at random moments, restarting it each time,
-    then stop both cleanly."""
-    rng = random.Random(seed)
-    alice = p.alice()
-    bob = p.bob("--window", "2", "--timeout", "3")
-    for _ in range(kills):
-        victim = rng.choice(["alice", "bob"])
-        import time
+def _kill_and_restart(p: Pair, kills: int, seed: int) -> int:
+    """Kill one node or the other ``kills`` times at random moments of the rounds (each kill
+    waits for a round to finish since the last restart, then a random part of a round's time),
+    restarting it each time, then stop both cleanly; return the rounds Bob reported."""
+    import time
 
-        time.sleep(rng.uniform(0.3, 2.5))
-        if victim == "alice":
+    rng = random.Random(seed)
+    bob_args = ("--window", "2", "--timeout", "3")
+    alice = p.alice()
+    bob = p.bob(*bob_args)
+    reported = 0
+    for _ in range(kills):
+        before = len(bob.reports)
+        bob.wait_reports(before + 1, timeout=30)  # the rounds are running
+        time.sleep(rng.uniform(0.0, 1.2))
+        if rng.random() < 0.5:
             alice.kill()
             alice = p.alice()
         else:
             bob.kill()
-            bob = p.bob("--window", "2", "--timeout", "3")
-    bob.wait_reports(len(bob.reports) + 2, timeout=30)  # at least two rounds after the last kill
-    bob.terminate()
+            reported += len(bob.reports)
+            bob = p.bob(*bob_args)
+    bob.wait_reports(len(bob.reports) + 2, timeout=30)  # rounds go on after the last restart
+    bob.terminate()  # SIGTERM: the rounds in flight finish, then Bob says goodbye
     assert bob.wait(60) == 0, bob.stderr[-5:]
     alice.terminate()
     assert alice.wait(30) == 0, alice.stderr[-5:]
+    return reported + len(bob.reports)
 
 
 def test_kill_minus_nine_at_random_moments_leaves_identical_stores(pair: Pair) -> None:
-    _kill_and_restart(pair, kills=3, seed=1)
+    assert _kill_and_restart(pair, kills=3, seed=1) >= 5
     assert _compare(pair) == 0
     keys_a, pending_a = store_state(pair.store_a)
     keys_b, pending_b = store_state(pair.store_b)
@@ -191,7 +197,7 @@ def test_kill_minus_nine_at_random_moments_leaves_identical_stores(pair: Pair) -
 
 @pytest.mark.slow
 def test_twenty_kills_leave_identical_stores(pair: Pair) -> None:
-    _kill_and_restart(pair, kills=20, seed=2)
+    assert _kill_and_restart(pair, kills=20, seed=2) >= 22
     assert _compare(pair) == 0
     keys_a, pending_a = store_state(pair.store_a)
     assert (keys_a, pending_a) == store_state(pair.store_b)
