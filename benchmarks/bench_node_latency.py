@@ -78,8 +78,8 @@ def run_once(rtt_ms: float, rounds: int, window: int, link: list[str]) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=24)
-    parser.add_argument("--window", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=48)
+    parser.add_argument("--window", type=int, default=32)
     parser.add_argument("--pulses", default="1e7")
     parser.add_argument("--rtt-ms", type=float, nargs="+", default=[0.0, 1.0, 10.0])
     parser.add_argument("--repeats", type=int, default=1)
