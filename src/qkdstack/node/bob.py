@@ -42,6 +42,7 @@ from qkdstack.node.transport import Connection
 from qkdstack.processing.authentication import WegmanCarterAuthenticator
 from qkdstack.processing.endpoint import BobEndpoint
 from qkdstack.processing.pipeline import BobNode
+from qkdstack.processing.sanity import check_statistics
 
 __all__ = ["BobClient"]
 
@@ -352,6 +353,20 @@ class BobClient:
                 report["leaked_ec_bits"] = endpoint.stats.leaked_bits("reconciliation")
                 report["round_trips"] = endpoint.stats.round_trips
                 report["ec_efficiency"] = _ec_efficiency(bob, report["leaked_ec_bits"])
+            # Fail closed, as the in-process recipe does: no key from numbers the declared link
+            # cannot produce (Alice hears of it as an ABORT before anything is stored).
+            check_statistics(
+                records.meta,
+                detections=bob.detections,
+                secret_bits=int(key.shape[0]),
+                statistics={
+                    "qber": bob.qber,
+                    "qber_upper": bob.qber_upper,
+                    **{k: v for k, v in bob.amplify_info.items() if isinstance(v, float)},
+                },
+                source=cfg.options.source,
+                mu=cfg.options.mu,
+            )
             stage = "commit"
             stored = await self._commit(conn, round_id, auth, key, bob.qber)
             report.update(secret_bits=int(key.shape[0]), stored_keys=stored, aborted=False)
