@@ -39,6 +39,10 @@ MODULES = [
     "qkdstack.theory.entropy",
     "qkdstack.kms",
     "qkdstack.kms.store",
+    "qkdstack.node",
+    "qkdstack.node.framing",
+    "qkdstack.node.pool",
+    "qkdstack.node.sink",
 ]
 
 

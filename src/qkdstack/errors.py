@@ -12,7 +12,9 @@ Every error the library raises on purpose derives from :class:`QKDError`::
     │   ├── VerificationFailed                the keys' hashes differ after error correction
     │   ├── BellViolationTooSmall             the CHSH value does not exceed 2 by the required margin
     │   ├── ImplausibleStatistics             the statistics are impossible for the declared link
-    │   └── AuthenticationError               a classical message failed its authentication tag
+    │   ├── AuthenticationError               a classical message failed its authentication tag
+    │   └── FrameRefused                      a node refused a frame (version, size, kind, order)
+    ├── NodeError                             a node cannot go on (peer gone, pool dry, bad state)
     └── KeyStoreError                         the key store cannot serve a request
 
 Messages name the argument, the constraint and the value, for example
@@ -24,9 +26,11 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationError",
     "BellViolationTooSmall",
+    "FrameRefused",
     "ImplausibleStatistics",
     "InsufficientKey",
     "KeyStoreError",
+    "NodeError",
     "ParameterError",
     "ProtocolAbort",
     "QBERTooHigh",
@@ -90,6 +94,16 @@ class ImplausibleStatistics(ProtocolAbort):
 
 class AuthenticationError(ProtocolAbort):
     """A classical message failed authentication, or the authentication key is exhausted."""
+
+
+class FrameRefused(ProtocolAbort):
+    """A node refused a frame of the classical channel: another version, a malformed or oversized
+    frame, an unknown kind, or a replayed or out-of-order sequence number. The round is dropped."""
+
+
+class NodeError(QKDError):
+    """A node cannot go on: its peer vanished past the retries, its authentication pool ran
+    dry, or its durable state disagrees with its peer's."""
 
 
 class KeyStoreError(QKDError):

@@ -42,6 +42,7 @@ _COMMAND_MODULES += (
     "bench",
     "warmup",
 )  # privacy amplification, benchmarks, kernel caches
+_COMMAND_MODULES += ("node", "keys")  # Alice and Bob as two processes over TCP; their stores
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"qkdstack.cli.{_name}").register(app)
 

@@ -18,6 +18,7 @@ import sqlite3
 import stat
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,19 @@ CREATE TABLE IF NOT EXISTS keys (
     material BLOB NOT NULL,
     created_unix REAL NOT NULL,
     source TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_keys (
+    key_id TEXT PRIMARY KEY,
+    batch_id TEXT NOT NULL,
+    size_bits INTEGER NOT NULL,
+    material BLOB NOT NULL,
+    created_unix REAL NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    changed_unix REAL NOT NULL
 );
 """
 
@@ -134,6 +148,98 @@ class KeyStore:
         with self._transaction():
             self._db.executemany("INSERT INTO keys VALUES (?, ?, ?, ?, ?)", rows)
         return [r[0] for r in rows]
+
+    # -- two-phase deposit (qkd node): pending, then confirmed or dropped on both sides --------
+    def put_pending(
+        self,
+        batch_id: str,
+        key: BitArray,
+        key_ids: Sequence[str],
+        key_size_bits: int = 256,
+        source: str = "qkd-node",
+    ) -> None:
+        """Store a round's keys as *pending* under ``batch_id``: durable, but neither counted,
+        listed as served keys nor delivered until :meth:`confirm`. One key of ``key_size_bits``
+        per ID, cut from the start of ``key``."""
+        if key_size_bits <= 0 or key_size_bits % 8:
+            raise ParameterError(
+                f"Argument 'key_size_bits' must be a positive multiple of 8, not {key_size_bits}."
+            )
+        if len(key_ids) * key_size_bits > int(key.shape[0]):
+            raise ParameterError(
+                f"Argument 'key_ids' must name at most {int(key.shape[0]) // key_size_bits} keys "
+                f"of {key_size_bits} bits, not {len(key_ids)}."
+            )
+        packed = np.packbits(key[: len(key_ids) * key_size_bits]).tobytes()
+        step = key_size_bits // 8
+        now = time.time()
+        rows = [
+            (kid, batch_id, key_size_bits, packed[i * step : (i + 1) * step], now, source)
+            for i, kid in enumerate(key_ids)
+        ]
+        with self._transaction():
+            if self._db.execute("SELECT 1 FROM batches WHERE batch_id = ?", (batch_id,)).fetchone():
+                raise KeyStoreError(f"batch {batch_id!r} is already known")
+            self._db.execute("INSERT INTO batches VALUES (?, 'pending', ?)", (batch_id, now))
+            self._db.executemany("INSERT INTO pending_keys VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def confirm(self, batch_id: str) -> None:
+        """Make the pending batch's keys ordinary keys (idempotent once confirmed)."""
+        with self._transaction():
+            state = self._batch_state(batch_id)
+            if state == "confirmed":
+                return
+            if state != "pending":
+                raise KeyStoreError(f"batch {batch_id!r} cannot be confirmed: it is {state}")
+            self._db.execute(
+                "INSERT INTO keys SELECT key_id, size_bits, material, created_unix, source "
+                "FROM pending_keys WHERE batch_id = ?",
+                (batch_id,),
+            )
+            self._db.execute("DELETE FROM pending_keys WHERE batch_id = ?", (batch_id,))
+            self._db.execute(
+                "UPDATE batches SET state = 'confirmed', changed_unix = ? WHERE batch_id = ?",
+                (time.time(), batch_id),
+            )
+
+    def drop(self, batch_id: str) -> None:
+        """Delete a pending batch's keys (idempotent; a confirmed batch is refused)."""
+        with self._transaction():
+            state = self._batch_state(batch_id)
+            if state == "confirmed":
+                raise KeyStoreError(f"batch {batch_id!r} is confirmed and cannot be dropped")
+            self._db.execute("DELETE FROM pending_keys WHERE batch_id = ?", (batch_id,))
+            self._db.execute(
+                "INSERT OR REPLACE INTO batches VALUES (?, 'dropped', ?)", (batch_id, time.time())
+            )
+
+    def list_pending(self) -> list[str]:
+        """IDs of the batches stored as pending, neither confirmed nor dropped."""
+        rows = self._db.execute("SELECT batch_id FROM batches WHERE state = 'pending'")
+        return sorted(str(r[0]) for r in rows)
+
+    def is_confirmed(self, batch_id: str) -> bool:
+        """Whether ``batch_id`` was confirmed here (also after its keys were delivered)."""
+        return self._batch_state(batch_id) == "confirmed"
+
+    def _batch_state(self, batch_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT state FROM batches WHERE batch_id = ?", (batch_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def list_keys(self) -> list[tuple[str, int, float]]:
+        """``(key_id, size_bits, created_unix)`` of every confirmed key, oldest first (never
+        material)."""
+        rows = self._db.execute(
+            "SELECT key_id, size_bits, created_unix FROM keys ORDER BY created_unix, key_id"
+        )
+        return [(str(k), int(b), float(t)) for k, b, t in rows]
+
+    def material_by_id(self) -> dict[str, bytes]:
+        """Every confirmed key's material by ID (for comparing two stores; never printed)."""
+        rows = self._db.execute("SELECT key_id, material FROM keys")
+        return {str(k): bytes(m) for k, m in rows}
 
     def count(self) -> int:
         """Number of keys held."""
