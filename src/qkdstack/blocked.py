@@ -44,12 +44,25 @@ from qkdstack.params import LinkParams
 from qkdstack.processing.pipeline import PipelineOptions
 from qkdstack.typing import BitArray
 
-__all__ = ["MAX_BLOCK_DETECTIONS", "expected_detection_probability", "plan_blocks", "run_in_blocks"]
+__all__ = [
+    "MAX_BLOCK_DETECTIONS",
+    "aggregate",
+    "block_options",
+    "block_seeds",
+    "block_sizes",
+    "block_summary",
+    "expected_detection_probability",
+    "plan_blocks",
+    "run_in_blocks",
+    "split_pulses",
+]
 
 MAX_BLOCK_DETECTIONS = 2**22
 """Expected detections per block (about 0.5 GB of memory with the post-processing's copies)."""
 
 Deposit = Callable[[BitArray, BitArray], int]
+Progress = Callable[[int, int, int], None]
+"""``progress(pulses_done, detections, secret_bits)``, called after each finished block."""
 
 
 def expected_detection_probability(protocol: str, params: LinkParams) -> float:
@@ -70,9 +83,44 @@ def plan_blocks(
     expected = pulses * p
     margin = 10.0 * math.sqrt(max(expected, 1.0))
     k = max(1, math.ceil((expected + margin) / max_detections))
-    k = min(k, pulses)
+    return split_pulses(pulses, k)
+
+
+def split_pulses(pulses: int, k: int) -> list[int]:
+    """``pulses`` cut into ``k`` blocks (at most ``pulses``) of nearly equal sizes, larger first."""
+    k = max(1, min(k, pulses))
     base, extra = divmod(pulses, k)
     return [base + (1 if i < extra else 0) for i in range(k)]
+
+
+def block_sizes(
+    protocol: str,
+    params: LinkParams,
+    pulses: int,
+    *,
+    block_pulses: int | None = None,
+    max_detections: int | None = None,
+) -> list[int]:
+    """The block plan of a run: ``ceil(pulses / block_pulses)`` nearly equal blocks when
+    ``block_pulses`` is given, else :func:`plan_blocks` with ``max_detections``."""
+    if block_pulses is not None:
+        return split_pulses(pulses, -(-pulses // block_pulses))
+    limit = MAX_BLOCK_DETECTIONS if max_detections is None else max_detections
+    return plan_blocks(protocol, params, pulses, limit)
+
+
+def block_seeds(seed: int, k: int) -> list[int]:
+    """The simulation seed of each of ``k`` blocks, spawned from the run's ``seed``."""
+    children = np.random.SeedSequence(seed).spawn(k)
+    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def block_options(options: PipelineOptions, k: int) -> PipelineOptions:
+    """The options of one of ``k`` blocks: ``epsilon_sec / k`` and ``epsilon_cor / k`` (the
+    epsilons of independent executions add; Müller-Quade and Renner 2009)."""
+    return dataclasses.replace(
+        options, epsilon_sec=options.epsilon_sec / k, epsilon_cor=options.epsilon_cor / k
+    )
 
 
 _INPUTS = frozenset({"params", "parameters", "seed", "distance_km", "verification_tag_bits"})
@@ -99,7 +147,7 @@ def _combine(values: list[Any], *, key: str = "", add_floats: bool = False) -> A
     return None
 
 
-def _aggregate(
+def aggregate(
     reports: list[dict[str, Any]], seed: int, epsilons: tuple[float, float]
 ) -> dict[str, Any]:
     """The report of a blocked run from its blocks' reports."""
@@ -136,11 +184,15 @@ def _aggregate(
     rep.pop("key_sha256", None)
     rep["epsilon_sec"], rep["epsilon_cor"] = epsilons
     rep["blocks_aborted"] = len(aborted)
-    rep["blocks"] = [
-        {k: v for k, v in r.items() if k not in ("params", "version", "counts", "key_sha256")}
-        for r in reports
-    ]
+    rep["blocks"] = [block_summary(r) for r in reports]
     return rep
+
+
+def block_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """A block's report as listed in the run's (without what every block shares)."""
+    return {
+        k: v for k, v in report.items() if k not in ("params", "version", "counts", "key_sha256")
+    }
 
 
 def run_in_blocks(
@@ -153,6 +205,8 @@ def run_in_blocks(
     attack: Any = None,
     deposit: Deposit | None = None,
     max_detections: int | None = None,
+    block_pulses: int | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run a simulated link in blocks of at most ``max_detections`` expected detections.
 
@@ -165,6 +219,10 @@ def run_in_blocks(
         report's ``stored_keys`` adds its results).
     max_detections : int, optional
         Expected detections per block (default :data:`MAX_BLOCK_DETECTIONS`).
+    block_pulses : int, optional
+        Pulses per block instead (at most; :func:`block_sizes`).
+    progress : callable, optional
+        ``progress(pulses_done, detections, secret_bits)`` after each block (a display).
 
     Returns
     -------
@@ -173,38 +231,42 @@ def run_in_blocks(
         block, also ``blocks``, ``blocks_aborted``).
     """
     opts = options or PipelineOptions()
-    limit = MAX_BLOCK_DETECTIONS if max_detections is None else max_detections
-    sizes = plan_blocks(protocol, params, pulses, limit)
+    sizes = block_sizes(
+        protocol, params, pulses, block_pulses=block_pulses, max_detections=max_detections
+    )
     if len(sizes) == 1:
         result = experiment.run_experiment(
             protocol, params, pulses, seed=seed, options=options, attack=attack
         )
         _deposit(result, deposit)
+        _tell(progress, [result.report])
         return result.report
     if seed is None:
         seed = secrets.randbits(63)
     k = len(sizes)
-    block_opts = dataclasses.replace(
-        opts, epsilon_sec=opts.epsilon_sec / k, epsilon_cor=opts.epsilon_cor / k
-    )
-    children = np.random.SeedSequence(seed).spawn(k)
+    block_opts = block_options(opts, k)
     reports = []
-    for size, child in zip(sizes, children, strict=True):
+    for size, block_seed in zip(sizes, block_seeds(seed, k), strict=True):
         result = experiment.run_experiment(
-            protocol,
-            params,
-            size,
-            seed=int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)),
-            options=block_opts,
-            attack=attack,
+            protocol, params, size, seed=block_seed, options=block_opts, attack=attack
         )
         _deposit(result, deposit)
         reports.append(result.report)
+        _tell(progress, reports)
         # The block's records and keys go before the next block is simulated (the nodes and the
         # channel refer to each other: only the cycle collector frees them).
         del result
         gc.collect()
-    return _aggregate(reports, seed, (opts.epsilon_sec, opts.epsilon_cor))
+    return aggregate(reports, seed, (opts.epsilon_sec, opts.epsilon_cor))
+
+
+def _tell(progress: Progress | None, reports: list[dict[str, Any]]) -> None:
+    if progress is not None:
+        progress(
+            sum(int(r["pulses"]) for r in reports),
+            sum(int(r["detections"] or 0) for r in reports),
+            sum(int(r["secret_bits"] or 0) for r in reports),
+        )
 
 
 def _deposit(result: experiment.ExperimentResult, deposit: Deposit | None) -> None:
