@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,12 +241,14 @@ def simulate_to_files(
     *,
     seed: int | None = None,
     chunk_detections: int = DEFAULT_CHUNK_DETECTIONS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Simulate like :func:`simulate` and write ``alice.parquet`` and ``bob.parquet`` in ``directory``.
 
     The events are streamed to the files chunk by chunk, so memory stays bounded for any number of
     pulses; the records equal those of :func:`simulate` with the same arguments. The directory is
-    created if needed; on error no file is left behind.
+    created if needed; on error no file is left behind. ``progress(pulses_done, detections)``, if
+    given, is called after each chunk (a display).
 
     Returns
     -------
@@ -266,7 +268,11 @@ def simulate_to_files(
     bob = RecordWriter(out / "bob.parquet", Role.BOB, intensity=False, time_tags=True)
     period_ps = 1e12 / params.pulse_rate_hz
     try:
+        detections = 0
         for chunk in link.chunks():
+            if progress is not None and len(chunk):
+                detections += len(chunk)
+                progress(int(chunk.pulse_index[-1]) + 1, detections)
             tags = np.rint(chunk.pulse_index * period_ps).astype(np.int64)
             alice_cols = {
                 "pulse_index": chunk.pulse_index,
