@@ -176,15 +176,14 @@ def run_streaming(
         tasks = [(n, s, block_opts) for n, s in zip(sizes, block_seeds(seed, k), strict=True)]
     keep_keys = deposit is not None
     reports: list[dict[str, Any]] = []
-    stored: list[int] = []
     worker_rss: dict[int, float] = {}
     totals = [0, 0, 0]
 
     def take(block: BlockResult) -> None:
-        if deposit is not None and block.alice_key is not None and block.bob_key is not None:
-            stored.append(deposit(block.alice_key, block.bob_key))
-        worker_rss[block.worker] = max(worker_rss.get(block.worker, 0.0), block.peak_rss_mib)
         rep = block.report
+        if deposit is not None and block.alice_key is not None and block.bob_key is not None:
+            rep["stored_keys"] = deposit(block.alice_key, block.bob_key)  # as run_in_blocks
+        worker_rss[block.worker] = max(worker_rss.get(block.worker, 0.0), block.peak_rss_mib)
         reports.append(rep)
         totals[0] += int(rep["pulses"])
         totals[1] += int(rep["detections"] or 0)
@@ -215,14 +214,10 @@ def run_streaming(
     wall_s = time.perf_counter() - start
     if k == 1:
         report = reports[0]
-        if stored:
-            report["stored_keys"] = stored[0]
     else:
         assert seed is not None
         report = aggregate(reports, seed, (opts.epsilon_sec, opts.epsilon_cor))
         report["block_reports"] = report.pop("blocks")
-        if stored:
-            report["stored_keys"] = sum(stored)
     link_s = pulses / params.pulse_rate_hz
     report["link_seconds"] = link_s
     report["wall_seconds"] = wall_s
