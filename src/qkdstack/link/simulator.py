@@ -38,6 +38,7 @@ from qkdstack.link.events import (
     stream_detections,
     undetected_settings,
 )
+from qkdstack.link.index_kernels import gate_time_tags_ps
 from qkdstack.link.protocols import ENTANGLED, event_table
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
 from qkdstack.params import LinkParams
@@ -204,7 +205,7 @@ def simulate(
     )
     bob_meta = RecordMeta(protocol=protocol, pulses=pulses, params=params_dict, seed=seed)
     # Detection time = gate time: pulse index / pulse rate (exact in float64 below 2**53 ps).
-    time_tag_ps = np.rint(index * (1e12 / params.pulse_rate_hz)).astype(np.int64)
+    time_tag_ps = gate_time_tags_ps(index, 1e12 / params.pulse_rate_hz)
     alice = Records(
         role=Role.ALICE,
         pulse_index=index,
@@ -273,7 +274,7 @@ def simulate_to_files(
             if progress is not None and len(chunk):
                 detections += len(chunk)
                 progress(int(chunk.pulse_index[-1]) + 1, detections)
-            tags = np.rint(chunk.pulse_index * period_ps).astype(np.int64)
+            tags = gate_time_tags_ps(chunk.pulse_index, period_ps)
             alice_cols = {
                 "pulse_index": chunk.pulse_index,
                 "basis": chunk.alice_basis,

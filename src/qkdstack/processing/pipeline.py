@@ -46,6 +46,7 @@ from qkdstack.errors import (
     RecordError,
     VerificationFailed,
 )
+from qkdstack.link.index_kernels import locate_sorted, positions_of
 from qkdstack.link.records import Records, check_listed
 from qkdstack.processing import key_length as kl
 from qkdstack.processing import key_length_numerical as kln
@@ -337,30 +338,32 @@ class AliceNode:
             raise TypeError("'pulse_index_gaps' must be bytes and 'detections' an int")
         index = decode_increasing(gaps, detections)
         mine = self._records.pulse_index
-        pos = np.searchsorted(mine, index)
-        found = (pos < mine.shape[0]) & (mine[np.minimum(pos, max(mine.shape[0] - 1, 0))] == index)
-        if index.shape[0] and (mine.shape[0] == 0 or not np.all(found)):
+        pos, all_found = locate_sorted(mine, index)
+        if index.shape[0] and not all_found:
             # The record files were matched before the run (check_listed): an announcement of
             # pulses Alice never saw is a rewritten message, and the protocol aborts.
+            found = (pos < mine.shape[0]) & (
+                mine[np.minimum(pos, max(mine.shape[0] - 1, 0))] == index
+            )
             raise ProtocolAbort(
                 "Bob announced detections of pulses that Alice has no record of "
                 f"({int(np.count_nonzero(~found))} of {index.shape[0]})",
                 stage="sifting",
             )
-        sub = _subset(self._records, pos)
+        # Every announced pulse found, as many as Alice holds: her records are that subset.
+        whole = index.shape[0] == mine.shape[0]
+        sub = self._records if whole else _subset(self._records, pos)
         announcement = self._rule.alice_announces(sub)
         self._bob_pub = {k: v for k, v in request.public.items() if k not in _SIFT_INDEX_FIELDS}
         self._alice_pub = dict(announcement)
-        keep = self._rule.keep(announcement, self._bob_pub)
+        keep = positions_of(self._rule.keep(announcement, self._bob_pub), len(sub))
         self._sub = sub
         self._detections = int(index.shape[0])
         self._key = self._rule.alice_bits(sub)[keep]
         self._key_index = index[keep]
         self._sifted_basis = sub.basis[keep]
         self._sifted_intensity = (
-            np.zeros(int(np.count_nonzero(keep)), np.uint8)
-            if sub.intensity is None
-            else sub.intensity[keep]
+            np.zeros(keep.shape[0], np.uint8) if sub.intensity is None else sub.intensity[keep]
         )
         self._key_intensity = self._sifted_intensity
         public: dict[str, Any] = dict(announcement)
@@ -391,11 +394,12 @@ class AliceNode:
         self._stage = "estimation"
         assert self._key is not None and self._key_index is not None
         assert self._sifted_basis is not None and self._sifted_intensity is not None
-        test = self._sifted_basis != DECOY_KEY_BASIS
+        is_test = self._sifted_basis != DECOY_KEY_BASIS
+        test, key = positions_of(is_test), positions_of(~is_test)
         disclosed = self._key[test]
-        self._key = self._key[~test]
-        self._key_index = self._key_index[~test]
-        self._key_intensity = self._sifted_intensity[~test]
+        self._key = self._key[key]
+        self._key_index = self._key_index[key]
+        self._key_intensity = self._sifted_intensity[key]
         return Message("test.reply", disclosed={"bits": disclosed})
 
     def _on_b92_test(self, request: Message) -> Message:
@@ -762,7 +766,7 @@ class BobNode:
         )
         self._alice_pub = dict(reply.public)
         self._bob_pub = dict(announcement)
-        keep = self._rule.keep(reply.public, announcement)
+        keep = positions_of(self._rule.keep(reply.public, announcement), len(self._records))
         key = self._rule.bob_bits(self._records)[keep]
         self.sifted_bits = int(key.shape[0])
         self.sifted_index = self._records.pulse_index[keep]
@@ -789,7 +793,8 @@ class BobNode:
         public: dict[str, Any] = {}
         if self._protocol == "decoy-bb84":
             assert self.sifted_basis is not None and self.sifted_intensity is not None
-            test = self.sifted_basis != DECOY_KEY_BASIS
+            is_test = self.sifted_basis != DECOY_KEY_BASIS
+            test, kept = positions_of(is_test), positions_of(~is_test)
             reply = channel.ask(Message("test"))
             alice_test = np.asarray(reply.disclosed["bits"], dtype=np.uint8)
             wrong = (key[test] != alice_test).astype(np.int8)
@@ -802,8 +807,8 @@ class BobNode:
             public["test_errors"] = np.bincount(
                 test_int, weights=wrong, minlength=n_classes
             ).astype(np.int64)
-            key = key[~test]
-            self._key_pos = self._key_pos[~test]
+            key = key[kept]
+            self._key_pos = self._key_pos[kept]
             k, errors = int(alice_test.shape[0]), int(wrong.sum())
             self.sample_bits, self.sample_errors = k, errors
             if k < 1 or key.shape[0] < 2:
