@@ -119,6 +119,20 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
+def _warm_before_fork(options: PipelineOptions) -> None:
+    """Load the compiled kernels once here, so that the forked workers inherit them instead of
+    each loading them inside its first block (:mod:`qkdstack.processing.warmup`)."""
+    from qkdstack.processing.warmup import STAGES, warm_up
+
+    stages = ["link", "amplification"]
+    if options.ec_method in STAGES:
+        stages.append(options.ec_method)
+    try:
+        warm_up(stages)
+    except Exception:  # a block meets the same failure and reports it
+        pass
+
+
 def run_streaming(
     protocol: str,
     params: LinkParams,
@@ -195,6 +209,7 @@ def run_streaming(
         for n, s, o in tasks:
             take(run_block(protocol, params, n, s, o, attack, keep_keys))
     else:
+        _warm_before_fork(opts)
         window: deque[Future[BlockResult]] = deque()
         pending = iter(tasks)
         with _pool(workers) as pool:

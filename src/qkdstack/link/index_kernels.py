@@ -89,6 +89,9 @@ def locate_sorted(haystack: IndexArray, needles: IndexArray) -> tuple[IndexArray
     """
     haystack = np.ascontiguousarray(haystack, dtype=np.int64)
     needles = np.ascontiguousarray(needles, dtype=np.int64)
+    if needles.shape[0] == haystack.shape[0] and np.array_equal(needles, haystack):
+        # Every pulse of the list (a simulated link: Alice records just Bob's detections).
+        return np.arange(needles.shape[0], dtype=np.int64), True
     if needles.shape[0] >= _COMPILED_FROM:
         pos = np.empty(needles.shape[0], dtype=np.int64)
         found = int(_merge_locate(haystack, needles, pos))
