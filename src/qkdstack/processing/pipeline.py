@@ -1004,15 +1004,27 @@ class BobNode:
         if self.sifted_basis is None or self.sifted_intensity is None or self.sifted_error is None:
             return []
         rows = []
-        bases = sorted(set(np.unique(self.sifted_basis).tolist()))
-        intensities = sorted(set(np.unique(self.sifted_intensity).tolist()))
+        # One pass of bincount over (basis, intensity) codes: the counts of every class at once
+        # (the same integers as a mask per class; the float sums are exact below 2**53).
+        basis = self.sifted_basis.astype(np.int64)
+        intensity = self.sifted_intensity.astype(np.int64)
+        bases = np.flatnonzero(np.bincount(basis)).tolist()
+        intensities = np.flatnonzero(np.bincount(intensity)).tolist()
         if self.sent_counts is not None:
             intensities = list(range(self.sent_counts.shape[0]))
             bases = sorted(set(bases) | set(range(self.sent_counts.shape[1])))
+        n_int = max([*intensities, int(intensity.max(initial=0))]) + 1
+        n_codes = (max([*bases, int(basis.max(initial=0))]) + 1) * n_int
+        code = basis * n_int + intensity
+        unknown = self.sifted_error == _UNKNOWN
+        detected_by = np.bincount(code, minlength=n_codes)
+        unknown_by = np.bincount(code, weights=unknown, minlength=n_codes)
+        errors_by = np.bincount(
+            code, weights=np.where(unknown, 0, self.sifted_error), minlength=n_codes
+        )
         for b in bases:
             for i in intensities:
-                sel = (self.sifted_basis == b) & (self.sifted_intensity == i)
-                errs = self.sifted_error[sel]
+                c = b * n_int + i
                 sent = None
                 if self.sent_counts is not None and b < self.sent_counts.shape[1]:
                     sent = int(self.sent_counts[i, b])
@@ -1022,8 +1034,8 @@ class BobNode:
                         "basis": Basis(b).name if named else int(b),
                         "intensity": i,
                         "sent": sent,
-                        "detected": int(np.count_nonzero(sel)),
-                        "errors": None if np.any(errs == _UNKNOWN) else int(errs.sum()),
+                        "detected": int(detected_by[c]),
+                        "errors": None if unknown_by[c] else int(errors_by[c]),
                     }
                 )
         return rows
