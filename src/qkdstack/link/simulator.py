@@ -275,7 +275,7 @@ def simulate_to_files(
                 detections += len(chunk)
                 progress(int(chunk.pulse_index[-1]) + 1, detections)
             tags = gate_time_tags_ps(chunk.pulse_index, period_ps)
-            alice_cols = {
+            alice_cols: dict[str, np.ndarray] = {
                 "pulse_index": chunk.pulse_index,
                 "basis": chunk.alice_basis,
                 "bit": chunk.alice_bit,
