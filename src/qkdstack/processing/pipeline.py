@@ -350,7 +350,8 @@ class AliceNode:
                 f"({int(np.count_nonzero(~found))} of {index.shape[0]})",
                 stage="sifting",
             )
-        # Every announced pulse found, as many as Alice holds: her records are that subset.
+        # Every announced pulse found, as many as Alice holds (both lists strictly increasing):
+        # her records are that subset, no gather needed.
         whole = index.shape[0] == mine.shape[0]
         sub = self._records if whole else _subset(self._records, pos)
         announcement = self._rule.alice_announces(sub)
