@@ -16,6 +16,7 @@ MODULES = [
     "qkdstack.params",
     "qkdstack.experiment",
     "qkdstack.blocked",
+    "qkdstack.stream",
     "qkdstack.link",
     "qkdstack.link.records",
     "qkdstack.processing",

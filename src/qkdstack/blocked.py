@@ -12,8 +12,9 @@ definition the concatenated key is ``epsilon_sec``-secret and ``epsilon_cor``-co
 run's key would be. The report adds the blocks' counts (detections, bits, leakage, timings), gives
 the QBER as total sample errors over total sample bits, and lists each block's own report under
 ``blocks``. The finite-size penalty is paid per block, so a blocked run yields somewhat less key than
-one run over all pulses would (the price of bounded memory; the streaming pipeline of the line-rate
-issue removes it).
+one run over all pulses would (the price of bounded memory). ``block_pulses`` sets the block size
+instead of the detection limit. :func:`qkdstack.stream.run_streaming` (``qkd run --realtime``) runs
+the same blocks, with the same seeds and keys, on two worker processes at once.
 
 Measured (2-core machine, 2026-12-02): ``qkd run --pulses 1e11 --distance-km 100`` holds
 4.2e7 detections in 11 blocks with a peak resident memory of 0.58 GB in 41 s, where one unblocked
@@ -45,12 +46,26 @@ from qkdstack.params import LinkParams
 from qkdstack.processing.pipeline import PipelineOptions
 from qkdstack.typing import BitArray
 
-__all__ = ["MAX_BLOCK_DETECTIONS", "expected_detection_probability", "plan_blocks", "run_in_blocks"]
+__all__ = [
+    "MAX_BLOCK_DETECTIONS",
+    "aggregate",
+    "block_options",
+    "block_params",
+    "block_seeds",
+    "block_sizes",
+    "block_summary",
+    "expected_detection_probability",
+    "plan_blocks",
+    "run_in_blocks",
+    "split_pulses",
+]
 
 MAX_BLOCK_DETECTIONS = 2**22
 """Expected detections per block (about 0.5 GB of memory with the post-processing's copies)."""
 
 Deposit = Callable[[BitArray, BitArray], int]
+Progress = Callable[[int, int, int], None]
+"""``progress(pulses_done, detections, secret_bits)``, called after each finished block."""
 
 
 def expected_detection_probability(protocol: str, params: LinkParams) -> float:
@@ -71,9 +86,50 @@ def plan_blocks(
     expected = pulses * p
     margin = 10.0 * math.sqrt(max(expected, 1.0))
     k = max(1, math.ceil((expected + margin) / max_detections))
-    k = min(k, pulses)
+    return split_pulses(pulses, k)
+
+
+def split_pulses(pulses: int, k: int) -> list[int]:
+    """``pulses`` cut into ``k`` blocks (at most ``pulses``) of nearly equal sizes, larger first."""
+    k = max(1, min(k, pulses))
     base, extra = divmod(pulses, k)
     return [base + (1 if i < extra else 0) for i in range(k)]
+
+
+def block_sizes(
+    protocol: str,
+    params: LinkParams,
+    pulses: int,
+    *,
+    block_pulses: int | None = None,
+    max_detections: int | None = None,
+) -> list[int]:
+    """The block plan of a run: ``ceil(pulses / block_pulses)`` nearly equal blocks when
+    ``block_pulses`` is given, else :func:`plan_blocks` with ``max_detections``."""
+    if block_pulses is not None:
+        return split_pulses(pulses, -(-pulses // block_pulses))
+    limit = MAX_BLOCK_DETECTIONS if max_detections is None else max_detections
+    return plan_blocks(protocol, params, pulses, limit)
+
+
+def block_seeds(seed: int, k: int) -> list[int]:
+    """The simulation seed of each of ``k`` blocks, spawned from the run's ``seed``."""
+    children = np.random.SeedSequence(seed).spawn(k)
+    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def block_params(params: LinkParams, k: int) -> LinkParams:
+    """The link parameters of one of ``k`` blocks: ``epsilon_sec / k`` and ``epsilon_cor / k``
+    (the security parameters' home is the link's parameters; see :func:`block_options`)."""
+    return params.replace(epsilon_sec=params.epsilon_sec / k, epsilon_cor=params.epsilon_cor / k)
+
+
+def block_options(options: PipelineOptions, k: int) -> PipelineOptions:
+    """The options of one of ``k`` blocks: ``epsilon_sec / k`` and ``epsilon_cor / k`` (the
+    epsilons of independent executions add; Müller-Quade and Renner 2009)."""
+    return dataclasses.replace(
+        options, epsilon_sec=options.epsilon_sec / k, epsilon_cor=options.epsilon_cor / k
+    )
 
 
 _INPUTS = frozenset({"params", "parameters", "seed", "distance_km", "verification_tag_bits"})
@@ -100,7 +156,7 @@ def _combine(values: list[Any], *, key: str = "", add_floats: bool = False) -> A
     return None
 
 
-def _aggregate(
+def aggregate(
     reports: list[dict[str, Any]], seed: int, epsilons: tuple[float, float]
 ) -> dict[str, Any]:
     """The report of a blocked run from its blocks' reports."""
@@ -137,11 +193,15 @@ def _aggregate(
     rep.pop("key_sha256", None)
     rep["epsilon_sec"], rep["epsilon_cor"] = epsilons
     rep["blocks_aborted"] = len(aborted)
-    rep["blocks"] = [
-        {k: v for k, v in r.items() if k not in ("params", "version", "counts", "key_sha256")}
-        for r in reports
-    ]
+    rep["blocks"] = [block_summary(r) for r in reports]
     return rep
+
+
+def block_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """A block's report as listed in the run's (without what every block shares)."""
+    return {
+        k: v for k, v in report.items() if k not in ("params", "version", "counts", "key_sha256")
+    }
 
 
 def run_in_blocks(
@@ -154,6 +214,8 @@ def run_in_blocks(
     attack: Any = None,
     deposit: Deposit | None = None,
     max_detections: int | None = None,
+    block_pulses: int | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run a simulated link in blocks of at most ``max_detections`` expected detections.
 
@@ -166,6 +228,10 @@ def run_in_blocks(
         report's ``stored_keys`` adds its results).
     max_detections : int, optional
         Expected detections per block (default :data:`MAX_BLOCK_DETECTIONS`).
+    block_pulses : int, optional
+        Pulses per block instead (at most; :func:`block_sizes`).
+    progress : callable, optional
+        ``progress(pulses_done, detections, secret_bits)`` after each block (a display).
 
     Returns
     -------
@@ -175,41 +241,46 @@ def run_in_blocks(
     """
     params = protocol_params(protocol, params)
     opts = experiment.security_options(params, options)
-    limit = MAX_BLOCK_DETECTIONS if max_detections is None else max_detections
-    sizes = plan_blocks(protocol, params, pulses, limit)
+    sizes = block_sizes(
+        protocol, params, pulses, block_pulses=block_pulses, max_detections=max_detections
+    )
     if len(sizes) == 1:
         result = experiment.run_experiment(
             protocol, params, pulses, seed=seed, options=options, attack=attack
         )
         _deposit(result, deposit)
+        _tell(progress, [result.report])
         return result.report
     if seed is None:
         seed = secrets.randbits(63)
     k = len(sizes)
     # Each block is a run on the link with epsilon / k (the link's parameters hold them).
-    eps_sec, eps_cor = opts.epsilon_sec / k, opts.epsilon_cor / k
-    block_params = params.replace(epsilon_sec=eps_sec, epsilon_cor=eps_cor)
-    block_opts = dataclasses.replace(opts, epsilon_sec=eps_sec, epsilon_cor=eps_cor)
-    children = np.random.SeedSequence(seed).spawn(k)
+    block_link = block_params(params, k)
+    block_opts = block_options(opts, k)
     reports = []
-    for size, child in zip(sizes, children, strict=True):
+    for size, block_seed in zip(sizes, block_seeds(seed, k), strict=True):
         result = experiment.run_experiment(
-            protocol,
-            block_params,
-            size,
-            seed=int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)),
-            options=block_opts,
-            attack=attack,
+            protocol, block_link, size, seed=block_seed, options=block_opts, attack=attack
         )
         _deposit(result, deposit)
         reports.append(result.report)
+        _tell(progress, reports)
         # The block's records and keys go before the next block is simulated (the nodes and the
         # channel refer to each other: only the cycle collector frees them).
         del result
         gc.collect()
-    report = _aggregate(reports, seed, (opts.epsilon_sec, opts.epsilon_cor))
+    report = aggregate(reports, seed, (opts.epsilon_sec, opts.epsilon_cor))
     report["params"] = params.to_dict()  # the run's parameters, not one block's epsilon / k
     return report
+
+
+def _tell(progress: Progress | None, reports: list[dict[str, Any]]) -> None:
+    if progress is not None:
+        progress(
+            sum(int(r["pulses"]) for r in reports),
+            sum(int(r["detections"] or 0) for r in reports),
+            sum(int(r["secret_bits"] or 0) for r in reports),
+        )
 
 
 def _deposit(result: experiment.ExperimentResult, deposit: Deposit | None) -> None:

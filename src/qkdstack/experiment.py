@@ -19,6 +19,7 @@ import numpy as np
 
 from qkdstack._version import __version__
 from qkdstack.errors import ParameterError
+from qkdstack.link.index_kernels import locate_sorted
 from qkdstack.link.records import LinkOutput, Records
 from qkdstack.model import protocol_params
 from qkdstack.params import MAX_PULSES, LinkParams
@@ -52,7 +53,7 @@ def oracle_error_fraction(
     """Simulation only: the true fraction of ``bob_bits`` (at ``pulse_index``) that differ from Alice's."""
     if pulse_index.shape[0] == 0:
         return None
-    pos = np.searchsorted(alice.pulse_index, pulse_index)
+    pos = locate_sorted(alice.pulse_index, pulse_index)[0]
     sub_bits = get_rule(alice.meta.protocol).alice_bits(
         Records(
             role=alice.role,
@@ -86,7 +87,7 @@ def build_report(
     if node.key_index is not None and node.raw_key is not None:
         qber_true = oracle_error_fraction(alice, bob, node.key_index, node.raw_key)
     elif node.sifted_index is not None:
-        pos = np.searchsorted(bob.pulse_index, node.sifted_index)
+        pos = locate_sorted(bob.pulse_index, node.sifted_index)[0]
         qber_true = oracle_error_fraction(
             alice, bob, node.sifted_index, get_rule(protocol).bob_bits(bob)[pos]
         )

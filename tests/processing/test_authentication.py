@@ -90,3 +90,17 @@ def test_transcript_tag_is_poly1305_of_the_framed_transcript() -> None:
     for sender, payload in messages[1:]:
         other.add(sender, payload)
     assert WegmanCarterAuthenticator(shared).transcript_tag(other) != first
+
+
+def test_transcript_framing_is_the_same_for_small_and_large_payloads() -> None:
+    """Small payloads are framed by one concatenation, large ones by two updates: the tag is
+    Poly1305 of the framed transcript either way."""
+    rng = random.Random(9)
+    shared = rng.randbytes(16 + 16)
+    auth = WegmanCarterAuthenticator(shared)
+    messages = [(1, rng.randbytes(4096)), (0, rng.randbytes(4097)), (1, rng.randbytes(70_001))]
+    transcript = auth.start_transcript()
+    for sender, payload in messages:
+        transcript.add(sender, payload)
+    framed = b"".join(bytes((s,)) + len(p).to_bytes(8, "little") + p for s, p in messages)
+    assert auth.transcript_tag(transcript) == _poly1305_reference(shared, framed)

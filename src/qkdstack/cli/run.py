@@ -206,6 +206,19 @@ def register(app: typer.Typer) -> None:
         plot: Path | None = typer.Option(
             None, "--plot", help="Draw the run's story (counts, QBER, key budget): .png/.svg/.pdf."
         ),
+        realtime: bool = typer.Option(
+            False,
+            "--realtime",
+            help="Process the link as a stream of blocks on both cores (same keys as the "
+            "block-at-a-time run); the report adds link_seconds, wall_seconds, realtime_factor, "
+            "blocks and peak_rss_mib.",
+        ),
+        block_pulses: str | None = typer.Option(
+            None,
+            "--block-pulses",
+            help="Pulses per block (finite-key statistics apply per block, each at epsilon/k) "
+            "[default: blocks of about 2**22 expected detections].",
+        ),
     ) -> None:
         """Simulate a QKD link end to end: quantum phase, sifting, estimation, error correction,
         verification and privacy amplification, then print what happened."""
@@ -218,6 +231,7 @@ def register(app: typer.Typer) -> None:
             check_figure_path("--plot", plot)
         protocol = registry.resolve(protocol)  # an unknown name lists the known ones
         n_pulses = parse_count("--pulses", pulses)
+        n_block = None if block_pulses is None else parse_count("--block-pulses", block_pulses)
         link_params = resolve_cli_params(
             params,
             assignments,
@@ -281,16 +295,25 @@ def register(app: typer.Typer) -> None:
                     digest_keys.append(bob_key)
                 return len(deposit_pair(store, alice_key, bob_key)) if store is not None else 0
 
-        # Blocks of bounded detections: bounded memory at any --pulses (one block: one run).
-        report = run_in_blocks(
-            protocol,
-            link_params,
-            n_pulses,
-            seed=seed,
-            options=options,
-            attack=attack_obj,
-            deposit=deposit,
-        )
+        from qkdstack.cli.progress import RunProgress
+
+        # Blocks of bounded detections: bounded memory at any --pulses (one block: one run);
+        # --realtime streams them through two worker processes.
+        runner = run_in_blocks
+        if realtime:
+            from qkdstack.stream import run_streaming as runner
+        with RunProgress(n_pulses, enabled=not as_json) as progress:
+            report = runner(
+                protocol,
+                link_params,
+                n_pulses,
+                seed=seed,
+                options=options,
+                attack=attack_obj,
+                deposit=deposit,
+                block_pulses=n_block,
+                progress=progress.update,
+            )
         if store is None:
             report.pop("stored_keys", None)
         if key_digest:

@@ -68,7 +68,12 @@ def register(app: typer.Typer) -> None:
         else:  # created by the run: the nearest existing ancestor must be a writable directory
             ancestor = next(p for p in out.absolute().parents if p.exists() or p.is_symlink())
             check_writable_dir("--out", ancestor)
-        summary = simulate_to_files(protocol, link_params, n_pulses, out, seed=seed)
+        from qkdstack.cli.progress import RunProgress
+
+        with RunProgress(n_pulses, enabled=not as_json) as progress:
+            summary = simulate_to_files(
+                protocol, link_params, n_pulses, out, seed=seed, progress=progress.update
+            )
         if as_json:
             typer.echo(json.dumps(summary))
         else:

@@ -104,7 +104,7 @@ class Records:
             raise RecordError(
                 f"Record field 'pulse_index' must be int64, not {self.pulse_index.dtype}."
             )
-        if n > 1 and not np.all(np.diff(self.pulse_index) > 0):
+        if n > 1 and not _strictly_increasing(self.pulse_index):
             raise RecordError("Record field 'pulse_index' must be strictly increasing.")
         if n and (self.pulse_index[0] < 0 or self.pulse_index[-1] >= self.meta.pulses):
             raise RecordError(
@@ -116,6 +116,31 @@ class Records:
 
     def __len__(self) -> int:
         return int(self.pulse_index.shape[0])
+
+
+_COMPILED_FROM = 1 << 14
+"""Records of at least this many detections are checked by the compiled kernels of
+:mod:`qkdstack.link.index_kernels` (imported only then: small records need no numba)."""
+
+
+def _strictly_increasing(index: IndexArray) -> bool:
+    if index.shape[0] < _COMPILED_FROM:
+        return bool(np.all(np.diff(index) > 0))
+    from qkdstack.link.index_kernels import is_strictly_increasing
+
+    return is_strictly_increasing(index)
+
+
+def _locate_numpy(haystack: IndexArray, needles: IndexArray) -> bool:
+    pos = np.searchsorted(haystack, needles)
+    if haystack.shape[0] == 0:
+        return needles.shape[0] == 0
+    return bool(
+        np.all(
+            (pos < haystack.shape[0])
+            & (haystack[np.minimum(pos, haystack.shape[0] - 1)] == needles)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -148,13 +173,19 @@ def check_listed(alice: Records, bob: Records) -> None:
     RecordError
         Naming the first missing pulse and how many are missing.
     """
-    # Both index arrays are sorted: a binary search finds each of Bob's pulses in Alice's list.
-    pos = np.searchsorted(alice.pulse_index, bob.pulse_index)
-    pos_clipped = np.minimum(pos, max(len(alice) - 1, 0))
-    found = (pos < len(alice)) & (
-        alice.pulse_index[pos_clipped] == bob.pulse_index if len(alice) else False
-    )
-    if not found.all():
+    # Both index arrays are sorted: one merge finds each of Bob's pulses in Alice's list.
+    if len(bob) < _COMPILED_FROM:
+        all_found = _locate_numpy(alice.pulse_index, bob.pulse_index)
+    else:
+        from qkdstack.link.index_kernels import locate_sorted
+
+        all_found = locate_sorted(alice.pulse_index, bob.pulse_index)[1]
+    if not all_found:
+        pos = np.searchsorted(alice.pulse_index, bob.pulse_index)
+        pos_clipped = np.minimum(pos, max(len(alice) - 1, 0))
+        found = (pos < len(alice)) & (
+            alice.pulse_index[pos_clipped] == bob.pulse_index if len(alice) else False
+        )
         missing = int(bob.pulse_index[np.argmin(found)])
         raise RecordError(
             f"Records of Alice must list every pulse Bob detected; pulse {missing} "

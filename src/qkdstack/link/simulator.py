@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ from qkdstack.link.events import (
     stream_detections,
     undetected_settings,
 )
+from qkdstack.link.index_kernels import gate_time_tags_ps
 from qkdstack.link.protocols import ENTANGLED, event_table
 from qkdstack.link.records import LinkOutput, RecordMeta, Records
 from qkdstack.model import protocol_params
@@ -210,7 +211,7 @@ def simulate(
     )
     bob_meta = RecordMeta(protocol=protocol, pulses=pulses, params=params_dict, seed=seed)
     # Detection time = gate time: pulse index / pulse rate (exact in float64 below 2**53 ps).
-    time_tag_ps = np.rint(index * (1e12 / params.pulse_rate_hz)).astype(np.int64)
+    time_tag_ps = gate_time_tags_ps(index, 1e12 / params.pulse_rate_hz)
     alice = Records(
         role=Role.ALICE,
         pulse_index=index,
@@ -247,12 +248,14 @@ def simulate_to_files(
     *,
     seed: int | None = None,
     chunk_detections: int = DEFAULT_CHUNK_DETECTIONS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Simulate like :func:`simulate` and write ``alice.parquet`` and ``bob.parquet`` in ``directory``.
 
     The events are streamed to the files chunk by chunk, so memory stays bounded for any number of
     pulses; the records equal those of :func:`simulate` with the same arguments. The directory is
-    created if needed; on error no file is left behind.
+    created if needed; on error no file is left behind. ``progress(pulses_done, detections)``, if
+    given, is called after each chunk (a display).
 
     Returns
     -------
@@ -273,9 +276,13 @@ def simulate_to_files(
     bob = RecordWriter(out / "bob.parquet", Role.BOB, intensity=False, time_tags=True)
     period_ps = 1e12 / params.pulse_rate_hz
     try:
+        detections = 0
         for chunk in link.chunks():
-            tags = np.rint(chunk.pulse_index * period_ps).astype(np.int64)
-            alice_cols = {
+            if progress is not None and len(chunk):
+                detections += len(chunk)
+                progress(int(chunk.pulse_index[-1]) + 1, detections)
+            tags = gate_time_tags_ps(chunk.pulse_index, period_ps)
+            alice_cols: dict[str, np.ndarray] = {
                 "pulse_index": chunk.pulse_index,
                 "basis": chunk.alice_basis,
                 "bit": chunk.alice_bit,

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qkdstack.errors import ProtocolAbort, RecordError, VerificationFailed
+from qkdstack.link.index_kernels import locate_sorted, positions_of
 from qkdstack.link.records import Records
 from qkdstack.processing import key_length as kl
 from qkdstack.processing import key_length_numerical as kln
@@ -317,24 +318,27 @@ class AliceNode:
             raise TypeError("'pulse_index_gaps' must be bytes and 'detections' an int")
         index = decode_increasing(gaps, detections)
         mine = self._records.pulse_index
-        pos = np.searchsorted(mine, index)
-        found = (pos < mine.shape[0]) & (mine[np.minimum(pos, max(mine.shape[0] - 1, 0))] == index)
-        if index.shape[0] and (mine.shape[0] == 0 or not np.all(found)):
+        pos, all_found = locate_sorted(mine, index)
+        if index.shape[0] and not all_found:
             # The record files were matched before the run (check_listed): an announcement of
             # pulses Alice never saw is a rewritten message, and the protocol aborts.
+            found = (pos < mine.shape[0]) & (
+                mine[np.minimum(pos, max(mine.shape[0] - 1, 0))] == index
+            )
             raise ProtocolAbort(
                 "Bob announced detections of pulses that Alice has no record of "
                 f"({int(np.count_nonzero(~found))} of {index.shape[0]})",
                 stage="sifting",
             )
-        sub = subset(self._records, pos)
+        # Every announced pulse found, as many as Alice holds (both lists strictly increasing):
+        # her records are that subset, no gather needed.
+        whole = index.shape[0] == mine.shape[0]
+        sub = self._records if whole else subset(self._records, pos)
         announcement = self._rule.alice_announces(sub)
         bob_pub = {k: v for k, v in request.public.items() if k not in _SIFT_INDEX_FIELDS}
-        keep = self._rule.keep(announcement, bob_pub)
+        keep = positions_of(self._rule.keep(announcement, bob_pub), len(sub))
         sifted_intensity = (
-            np.zeros(int(np.count_nonzero(keep)), np.uint8)
-            if sub.intensity is None
-            else sub.intensity[keep]
+            np.zeros(keep.shape[0], np.uint8) if sub.intensity is None else sub.intensity[keep]
         )
         self._state = Sifted(
             sub=sub,
@@ -377,12 +381,13 @@ class AliceNode:
     def _on_test(self, request: Message) -> Message:
         """Decoy BB84: disclose every sifted test-basis bit, keep the key-basis positions as key."""
         sifted = self._sifted_for(request, "test-basis")
-        test = sifted.sifted_basis != DECOY_KEY_BASIS
+        is_test = sifted.sifted_basis != DECOY_KEY_BASIS
+        test, key = positions_of(is_test), positions_of(~is_test)
         self._state = Disclosed(
             sifted=sifted,
-            key=sifted.key[~test],
-            key_index=sifted.key_index[~test],
-            key_intensity=sifted.key_intensity[~test],
+            key=sifted.key[key],
+            key_index=sifted.key_index[key],
+            key_intensity=sifted.key_intensity[key],
             sample_bits=0,
         )
         return Message("test.reply", disclosed={"bits": sifted.key[test]})

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import math
+import struct
 
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
@@ -123,6 +124,12 @@ class WegmanCarterAuthenticator:
             )
 
 
+_FRAME_HEAD = struct.Struct("<BQ")
+"""A transcript frame's head: sender (1 byte), payload length (8 bytes, little-endian)."""
+_JOIN_BYTES = 1 << 12
+"""Payloads up to this size are framed by one concatenation (cheaper than a second update)."""
+
+
 class TranscriptHash:
     """The Poly1305 polynomial hash ``h_r`` of a message transcript, fed message by message.
 
@@ -150,8 +157,12 @@ class TranscriptHash:
         """Append one message sent by ``sender`` (0 or 1) to the transcript."""
         if self._digest is not None:
             raise AuthenticationError("transcript already tagged", stage="authentication")
-        self._poly.update(bytes((sender,)) + len(payload).to_bytes(8, "little"))
-        self._poly.update(payload)
+        head = _FRAME_HEAD.pack(sender, len(payload))
+        if len(payload) <= _JOIN_BYTES:  # one update (the hash of the concatenation either way)
+            self._poly.update(head + payload)
+        else:
+            self._poly.update(head)
+            self._poly.update(payload)
         self.messages += 1
         self.framed_bytes += 9 + len(payload)
 

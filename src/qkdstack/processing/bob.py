@@ -28,6 +28,7 @@ from qkdstack.errors import (
     RecordError,
     VerificationFailed,
 )
+from qkdstack.link.index_kernels import positions_of
 from qkdstack.link.records import Records
 from qkdstack.processing import key_length_numerical as kln
 from qkdstack.processing._party import UNKNOWN, unpack_bits
@@ -153,7 +154,7 @@ class BobNode:
         )
         self._alice_pub = dict(reply.public)
         self._bob_pub = dict(announcement)
-        keep = self._rule.keep(reply.public, announcement)
+        keep = positions_of(self._rule.keep(reply.public, announcement), len(self._records))
         key = self._rule.bob_bits(self._records)[keep]
         self.sifted_bits = int(key.shape[0])
         self.sifted_index = self._records.pulse_index[keep]
@@ -180,7 +181,8 @@ class BobNode:
         public: dict[str, Any] = {}
         if self._spec.estimation == "test-basis":
             assert self.sifted_basis is not None and self.sifted_intensity is not None
-            test = self.sifted_basis != DECOY_KEY_BASIS
+            is_test = self.sifted_basis != DECOY_KEY_BASIS
+            test, kept = positions_of(is_test), positions_of(~is_test)
             reply = self._ask(channel, Message("test"), "test.reply")
             alice_test = np.asarray(reply.disclosed["bits"], dtype=np.uint8)
             wrong = (key[test] != alice_test).astype(np.int8)
@@ -193,8 +195,8 @@ class BobNode:
             public["test_errors"] = np.bincount(
                 test_int, weights=wrong, minlength=n_classes
             ).astype(np.int64)
-            key = key[~test]
-            self._key_pos = self._key_pos[~test]
+            key = key[kept]
+            self._key_pos = self._key_pos[kept]
             k, errors = int(alice_test.shape[0]), int(wrong.sum())
             self.sample_bits, self.sample_errors = k, errors
             if k < 1 or key.shape[0] < 2:
@@ -420,15 +422,27 @@ class BobNode:
         if self.sifted_basis is None or self.sifted_intensity is None or self.sifted_error is None:
             return []
         rows = []
-        bases = sorted(set(np.unique(self.sifted_basis).tolist()))
-        intensities = sorted(set(np.unique(self.sifted_intensity).tolist()))
+        # One pass of bincount over (basis, intensity) codes: the counts of every class at once
+        # (the same integers as a mask per class; the float sums are exact below 2**53).
+        basis = self.sifted_basis.astype(np.int64)
+        intensity = self.sifted_intensity.astype(np.int64)
+        bases = np.flatnonzero(np.bincount(basis)).tolist()
+        intensities = np.flatnonzero(np.bincount(intensity)).tolist()
         if self.sent_counts is not None:
             intensities = list(range(self.sent_counts.shape[0]))
             bases = sorted(set(bases) | set(range(self.sent_counts.shape[1])))
+        n_int = max([*intensities, int(intensity.max(initial=0))]) + 1
+        n_codes = (max([*bases, int(basis.max(initial=0))]) + 1) * n_int
+        code = basis * n_int + intensity
+        unknown = self.sifted_error == UNKNOWN
+        detected_by = np.bincount(code, minlength=n_codes)
+        unknown_by = np.bincount(code, weights=unknown, minlength=n_codes)
+        errors_by = np.bincount(
+            code, weights=np.where(unknown, 0, self.sifted_error), minlength=n_codes
+        )
         for b in bases:
             for i in intensities:
-                sel = (self.sifted_basis == b) & (self.sifted_intensity == i)
-                errs = self.sifted_error[sel]
+                c = b * n_int + i
                 sent = None
                 if self.sent_counts is not None and b < self.sent_counts.shape[1]:
                     sent = int(self.sent_counts[i, b])
@@ -438,8 +452,8 @@ class BobNode:
                         "basis": Basis(b).name if named else int(b),
                         "intensity": i,
                         "sent": sent,
-                        "detected": int(np.count_nonzero(sel)),
-                        "errors": None if np.any(errs == UNKNOWN) else int(errs.sum()),
+                        "detected": int(detected_by[c]),
+                        "errors": None if unknown_by[c] else int(errors_by[c]),
                     }
                 )
         return rows

@@ -74,6 +74,13 @@ def _link() -> None:
     from qkdstack.params import LinkParams
 
     simulate("decoy-bb84", LinkParams(), 10**5, seed=0)
+    # The index kernels run on records of at least 2**14 detections.
+    from qkdstack.link import index_kernels
+
+    index = np.arange(0, 1 << 16, 2, dtype=np.int64)
+    index_kernels.locate_sorted(index, index[::2])
+    index_kernels.is_strictly_increasing(index)
+    index_kernels.gate_time_tags_ps(index, 1000.0)
 
 
 _WARMERS: Final[dict[str, Callable[[], None]]] = {

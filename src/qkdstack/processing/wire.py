@@ -237,7 +237,9 @@ def _encode_planned(plan: _Plan, public: dict[str, Any], disclosed: dict[str, An
     body_bytes = 0
     values = [*public.values(), *disclosed.values()]  # as many as specs: the plan key has the names
     for value, (dt, ndim, align) in zip(values, specs):  # noqa: B905 (strict= costs 0.1 us here)
-        if type(value) is not np.ndarray or value.dtype is not dt or value.ndim != ndim:
+        if type(value) is not np.ndarray or value.ndim != ndim:
+            return None
+        if value.dtype is not dt and value.dtype != dt:  # arrays made by numba: equal, not same
             return None
         dims.extend(value.shape)
         if body_bytes % align:
