@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from qkdstack.processing import channel as ch
+from qkdstack.processing import wire as ch
 
 
 def test_equal_dtype_objects_use_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
