@@ -81,6 +81,11 @@ CREATE TABLE IF NOT EXISTS kms_reserved (
     slaves TEXT NOT NULL,
     material BLOB
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kms_ahead (
+    key_id TEXT PRIMARY KEY,
+    reservation TEXT NOT NULL,
+    material BLOB NOT NULL
+) WITHOUT ROWID;
 """
 
 Segment = tuple[str, int, int]
@@ -446,10 +451,14 @@ class KeyPool:
         deliveries: Sequence[tuple[Reservation, bytes]],
         local_slaves: Sequence[str],
         remote: bool,
+        ahead: bool = False,
     ) -> int | None:
         """Make a delivery durable: advance this KME's consumption of the segments, keep a local
         reservation (with its material) for ``local_slaves`` if any, and an outbox entry for the
-        peer if ``remote``. Returns the outbox entry's number (for :meth:`outbox_done`)."""
+        peer if ``remote``. Returns the outbox entry's number (for :meth:`outbox_done`).
+
+        ``ahead``: the keys are reserved ahead of any request (:mod:`qkdstack.kms.ahead`): they
+        are also kept here, with their material, until :meth:`hand_out_ahead`."""
         items = list(deliveries)
         local = json.dumps(list(local_slaves))
         acked = self._take_acked()
@@ -472,10 +481,37 @@ class KeyPool:
                         "INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)",
                         (r.key_id, r.master_sae, local, local, material),
                     )
+                if ahead:
+                    db.execute(
+                        "INSERT INTO kms_ahead VALUES (?, ?, ?)",
+                        (r.key_id, json.dumps(r.to_json()), material),
+                    )
             return seq
 
         result: int | None = await self._run(job)
         return result
+
+    async def hand_out_ahead(self, key_ids: Sequence[str]) -> None:
+        """Durably forget keys reserved ahead (:meth:`commit_delivery` with ``ahead``) before they
+        are handed to their master SAE: after a crash they are never handed out again."""
+        ids = [(k,) for k in key_ids]
+        acked = self._take_acked()
+
+        def job(db: sqlite3.Connection) -> None:
+            if acked:
+                db.executemany("DELETE FROM kms_outbox WHERE seq = ?", acked)
+            db.executemany("DELETE FROM kms_ahead WHERE key_id = ?", ids)
+
+        await self._run(job)
+
+    def ahead_keys(self) -> list[tuple[Reservation, DeliveredKey]]:
+        """The keys reserved ahead and not yet handed out (kept across restarts)."""
+        rows = self._read_db.execute("SELECT reservation, material FROM kms_ahead").fetchall()
+        out = []
+        for reservation, material in rows:
+            r = Reservation.from_json(json.loads(reservation))
+            out.append((r, DeliveredKey(r.key_id, bytes(material))))
+        return out
 
     def outbox_done(self, seqs: Sequence[int]) -> None:
         """Note outbox entries the peer has acknowledged; they are deleted with the next write
