@@ -148,14 +148,16 @@ class ReserveAhead:
         block: asyncio.Future[None],
         deliveries: Sequence[tuple[Reservation, bytes]],
     ) -> None:
+        seq = None
         try:
             seq = await self.pool.commit_delivery(deliveries, [], remote=True, ahead=True)
         except Exception as exc:  # nothing durable: the cut keys are dropped, never reused
             _log.warning("reserving ahead failed: %s", type(exc).__name__)
-            _release(lane, block)
-            return
-        assert seq is not None
-        await self._confirm(lane, block, deliveries, seq)
+        finally:
+            if seq is None:  # failed or cancelled: the lane's requests take the other path
+                _release(lane, block)
+        if seq is not None:
+            await self._confirm(lane, block, deliveries, seq)
 
     async def _confirm(
         self,

@@ -416,6 +416,17 @@ class KeyPool:
             )
         out: list[tuple[DeliveredKey, tuple[Segment, ...]]] = []
         for _ in range(number):
+            head = self._owned[0]
+            end = head.offset + size_bytes
+            if end <= len(head.material):  # the common case: one segment of one store key
+                segment = (head.key_id, head.offset, size_bytes)
+                material = head.material[head.offset : end]
+                head.offset = end
+                if end == len(head.material):
+                    self._owned.popleft()
+                self._owned_bytes -= size_bytes
+                out.append((DeliveredKey(new_key_id(), material), (segment,)))
+                continue
             need = size_bytes
             parts: list[bytes] = []
             segs: list[Segment] = []
@@ -695,5 +706,11 @@ def _erase(db: sqlite3.Connection, store_key_id: str) -> None:
 
 
 def new_key_id() -> str:
-    """A random key ID: a version-4 UUID from :mod:`secrets`."""
-    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+    """A random key ID: a version-4 UUID (RFC 4122, clause 4.4) from :mod:`secrets`, in its
+    canonical lower-case form (as ``str(uuid.UUID(bytes=..., version=4))``, formatted directly:
+    this is on the hot path of every delivery)."""
+    b = bytearray(secrets.token_bytes(16))
+    b[6] = b[6] & 0x0F | 0x40  # version 4
+    b[8] = b[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
