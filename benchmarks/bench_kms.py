@@ -57,6 +57,14 @@ def _cpu_s(pid: int, main_only: bool = False) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def _written_bytes(pid: int) -> int:
+    """Bytes process ``pid`` handed to write(2) and friends (``wchar`` of Linux /proc/PID/io)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    return 0
+
+
 def _uptime() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -218,29 +226,34 @@ def main() -> int:
                     verb = "status" if case == "status" else "enc_keys"
                     pids = [p.pid for p in procs]
                     cpu0 = [_cpu_s(pids[0], True)] + [_cpu_s(p) for p in pids]
+                    written0 = _written_bytes(pids[0])
                     path = f"/api/v1/keys/{slave}/{verb}"
                     r = asyncio.run(_drive(ports[0], ctx, path, clients, seconds))
                     cpu1 = [_cpu_s(pids[0], True)] + [_cpu_s(p) for p in pids]
                     us = [(b - a) / r["requests"] * 1e6 for a, b in zip(cpu0, cpu1, strict=True)]
-                    rows.append((clients, case, r, us))
+                    kib = (_written_bytes(pids[0]) - written0) / r["requests"] / 1024
+                    rows.append((clients, case, r, us, kib))
                     print(
                         f"{clients:3d} clients  {case:8s} {r['per_s']:7.0f} /s  "
                         f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  KME CPU "
                         f"{us[1] + us[2]:4.0f} us/request (KME_A {us[1]:.0f}, of it event loop "
-                        f"{us[0]:.0f}; KME_B {us[2]:.0f})",
+                        f"{us[0]:.0f}; KME_B {us[2]:.0f}); KME_A writes {kib:.1f} KiB/request",
                         flush=True,
                     )
         finally:
             _stop(procs)
     print(f"load after: {_uptime()}; {time.monotonic() - started:.0f} s in all\n")
-    print("| clients | case | deliveries/s | p50 ms | p99 ms | KME CPU us/request (A loop, A, B) |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for clients, case, r, us in rows:
+    print(
+        "| clients | case | deliveries/s | p50 ms | p99 ms | KME CPU us/request (A loop, A, B) "
+        "| KME_A KiB written/request |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for clients, case, r, us, kib in rows:
         print(
             f"| {clients} | {case} | {r['per_s']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-            f"{us[1] + us[2]:.0f} ({us[0]:.0f}, {us[1]:.0f}, {us[2]:.0f}) |"
+            f"{us[1] + us[2]:.0f} ({us[0]:.0f}, {us[1]:.0f}, {us[2]:.0f}) | {kib:.1f} |"
         )
-    by = {(c, k): r["per_s"] for c, k, r, _ in rows}
+    by = {(c, k): r["per_s"] for c, k, r, _, _ in rows}
     for clients in CLIENTS:
         if (clients, "peer") in by and (clients, "peer/req") in by:
             print(f"\n{clients} clients: peer / peer-per-request = "
