@@ -58,7 +58,7 @@ def _cpu_s(pid: int, main_only: bool = False) -> float:
 
 
 def _written_bytes(pid: int) -> int:
-    """Bytes process ``pid`` handed to write(2) and friends (``wchar`` of Linux /proc/PID/io)."""
+    """Bytes process ``pid`` caused to be written to storage (``write_bytes`` of /proc/PID/io)."""
     for line in Path(f"/proc/{pid}/io").read_text().splitlines():
         if line.startswith("wchar:"):
             return int(line.split()[1])
