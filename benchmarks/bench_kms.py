@@ -99,19 +99,31 @@ def _setup(root: Path, key_mbit: int) -> tuple[list[Path], list[int]]:
     return configs, ports
 
 
-def _wait_listening(ports: list[int], procs: list[subprocess.Popen[bytes]]) -> None:
-    deadline = time.monotonic() + 60
+def _wait_serving(
+    ports: list[int], procs: list[subprocess.Popen[bytes]], ctx: ssl.SSLContext
+) -> None:
+    """Wait until each KME answers ``GET status`` (its port listens before its pool is loaded),
+    then a second more, so that no case pays for a KME's start."""
+    deadline = time.monotonic() + 120
+    request = b"GET /api/v1/keys/SAE_B/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     for port in ports:
         while True:
             if any(p.poll() is not None for p in procs):
                 raise RuntimeError("a KME process exited")
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+                with (
+                    socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+                    ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+                ):
+                    tls.sendall(request)
+                    if tls.recv(64).startswith(b"HTTP/1.1 "):
+                        break
+            except (OSError, ssl.SSLError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("a KME did not answer")
+            time.sleep(0.2)
+    time.sleep(1.0)
 
 
 class _Client:
@@ -212,7 +224,7 @@ def main() -> int:
             pass
         procs = _start(configs)
         try:
-            _wait_listening(ports, procs)
+            _wait_serving(ports, procs, ctx)
             print(f"load when serving: {_uptime()}", flush=True)
             for case in cases:
                 if case == "peer/req":  # KME_A again, reserving per request
@@ -220,7 +232,7 @@ def main() -> int:
                     text = configs[0].read_text()
                     configs[0].write_text(text.replace("\n[tls]", "reserve_ahead_keys = 0\n[tls]"))
                     procs[0] = _start(configs[:1])[0]
-                    _wait_listening(ports[:1], procs)
+                    _wait_serving(ports[:1], procs, ctx)
                 for clients in CLIENTS:
                     slave = "SAE_A2" if case == "local" else "SAE_B"
                     verb = "status" if case == "status" else "enc_keys"

@@ -82,10 +82,10 @@ CREATE TABLE IF NOT EXISTS kms_reserved (
     material BLOB
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kms_ahead (
-    key_id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
     reservation TEXT NOT NULL,
     material BLOB NOT NULL
-) WITHOUT ROWID;
+);
 """
 
 Segment = tuple[str, int, int]
@@ -367,6 +367,7 @@ class KeyPool:
         self._seen: set[str] = set()
         self._sizes: dict[str, int] = {}  # bytes of each owned store key
         self._acked: set[int] = set()
+        self._ahead_rows: dict[str, int] = {}  # key ID -> kms_ahead row of a key reserved ahead
         self._last_rowid = 0
         self._writer = _Writer(self._db)
         self._checkpointer = _Checkpointer(self.path, checkpoint_interval_s, self._writer)
@@ -474,6 +475,7 @@ class KeyPool:
         local = json.dumps(list(local_slaves))
         acked = self._take_acked()
         sizes = self._sizes
+        ahead_rows = self._ahead_rows
 
         def job(db: sqlite3.Connection) -> int | None:
             if acked:
@@ -493,10 +495,14 @@ class KeyPool:
                         (r.key_id, r.master_sae, local, local, material),
                     )
                 if ahead:
-                    db.execute(
-                        "INSERT INTO kms_ahead VALUES (?, ?, ?)",
-                        (r.key_id, json.dumps(r.to_json()), material),
-                    )
+                    # Rows in the order the keys are handed out (rowid order): forgetting the
+                    # next few dirties one page, not one per key as a random key ID would.
+                    row = db.execute(
+                        "INSERT INTO kms_ahead (reservation, material) VALUES (?, ?)",
+                        (json.dumps(r.to_json()), material),
+                    ).lastrowid
+                    assert row is not None
+                    ahead_rows[r.key_id] = row
             return seq
 
         result: int | None = await self._run(job)
@@ -505,22 +511,29 @@ class KeyPool:
     async def hand_out_ahead(self, key_ids: Sequence[str]) -> None:
         """Durably forget keys reserved ahead (:meth:`commit_delivery` with ``ahead``) before they
         are handed to their master SAE: after a crash they are never handed out again."""
-        ids = [(k,) for k in key_ids]
+        ids = list(key_ids)
+        rows = [(self._ahead_rows[k],) for k in ids]
         acked = self._take_acked()
 
         def job(db: sqlite3.Connection) -> None:
             if acked:
                 db.executemany("DELETE FROM kms_outbox WHERE seq = ?", acked)
-            db.executemany("DELETE FROM kms_ahead WHERE key_id = ?", ids)
+            db.executemany("DELETE FROM kms_ahead WHERE seq = ?", rows)
 
         await self._run(job)
+        for k in ids:
+            del self._ahead_rows[k]
 
     def ahead_keys(self) -> list[tuple[Reservation, DeliveredKey]]:
-        """The keys reserved ahead and not yet handed out (kept across restarts)."""
-        rows = self._read_db.execute("SELECT reservation, material FROM kms_ahead").fetchall()
+        """The keys reserved ahead and not yet handed out (kept across restarts), in the order
+        they were reserved."""
+        rows = self._read_db.execute(
+            "SELECT seq, reservation, material FROM kms_ahead ORDER BY seq"
+        ).fetchall()
         out = []
-        for reservation, material in rows:
+        for seq, reservation, material in rows:
             r = Reservation.from_json(json.loads(reservation))
+            self._ahead_rows[r.key_id] = int(seq)
             out.append((r, DeliveredKey(r.key_id, bytes(material))))
         return out
 
