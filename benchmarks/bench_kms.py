@@ -20,6 +20,7 @@ other work on a shared machine), with ``uptime`` before and after, then a Markdo
     python benchmarks/bench_kms.py            # 4 s per case, about a minute in all
     python benchmarks/bench_kms.py --quick    # 2 s per case
     python benchmarks/bench_kms.py --case=peer --case=peer/req   # only some cases
+    python benchmarks/bench_kms.py --reserve-ahead=64            # KME_A's reserve_ahead_keys
 """
 
 from __future__ import annotations
@@ -203,6 +204,7 @@ def main() -> int:
     seconds = 2.0 if "--quick" in sys.argv else 4.0
     only = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--case=")]
     cases = [c for c in CASES if not only or c in only]
+    ahead = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--reserve-ahead=")]
     started = time.monotonic()
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load {_uptime()}, "
           f"{seconds:g} s per case", flush=True)  # fmt: skip
@@ -213,6 +215,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "kms"
         configs, ports = _setup(root, key_mbit)
+        if ahead:  # KME_A's largest block reserved ahead (default: the KME's default)
+            text = configs[0].read_text()
+            configs[0].write_text(
+                text.replace("\n[tls]", f"reserve_ahead_keys = {ahead[-1]}\n[tls]")
+            )
         certs = root / "certs"
         ctx = ssl.create_default_context(cafile=str(certs / "ca.crt"))
         ctx.load_cert_chain(str(certs / "SAE_A.crt"), str(certs / "SAE_A.key"))
@@ -230,6 +237,9 @@ def main() -> int:
                 if case == "peer/req":  # KME_A again, reserving per request
                     _stop(procs[:1])
                     text = configs[0].read_text()
+                    text = "\n".join(
+                        line for line in text.split("\n") if not line.startswith("reserve_ahead")
+                    )
                     configs[0].write_text(text.replace("\n[tls]", "reserve_ahead_keys = 0\n[tls]"))
                     procs[0] = _start(configs[:1])[0]
                     _wait_serving(ports[:1], procs, ctx)
