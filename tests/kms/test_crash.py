@@ -93,6 +93,9 @@ def test_kill_9_under_load_loses_nothing_but_in_flight_and_never_repeats(tmp_pat
             for t in threads:
                 t.join()
             before_crash = len(delivered)
+            with sqlite3.connect(tmp_path / "alice.db") as db:
+                ahead = db.execute("SELECT COUNT(*) FROM kms_ahead").fetchone()[0]
+            assert ahead > 0  # the kill left keys reserved ahead: their recovery is tested too
             assert 100 <= before_crash < owned_bytes // KEY_BYTES
 
             proc = _start_kme(cfg_a, log)

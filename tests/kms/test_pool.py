@@ -214,3 +214,27 @@ def test_config_syntax_and_missing_fields(tmp_path: Path) -> None:
         load_config(_config(tmp_path, "kme_id = "))
     with pytest.raises(ParameterError, match="'listen' is required"):
         load_config(_config(tmp_path, 'kme_id = "KME_A"'))
+
+
+def test_key_ids_are_canonical_random_version_4_uuids() -> None:
+    import uuid
+
+    from qkdstack.kms.pool import new_key_id
+
+    ids = [new_key_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for key_id in ids:
+        parsed = uuid.UUID(key_id)
+        assert str(parsed) == key_id and parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    # The 122 random bits are not stuck: every hex digit of the random part takes many values.
+    for position in (0, 9, 15, 21, 35):
+        assert len({k[position] for k in ids}) >= 8
+
+
+def test_reserve_ahead_keys_is_configured(tmp_path: Path) -> None:
+    assert load_config(_config(tmp_path, BASE)).reserve_ahead_keys == 256
+    cfg = load_config(_config(tmp_path, BASE + "\nreserve_ahead_keys = 0"))
+    assert cfg.reserve_ahead_keys == 0
+    with pytest.raises(ParameterError, match="field 'reserve_ahead_keys'"):
+        load_config(_config(tmp_path, BASE + "\nreserve_ahead_keys = -1"))

@@ -33,14 +33,22 @@ from urllib.parse import parse_qs
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from qkdstack.kms.ahead import ReserveAhead
 from qkdstack.kms.config import KMEConfig
-from qkdstack.kms.pool import KeyPool, PoolExhausted, Reservation, ReservationRefused
+from qkdstack.kms.pool import (
+    DeliveredKey,
+    KeyPool,
+    PoolExhausted,
+    Reservation,
+    ReservationRefused,
+)
 
 __all__ = ["OPENAPI_PATH", "KMEApp", "openapi_document"]
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 LINK_PATH = "/kme/v1/reservations"
 MAX_BODY_BYTES = 65536
+LINK_MAX_BODY_BYTES = 4 * 2**20  # a block reserved ahead travels in one link request
 
 # The standard's own messages (ETSI GS QKD 014 V1.1.1, clauses 5.2-5.4 and 6.4 examples).
 KEYS_NOT_FOUND = "one or more keys specified are not found on KME"
@@ -147,6 +155,7 @@ class KMEApp:
         self.pool = pool
         self.link = link
         self.refresh_interval_s = refresh_interval_s
+        self.ahead = None if link is None else ReserveAhead(pool, link, config.reserve_ahead_keys)
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- ASGI entry point ----------------------------------------------------------------------
@@ -186,6 +195,8 @@ class KMEApp:
                 self._tasks.append(asyncio.create_task(self._refresh_loop()))
                 if self.link is not None:
                     self._tasks.append(asyncio.create_task(self._outbox_loop()))
+                if self.ahead is not None:
+                    self.ahead.recover()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for task in self._tasks:
@@ -195,6 +206,8 @@ class KMEApp:
                         await task
                     except (asyncio.CancelledError, Exception):
                         pass
+                if self.ahead is not None:
+                    await self.ahead.close()
                 if self.link is not None:
                     await self.link.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -233,7 +246,7 @@ class KMEApp:
                 raise _Reply(401)
             if method != "POST":
                 raise _Reply(405, {"message": "method not allowed", "details": []})
-            return await self._link(await _read_json(receive))
+            return await self._link(await _read_json(receive, LINK_MAX_BODY_BYTES))
         caller = self.config.sae_map.get(cn, cn)
         if caller not in self.config.sae_ids:
             raise _Reply(401)
@@ -279,6 +292,8 @@ class KMEApp:
         target = self._slave_kme(master, slave, "slave_SAE_ID")
         cfg = self.config
         count = self.pool.available_bytes() // (cfg.key_size_bits // 8)
+        if self.ahead is not None and target != cfg.kme_id:
+            count += self.ahead.stored(master, (slave,), cfg.key_size_bits // 8)
         return {
             "source_KME_ID": cfg.kme_id,
             "target_KME_ID": target,
@@ -295,7 +310,7 @@ class KMEApp:
 
     async def _enc_keys(
         self, master: str, slave: str, query: dict[str, list[str]], body: Any
-    ) -> dict[str, Any]:
+    ) -> bytes:
         cfg = self.config
         self._slave_kme(master, slave, "slave_SAE_ID")
         additional: list[Any] = []
@@ -359,12 +374,28 @@ class KMEApp:
         remote = [s for s in slaves if cfg.kme_of(s) != cfg.kme_id]
         if remote and self.link is None:
             raise _unavailable("no peer KME is configured")
+        size_bytes = size // 8
+
+        async def per_request() -> list[DeliveredKey]:
+            return await self._deliver(master, number, size_bytes, local, remote)
+
+        if remote and not local and self.ahead is not None:
+            keys = await self.ahead.deliver(master, tuple(remote), number, size_bytes, per_request)
+        else:
+            keys = await per_request()
+        return _key_container(keys)
+
+    async def _deliver(
+        self, master: str, number: int, size_bytes: int, local: list[str], remote: list[str]
+    ) -> list[DeliveredKey]:
+        """Reserve ``number`` keys for this request alone: durable here, and at the peer KME
+        (over the link) if any slave is there, before they are returned."""
         try:
-            cut = self.pool.allocate(number, size // 8)
+            cut = self.pool.allocate(number, size_bytes)
         except PoolExhausted:
             raise _unavailable(
                 "the KME holds fewer keys than requested",
-                stored_key_count=self.pool.available_bytes() // (size // 8),
+                stored_key_count=self.pool.available_bytes() // size_bytes,
             ) from None
         deliveries = [
             (Reservation(k.key_id, master, tuple(remote), segs), k.material) for k, segs in cut
@@ -381,16 +412,11 @@ class KMEApp:
                 raise _unavailable("the peer KME cannot be reached") from None
             assert seq is not None
             self.pool.outbox_done([seq])
-        return {
-            "keys": [
-                {"key_ID": k.key_id, "key": base64.b64encode(k.material).decode("ascii")}
-                for k, _ in cut
-            ]
-        }
+        return [k for k, _ in cut]
 
     async def _dec_keys(
         self, slave: str, master: str, query: dict[str, list[str]], body: Any
-    ) -> dict[str, Any]:
+    ) -> bytes:
         cfg = self.config
         if master == slave:
             raise _bad(
@@ -429,12 +455,7 @@ class KMEApp:
             if exc.reason == "unauthorized":
                 raise _Reply(401) from None
             raise _bad(KEYS_NOT_FOUND) from None
-        return {
-            "keys": [
-                {"key_ID": k.key_id, "key": base64.b64encode(k.material).decode("ascii")}
-                for k in keys
-            ]
-        }
+        return _key_container(keys)
 
     async def _link(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or not isinstance(body.get("reservations"), list):
@@ -460,6 +481,17 @@ class KMEApp:
         return {"stored": stored}
 
 
+def _key_container(keys: list[DeliveredKey]) -> bytes:
+    """The Key container (ETSI GS QKD 014, clause 6.3) as JSON: ``{"keys": [{"key_ID", "key"}]}``.
+
+    Written directly (a UUID and base64 need no JSON escaping): this is on the hot path."""
+    items = ",".join(
+        f'{{"key_ID":"{k.key_id}","key":"{base64.b64encode(k.material).decode("ascii")}"}}'
+        for k in keys
+    )
+    return f'{{"keys":[{items}]}}'.encode("ascii")
+
+
 def _query(scope: Scope) -> dict[str, list[str]]:
     raw: bytes = scope.get("query_string", b"")
     if not raw:
@@ -479,7 +511,7 @@ def _single(query: dict[str, list[str]], name: str, default: int) -> Any:
     return values[0]
 
 
-async def _read_json(receive: Receive) -> Any:
+async def _read_json(receive: Receive, limit_bytes: int = MAX_BODY_BYTES) -> Any:
     chunks: list[bytes] = []
     total = 0
     while True:
@@ -488,8 +520,8 @@ async def _read_json(receive: Receive) -> Any:
             raise _Reply(400, {"message": "the request was cut short", "details": []})
         chunk = message.get("body", b"")
         total += len(chunk)
-        if total > MAX_BODY_BYTES:
-            raise _bad(f"the request body must be at most {MAX_BODY_BYTES} bytes")
+        if total > limit_bytes:
+            raise _bad(f"the request body must be at most {limit_bytes} bytes")
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

@@ -12,6 +12,7 @@ Example (paths are relative to the file)::
     min_key_size_bits = 8
     max_sae_id_count = 4            # additional slave SAEs per request (0: no multicast)
     max_key_count = 1000000
+    reserve_ahead_keys = 256        # largest block reserved at the peer ahead of requests (0: off)
 
     [tls]
     cert = "KME_A.crt"
@@ -74,6 +75,7 @@ class KMEConfig:
     min_key_size_bits: int = 8
     max_sae_id_count: int = 4
     max_key_count: int = 1_000_000
+    reserve_ahead_keys: int = 256
 
     @property
     def url(self) -> str:
@@ -177,7 +179,7 @@ def load_config(path: str | Path) -> KMEConfig:
     known = {
         "kme_id", "listen", "store", "sae_ids", "tls", "peer", "sae_map", "key_size_bits",
         "max_key_per_request", "max_key_size_bits", "min_key_size_bits", "max_sae_id_count",
-        "max_key_count",
+        "max_key_count", "reserve_ahead_keys",
     }  # fmt: skip
     for entry in data:
         if entry not in known:
@@ -241,4 +243,5 @@ def load_config(path: str | Path) -> KMEConfig:
         min_key_size_bits=min_size,
         max_sae_id_count=c.integer(data, "max_sae_id_count", 4, 0, 64),
         max_key_count=c.integer(data, "max_key_count", 1_000_000, 1, 2**40),
+        reserve_ahead_keys=c.integer(data, "reserve_ahead_keys", 256, 0, 4096),
     )

@@ -81,6 +81,11 @@ CREATE TABLE IF NOT EXISTS kms_reserved (
     slaves TEXT NOT NULL,
     material BLOB
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kms_ahead (
+    seq INTEGER PRIMARY KEY,
+    reservation TEXT NOT NULL,
+    material BLOB NOT NULL
+);
 """
 
 Segment = tuple[str, int, int]
@@ -362,6 +367,7 @@ class KeyPool:
         self._seen: set[str] = set()
         self._sizes: dict[str, int] = {}  # bytes of each owned store key
         self._acked: set[int] = set()
+        self._ahead_rows: dict[str, int] = {}  # key ID -> kms_ahead row of a key reserved ahead
         self._last_rowid = 0
         self._writer = _Writer(self._db)
         self._checkpointer = _Checkpointer(self.path, checkpoint_interval_s, self._writer)
@@ -411,6 +417,17 @@ class KeyPool:
             )
         out: list[tuple[DeliveredKey, tuple[Segment, ...]]] = []
         for _ in range(number):
+            head = self._owned[0]
+            end = head.offset + size_bytes
+            if end <= len(head.material):  # the common case: one segment of one store key
+                segment = (head.key_id, head.offset, size_bytes)
+                material = head.material[head.offset : end]
+                head.offset = end
+                if end == len(head.material):
+                    self._owned.popleft()
+                self._owned_bytes -= size_bytes
+                out.append((DeliveredKey(new_key_id(), material), (segment,)))
+                continue
             need = size_bytes
             parts: list[bytes] = []
             segs: list[Segment] = []
@@ -446,14 +463,19 @@ class KeyPool:
         deliveries: Sequence[tuple[Reservation, bytes]],
         local_slaves: Sequence[str],
         remote: bool,
+        ahead: bool = False,
     ) -> int | None:
         """Make a delivery durable: advance this KME's consumption of the segments, keep a local
         reservation (with its material) for ``local_slaves`` if any, and an outbox entry for the
-        peer if ``remote``. Returns the outbox entry's number (for :meth:`outbox_done`)."""
+        peer if ``remote``. Returns the outbox entry's number (for :meth:`outbox_done`).
+
+        ``ahead``: the keys are reserved ahead of any request (:mod:`qkdstack.kms.ahead`): they
+        are also kept here, with their material, until :meth:`hand_out_ahead`."""
         items = list(deliveries)
         local = json.dumps(list(local_slaves))
         acked = self._take_acked()
         sizes = self._sizes
+        ahead_rows = self._ahead_rows
 
         def job(db: sqlite3.Connection) -> int | None:
             if acked:
@@ -472,10 +494,48 @@ class KeyPool:
                         "INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)",
                         (r.key_id, r.master_sae, local, local, material),
                     )
+                if ahead:
+                    # Rows in the order the keys are handed out (rowid order): forgetting the
+                    # next few dirties one page, not one per key as a random key ID would.
+                    row = db.execute(
+                        "INSERT INTO kms_ahead (reservation, material) VALUES (?, ?)",
+                        (json.dumps(r.to_json()), material),
+                    ).lastrowid
+                    assert row is not None
+                    ahead_rows[r.key_id] = row
             return seq
 
         result: int | None = await self._run(job)
         return result
+
+    async def hand_out_ahead(self, key_ids: Sequence[str]) -> None:
+        """Durably forget keys reserved ahead (:meth:`commit_delivery` with ``ahead``) before they
+        are handed to their master SAE: after a crash they are never handed out again."""
+        ids = list(key_ids)
+        rows = [(self._ahead_rows[k],) for k in ids]
+        acked = self._take_acked()
+
+        def job(db: sqlite3.Connection) -> None:
+            if acked:
+                db.executemany("DELETE FROM kms_outbox WHERE seq = ?", acked)
+            db.executemany("DELETE FROM kms_ahead WHERE seq = ?", rows)
+
+        await self._run(job)
+        for k in ids:
+            del self._ahead_rows[k]
+
+    def ahead_keys(self) -> list[tuple[Reservation, DeliveredKey]]:
+        """The keys reserved ahead and not yet handed out (kept across restarts), in the order
+        they were reserved."""
+        rows = self._read_db.execute(
+            "SELECT seq, reservation, material FROM kms_ahead ORDER BY seq"
+        ).fetchall()
+        out = []
+        for seq, reservation, material in rows:
+            r = Reservation.from_json(json.loads(reservation))
+            self._ahead_rows[r.key_id] = int(seq)
+            out.append((r, DeliveredKey(r.key_id, bytes(material))))
+        return out
 
     def outbox_done(self, seqs: Sequence[int]) -> None:
         """Note outbox entries the peer has acknowledged; they are deleted with the next write
@@ -659,5 +719,11 @@ def _erase(db: sqlite3.Connection, store_key_id: str) -> None:
 
 
 def new_key_id() -> str:
-    """A random key ID: a version-4 UUID from :mod:`secrets`."""
-    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+    """A random key ID: a version-4 UUID (RFC 4122, clause 4.4) from :mod:`secrets`, in its
+    canonical lower-case form (as ``str(uuid.UUID(bytes=..., version=4))``, formatted directly:
+    this is on the hot path of every delivery)."""
+    b = bytearray(secrets.token_bytes(16))
+    b[6] = b[6] & 0x0F | 0x40  # version 4
+    b[8] = b[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

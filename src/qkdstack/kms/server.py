@@ -107,6 +107,7 @@ def make_server(app: KMEApp, graceful_shutdown_s: float = 3.0) -> uvicorn.Server
         access_log=False,
         log_level="warning",
         server_header=False,
+        proxy_headers=False,  # the caller is its certificate, never a forwarded address
         ssl_context_factory=lambda _config, _default: ctx,
         timeout_graceful_shutdown=int(max(1, graceful_shutdown_s)),
     )
