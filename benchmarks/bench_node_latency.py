@@ -33,7 +33,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_once(rtt_ms: float, rounds: int, window: int, link: list[str]) -> dict[str, float]:
+def run_once(rtt_ms: float, rounds: int, window: str, link: list[str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         cmd = [sys.executable, "-m", "qkdstack.cli.main", "node"]
@@ -73,13 +73,14 @@ def run_once(rtt_ms: float, rounds: int, window: int, link: list[str]) -> dict[s
             "aborted": sum(r["aborted"] for r in reports),
             "f_median": statistics.median(effs),
             "round_trips_median": statistics.median(r["round_trips"] for r in reports),
+            "window_max": max(int(r.get("window", 0)) for r in reports),
         }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=48)
-    parser.add_argument("--window", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=96)
+    parser.add_argument("--window", default="auto", help="auto (the default) or a number")
     parser.add_argument("--pulses", default="1e7")
     parser.add_argument("--rtt-ms", type=float, nargs="+", default=[0.0, 1.0, 10.0])
     parser.add_argument("--repeats", type=int, default=1)
@@ -102,7 +103,8 @@ def main() -> None:
         trips = runs[0]["round_trips_median"]
         print(
             f"RTT {rtt:5.1f} ms: {rate:12,.0f} bit/s  ratio {rate / base:5.2f}  f {f:.3f}  "
-            f"round trips/round {trips:.0f}  aborted {sum(r['aborted'] for r in runs):.0f}"
+            f"round trips/round {trips:.0f}  window <= {max(r['window_max'] for r in runs):.0f}  "
+            f"aborted {sum(r['aborted'] for r in runs):.0f}"
         )
     print(f"load: {os.getloadavg()}")
 

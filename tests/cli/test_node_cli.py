@@ -39,6 +39,8 @@ def test_node_usage_errors_exit_2_before_any_work(tmp_path: Path, capsys) -> Non
         (["--listen", "127.0.0.1:1", "--pulses", "-5"], "--pulses"),
         (["--listen", "127.0.0.1:1", "--ec-method", "nope"], "--ec-method"),
         (["--listen", "127.0.0.1:1", "--window", "0"], "--window"),
+        (["--listen", "127.0.0.1:1", "--window", "many"], "--window"),
+        (["--listen", "127.0.0.1:1", "--window", "257"], "--window"),
     ]
     for extra, option in cases:
         capsys.readouterr()

@@ -115,6 +115,19 @@ def _options(ec_method: str, link_params: Any) -> Any:
     )
 
 
+def _parse_window(value: str) -> int | None:
+    """``--window``: ``auto`` (None) or a number of rounds in [1, 256]."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        rounds = int(value)
+    except ValueError:
+        rounds = 0
+    if not 1 <= rounds <= 256:
+        raise ParameterError(f"Argument '--window' must be 'auto' or in [1, 256], not {value!r}.")
+    return rounds
+
+
 def _run(
     role: str,
     address: str,
@@ -123,7 +136,7 @@ def _run(
     psk: Path,
     store: Path,
     rounds: int | None,
-    window: int,
+    window: str,
     timeout_s: float,
     link: tuple[Any, ...],
     ec_method: str,
@@ -139,8 +152,7 @@ def _run(
         fibre_host, fibre_port = parse_address("--fibre", fibre)
     if rounds is not None and rounds < 1:
         raise ParameterError(f"Argument '--rounds' must be >= 1, not {rounds}.")
-    if not 1 <= window <= 256:
-        raise ParameterError(f"Argument '--window' must be in [1, 256], not {window}.")
+    window_rounds = _parse_window(window)
     if not timeout_s > 0:
         raise ParameterError(f"Argument '--timeout' must be > 0, not {timeout_s}.")
     if not psk.is_file():
@@ -164,7 +176,7 @@ def _run(
         source=source,
         options=options,
         rounds=rounds,
-        window=window,
+        window=window_rounds,
         timeout_s=timeout_s,
         on_round=_printer(as_json),
         on_event=_event_printer(verbose),
@@ -243,7 +255,12 @@ def _register_role(node: typer.Typer, role: str) -> None:
         records: list[Path] = typer.Option(
             [], "--records", help="Hardware records, one file per round (repeatable)."
         ),
-        window: int = typer.Option(4, "--window", help="Rounds in flight at once (Bob)."),
+        window: str = typer.Option(
+            "auto",
+            "--window",
+            help="Rounds in flight at once (Bob): 1-256, or auto (sized from the measured "
+            "round-trip time and CPU per round).",
+        ),
         timeout_s: float = typer.Option(30.0, "--timeout", help="Seconds to wait for a frame."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per round."),
         verbose: bool = typer.Option(False, "--verbose", help="Connection events on stderr."),

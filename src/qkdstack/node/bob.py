@@ -39,6 +39,7 @@ from qkdstack.node.keys import new_batch_id, new_key_ids, split_key
 from qkdstack.node.pool import AuthPool
 from qkdstack.node.sink import KeySink
 from qkdstack.node.transport import Connection
+from qkdstack.node.window import MAX_AUTO_WINDOW, WindowSizer
 from qkdstack.processing.authentication import WegmanCarterAuthenticator
 from qkdstack.processing.endpoint import BobEndpoint
 from qkdstack.processing.pipeline import BobNode
@@ -100,7 +101,9 @@ class BobClient:
         self._records: dict[int, asyncio.Future[bytes]] = {}
         self._peer_next_round = 1
         self._commit_lock: asyncio.Lock | None = None
-        self._executor = ThreadPoolExecutor(max_workers=max(2, config.window + 1))
+        self._window = WindowSizer(fixed=config.window)
+        workers = MAX_AUTO_WINDOW if config.window is None else config.window
+        self._executor = ThreadPoolExecutor(max_workers=max(2, workers + 1))
         self.reports: list[RoundReport] = []
         self._t0 = time.perf_counter()
 
@@ -187,12 +190,18 @@ class BobClient:
         try:
             await self._hello(conn)
             while True:
-                while len(tasks) < cfg.window and self._more():
+                while len(tasks) < self._window.size() and self._more():
                     self._attempted += 1
                     tasks.add(asyncio.ensure_future(self._round(conn)))
                 if not tasks:
                     break
-                done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                # An automatic window widens as Bob measures (the first records, the first
+                # rounds): look again every 0.1 s, not only when a round ends.
+                done, tasks = await asyncio.wait(
+                    tasks,
+                    timeout=None if cfg.window is not None else 0.1,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 for task in done:
                     exc = task.exception()
                     if isinstance(exc, NodeError) and fatal is None:
@@ -275,6 +284,7 @@ class BobClient:
         return frame
 
     async def _hello(self, conn: Connection) -> None:
+        hello_sent = time.perf_counter()
         conn.send(
             Kind.HELLO,
             0,
@@ -288,6 +298,9 @@ class BobClient:
         )
         try:
             reply = msg.unpack((await self._expect(0, Kind.HELLO_REPLY)).payload, "HELLO_REPLY")
+            self._window.rtt_s = (
+                time.perf_counter() - hello_sent
+            )  # the network's, and Alice's reply
             position = int(reply["pool_position"])
             self._peer_next_round = int(reply["next_round"])
             pending = [str(b) for b in reply["pending"]]
@@ -337,6 +350,7 @@ class BobClient:
             else:  # his own hardware records
                 records = await loop.run_in_executor(self._executor, cfg.source.read, round_id)
                 _, post = round_seeds(None, round_id)
+            self._window.saw_records(len(records))
             bob = BobNode(records, cfg.options, np.random.default_rng(post.spawn(2)[1]))
 
             def transport(frame: bytes) -> bytes:
@@ -370,6 +384,7 @@ class BobClient:
             stage = "commit"
             stored = await self._commit(conn, round_id, auth, key, bob.qber)
             report.update(secret_bits=int(key.shape[0]), stored_keys=stored, aborted=False)
+            self._window.finished(int(report["round_trips"]))
             report["abort_reason"] = None
         except ProtocolAbort as exc:
             with contextlib.suppress(ConnectionError):
@@ -410,6 +425,7 @@ class BobClient:
             auth_key_bits_used=msg.AUTH_BITS_PER_ROUND,
             auth_pool_bits=self._pool.bits_left,
             elapsed_s=time.perf_counter() - self._t0,
+            window=self._window.size(),
             role="bob",
         )
         self.reports.append(report)

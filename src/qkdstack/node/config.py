@@ -32,8 +32,10 @@ class NodeConfig:
     rounds : int or None
         Rounds to run (Bob: attempts; Alice: stop after this many or Bob's goodbye); None: until
         stopped.
-    window : int
-        Rounds in flight at once (Bob): hides the network's round-trip time.
+    window : int or None
+        Rounds in flight at once (Bob): hides the network's round-trip time. None (the
+        default): sized from the measured round-trip time and CPU per round
+        (:func:`qkdstack.node.window.auto_window`).
     timeout_s : float
         How long to wait for any expected frame before the round is dropped.
     connect_timeout_s : float
@@ -49,7 +51,7 @@ class NodeConfig:
     source: RoundSource
     options: PipelineOptions
     rounds: int | None = None
-    window: int = 1
+    window: int | None = None
     timeout_s: float = 30.0
     connect_timeout_s: float = 30.0
     max_frame_bytes: int = MAX_FRAME_BYTES
