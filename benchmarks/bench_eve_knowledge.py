@@ -12,9 +12,11 @@ here (one XOR per pivot and row), both compiled with numba, in the same process.
 from __future__ import annotations
 
 import argparse
+import statistics
+import time
+from collections.abc import Callable
 
 import numpy as np
-from bench_amplification import _median_s  # the same timing helper (this folder is on the path)
 from numba import njit
 
 from qkdstack.adversary import eve_knowledge as ek
@@ -22,6 +24,16 @@ from qkdstack.adversary import parse_attack
 from qkdstack.params import LinkParams
 from qkdstack.processing.gf2 import packed_rank
 from qkdstack.processing.pipeline import PipelineOptions, run_postprocessing
+
+
+def _median_s(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall seconds of ``repeats`` calls of ``fn`` (warm: call it once before)."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 @njit(cache=True)
