@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 import stat
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,23 @@ def test_reserve_ahead_keys_is_configured(tmp_path: Path) -> None:
     assert cfg.reserve_ahead_keys == 0
     with pytest.raises(ParameterError, match="field 'reserve_ahead_keys'"):
         load_config(_config(tmp_path, BASE + "\nreserve_ahead_keys = -1"))
+
+
+def test_keys_two_nodes_confirmed_are_served_and_pending_ones_are_not(tmp_path: Path) -> None:
+    # A node's store holds keys as pending, then confirmed with source "qkd-node": a KME on that
+    # store must serve the confirmed ones (and never a pending or dropped batch's keys).
+    path = tmp_path / "a.db"
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    with KeyStore(path) as store:
+        store.put_pending("confirmed-batch", _bits(256 * 2), ids[:2])
+        store.confirm("confirmed-batch")
+        store.put_pending("open-batch", _bits(256, seed=5), ids[2:])
+    pool = KeyPool(path, "KME_A", None)
+    try:
+        assert pool.available_bytes() == 64
+        cut = pool.allocate(2, 32)
+        assert {segs[0][0] for _, segs in cut} == set(ids[:2])
+        with pytest.raises(PoolExhausted):
+            pool.allocate(1, 1)
+    finally:
+        pool.close()

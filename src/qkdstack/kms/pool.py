@@ -55,8 +55,10 @@ __all__ = [
     "owner_of",
 ]
 
-#: The ``source`` column of store keys that may be served (insecure-seeded keys never are).
-SERVABLE_SOURCE = "qkd"
+#: The ``source`` column of store keys that may be served: keys of ``qkd run --store`` (``qkd``)
+#: and keys two nodes confirmed (``qkd-node``); insecure-seeded keys never are.
+SERVABLE_SOURCES = ("qkd", "qkd-node")
+_SERVABLE_MARKS = ", ".join("?" * len(SERVABLE_SOURCES))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -382,8 +384,8 @@ class KeyPool:
         rows = self._read_db.execute(
             "SELECT k.rowid, k.key_id, k.material, COALESCE(u.used_bytes, 0) FROM keys k "
             "LEFT JOIN kms_used u ON u.key_id = k.key_id "
-            "WHERE k.rowid > ? AND k.source = ? ORDER BY k.rowid",
-            (self._last_rowid, SERVABLE_SOURCE),
+            f"WHERE k.rowid > ? AND k.source IN ({_SERVABLE_MARKS}) ORDER BY k.rowid",
+            (self._last_rowid, *SERVABLE_SOURCES),
         ).fetchall()
         added = 0
         for rowid, key_id, material, used in rows:
@@ -587,7 +589,7 @@ class KeyPool:
                     row = db.execute(
                         "SELECT material, source FROM keys WHERE key_id = ?", (sid,)
                     ).fetchone()
-                    if row is None or row[1] != SERVABLE_SOURCE:
+                    if row is None or row[1] not in SERVABLE_SOURCES:
                         raise ReservationRefused("not_found")
                     material = bytes(row[0])
                     if off + length > len(material):
