@@ -130,10 +130,12 @@ def register(app: typer.Typer) -> None:
         directory: Path = typer.Option(
             Path("qkd-kms-demo"), "--dir", help="Directory for certificates, stores, demo.json."
         ),
-        pulses: str = typer.Option("1e8", help="Pulses per simulated link run feeding the KMEs."),
+        pulses: str = typer.Option(
+            "1e8", help="Pulses per round of the two nodes feeding the KMEs."
+        ),
     ) -> None:
-        """Two KMEs (KME_A for SAE_A, KME_B for SAE_B) fed by a simulated link; runs until
-        SIGINT/SIGTERM and writes DIR/demo.json once both hold keys."""
+        """Two KMEs (KME_A for SAE_A, KME_B for SAE_B) fed by a simulated link through two nodes;
+        runs until SIGINT/SIGTERM and writes DIR/demo.json once both hold keys."""
         from qkdstack.cli.run import parse_count
         from qkdstack.kms.demo import run_demo
 
