@@ -33,6 +33,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _PeakRSS:
+    """Peak resident memory (``VmHWM``, MiB) of processes, sampled from ``/proc`` until stopped."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.pids: dict[str, int] = {}
+        self.peak_mib: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            for name, pid in list(self.pids.items()):
+                try:
+                    text = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in text.splitlines():
+                    if line.startswith("VmHWM:"):
+                        mib = int(line.split()[1]) / 1024
+                        self.peak_mib[name] = max(self.peak_mib.get(name, 0.0), mib)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_once(rtt_ms: float, rounds: int, window: str, link: list[str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -47,21 +76,26 @@ def run_once(rtt_ms: float, rounds: int, window: str, link: list[str]) -> dict[s
              "--store", str(d / "a.db"), *common],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        rss = _PeakRSS()
+        rss.pids["alice"] = alice.pid
         proxy = DelayProxy("127.0.0.1", port, delay_s=rtt_ms / 2000)
         proxy_port = proxy.start()
         time.sleep(0.5)
         try:
-            bob = subprocess.run(
+            bob = subprocess.Popen(
                 [*cmd, "bob", "--connect", f"127.0.0.1:{proxy_port}", "--psk", str(d / "psk-b"),
                  "--store", str(d / "b.db"), "--window", str(window), *common],
-                capture_output=True, text=True, timeout=600,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip
+            rss.pids["bob"] = bob.pid
+            stdout, stderr = bob.communicate(timeout=600)
         finally:
             proxy.stop()
             alice.wait(30)
-        reports = [json.loads(line) for line in bob.stdout.splitlines() if line.startswith("{")]
+            rss.stop()
+        reports = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
         if bob.returncode or len(reports) != rounds:
-            raise RuntimeError(f"bob failed: {bob.stderr[-500:]}")
+            raise RuntimeError(f"bob failed: {stderr[-500:]}")
         bits = sum(r["secret_bits"] for r in reports)
         elapsed = max(r["elapsed_s"] for r in reports)
         effs = [r["ec_efficiency"] for r in reports if r.get("ec_efficiency")]
@@ -74,6 +108,8 @@ def run_once(rtt_ms: float, rounds: int, window: str, link: list[str]) -> dict[s
             "f_median": statistics.median(effs),
             "round_trips_median": statistics.median(r["round_trips"] for r in reports),
             "window_max": max(int(r.get("window", 0)) for r in reports),
+            "alice_peak_rss_mib": round(rss.peak_mib.get("alice", 0.0)),
+            "bob_peak_rss_mib": round(rss.peak_mib.get("bob", 0.0)),
         }
 
 
@@ -104,7 +140,9 @@ def main() -> None:
         print(
             f"RTT {rtt:5.1f} ms: {rate:12,.0f} bit/s  ratio {rate / base:5.2f}  f {f:.3f}  "
             f"round trips/round {trips:.0f}  window <= {max(r['window_max'] for r in runs):.0f}  "
-            f"aborted {sum(r['aborted'] for r in runs):.0f}"
+            f"aborted {sum(r['aborted'] for r in runs):.0f}  peak RSS Alice "
+            f"{max(r['alice_peak_rss_mib'] for r in runs):,.0f} MiB, Bob "
+            f"{max(r['bob_peak_rss_mib'] for r in runs):,.0f} MiB"
         )
     print(f"load: {os.getloadavg()}")
 

@@ -55,7 +55,9 @@ START_WINDOW: Final = 4
 """Rounds in flight before the first round has finished (nothing measured yet), and the part of
 the window that a network without delay needs."""
 MAX_INFLIGHT_DETECTIONS: Final = 2**24
-"""Detections of all rounds in flight at most (about 1-2 GB of records and their copies)."""
+"""Detections of all rounds in flight at most: each costs about 55 bytes at each node (measured:
+18 MiB per round of 3.2e5 detections), so the cap bounds the window's memory near 1 GiB per node
+(BENCHMARKS.md, "Rerun with memory")."""
 PRIOR_ROUND_TRIPS: Final = 1000
 """Round trips per round assumed before one has finished (Cascade at a few percent QBER: 780 in
 BENCHMARKS.md's two-node runs of 10^7 pulses)."""
