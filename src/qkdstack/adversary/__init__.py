@@ -25,15 +25,36 @@ Attacks are built by name from a command-line spec with :func:`parse_attack`
 
 from __future__ import annotations
 
-from qkdstack.link.attack import Attack
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .beam_splitting import BeamSplitting
-from .cloner import Cloner
-from .eve_records import EveBasis, EveRecords
-from .intercept_resend import InterceptResend
-from .man_in_the_middle import ManInTheMiddle
-from .pns import PhotonNumberSplitting
-from .registry import ATTACKS, AttackSpec, classical_tamper, parse_attack
+if TYPE_CHECKING:
+    from qkdstack.link.attack import Attack
+
+    from .beam_splitting import BeamSplitting
+    from .cloner import Cloner
+    from .eve_records import EveBasis, EveRecords
+    from .intercept_resend import InterceptResend
+    from .man_in_the_middle import ManInTheMiddle
+    from .pns import PhotonNumberSplitting
+    from .registry import ATTACKS, AttackSpec, classical_tamper, parse_attack
+
+_LAZY = {
+    "ATTACKS": "qkdstack.adversary.registry",
+    "Attack": "qkdstack.link.attack",
+    "AttackSpec": "qkdstack.adversary.registry",
+    "BeamSplitting": "qkdstack.adversary.beam_splitting",
+    "Cloner": "qkdstack.adversary.cloner",
+    "EveBasis": "qkdstack.adversary.eve_records",
+    "EveRecords": "qkdstack.adversary.eve_records",
+    "InterceptResend": "qkdstack.adversary.intercept_resend",
+    "ManInTheMiddle": "qkdstack.adversary.man_in_the_middle",
+    "PhotonNumberSplitting": "qkdstack.adversary.pns",
+    "classical_tamper": "qkdstack.adversary.registry",
+    "parse_attack": "qkdstack.adversary.registry",
+}
+"""Public name -> the module that defines it: imported on first access (PEP 562), so that the
+registry (``qkd --help``) does not load the attacks and the link simulator."""
 
 __all__ = [
     "ATTACKS",
@@ -49,3 +70,17 @@ __all__ = [
     "classical_tamper",
     "parse_attack",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module behind a public name on first access and cache the value (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qkdstack.adversary' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from qkdstack.errors import ParameterError
 from qkdstack.params import LinkParams
 from qkdstack.typing import BitArray, FloatArray
 
+from .choices import BASIS_CHOICES, EveBasisChoice
 from .eve_records import EveBasis
 from .sampler import (
     CaseAttack,
@@ -45,10 +46,8 @@ from .sampler import (
     measure,
 )
 
-__all__ = ["BREIDBART_ERROR_PROB", "InterceptResend"]
+__all__ = ["BASIS_CHOICES", "BREIDBART_ERROR_PROB", "InterceptResend"]
 
-EveBasisChoice = Literal["random", "z", "x", "breidbart"]
-BASIS_CHOICES: tuple[str, ...] = ("random", "z", "x", "breidbart")
 
 BREIDBART_ERROR_PROB: float = math.sin(math.pi / 8) ** 2
 """Eve's error probability on each bit measured in the Breidbart basis, ``sin^2(pi/8)``."""

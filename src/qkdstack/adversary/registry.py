@@ -5,23 +5,27 @@ InterceptResend(fraction=0.5, basis='random', name='intercept-resend')
 
 Unknown attack names and unknown or malformed parameters raise
 :class:`~qkdstack.errors.ParameterError` listing the known ones.
+
+The registry names each attack's class by its module and is read without importing the attacks
+(they need the link simulator, numba): ``qkd --help`` lists them from here in a fraction of the
+time. A spec's :attr:`AttackSpec.factory` imports its class on first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qkdstack.adversary.tamper import MitmTamper
 from qkdstack.errors import ParameterError
-from qkdstack.link.attack import Attack
 
-from .beam_splitting import BeamSplitting
-from .cloner import Cloner
-from .intercept_resend import BASIS_CHOICES, InterceptResend
-from .man_in_the_middle import ManInTheMiddle
-from .pns import PhotonNumberSplitting
+from .choices import BASIS_CHOICES, MITM_MODES
+
+if TYPE_CHECKING:
+    from qkdstack.link.attack import Attack
+
+    from .tamper import MitmTamper
 
 __all__ = ["ATTACKS", "AttackSpec", "classical_tamper", "parse_attack"]
 
@@ -31,9 +35,17 @@ class AttackSpec:
     """One registered attack: its factory, parameters with their types, and a one-line summary."""
 
     name: str
-    factory: Callable[..., Attack]
+    target: str
+    """The attack's class as ``"module:name"`` (imported on first use)."""
     parameters: Mapping[str, type]
     summary: str
+
+    @property
+    def factory(self) -> Callable[..., Attack]:
+        """The attack's class (importing its module)."""
+        module, _, name = self.target.partition(":")
+        factory: Callable[..., Attack] = getattr(importlib.import_module(module), name)
+        return factory
 
     def build(self, values: Mapping[str, str]) -> Attack:
         """Coerce ``values`` (strings) and build the attack; errors name the parameter."""
@@ -60,38 +72,36 @@ class AttackSpec:
             raise ParameterError(f"Argument '--attack' ({self.name}) {inner}") from None
 
 
-_MITM_MODES = ("flip", "basis", "replace", "bytes")
-
 ATTACKS: Mapping[str, AttackSpec] = {
     "intercept-resend": AttackSpec(
         "intercept-resend",
-        InterceptResend,
+        "qkdstack.adversary.intercept_resend:InterceptResend",
         {"fraction": float, "basis": str},
         f"measure a share of pulses and resend (basis: {', '.join(BASIS_CHOICES)})",
     ),
     "beam-splitting": AttackSpec(
         "beam-splitting",
-        BeamSplitting,
+        "qkdstack.adversary.beam_splitting:BeamSplitting",
         {},
         "replace the fibre by a lossless one and keep the photons it would lose",
     ),
     "pns": AttackSpec(
         "pns",
-        PhotonNumberSplitting,
+        "qkdstack.adversary.pns:PhotonNumberSplitting",
         {},
         "photon-number splitting tuned to the honest signal gain",
     ),
     "cloner": AttackSpec(
         "cloner",
-        Cloner,
+        "qkdstack.adversary.cloner:Cloner",
         {"disturbance": float},
         "optimal individual attack on BB84 (Fuchs et al. 1997) at Bob's error rate 'disturbance'",
     ),
     "mitm": AttackSpec(
         "mitm",
-        ManInTheMiddle,
+        "qkdstack.adversary.man_in_the_middle:ManInTheMiddle",
         {"mode": str, "sender": str, "kind": str},
-        f"rewrite classical messages (mode: {', '.join(_MITM_MODES)})",
+        f"rewrite classical messages (mode: {', '.join(MITM_MODES)})",
     ),
 }
 
@@ -132,6 +142,8 @@ def parse_attack(spec: str) -> Attack:
 
 def classical_tamper(attack: Attack | None, seed: int | None = None) -> MitmTamper | None:
     """The tamper function an attack puts on the classical channel, or None for quantum attacks."""
+    from .man_in_the_middle import ManInTheMiddle
+
     if isinstance(attack, ManInTheMiddle):
         return attack.tamper(seed)
     return None

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -43,10 +43,10 @@ from qkdstack.processing.channel import Message, decode_message, encode_message
 from qkdstack.randomness import as_generator
 from qkdstack.typing import Role, Seed
 
+from .choices import MITM_MODES, MitmMode
+
 __all__ = ["MESSAGE_KINDS", "MITM_MODES", "MitmTamper", "mitm_tamper"]
 
-MitmMode = Literal["flip", "basis", "replace", "bytes"]
-MITM_MODES: tuple[str, ...] = ("flip", "basis", "replace", "bytes")
 
 MESSAGE_KINDS: tuple[str, ...] = (
     "sift", "sift.reply", "chsh", "chsh.reply", "test", "test.reply", "sample", "sample.reply",

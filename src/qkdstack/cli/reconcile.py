@@ -18,7 +18,8 @@ import typer
 
 from qkdstack.cli.validation import check_finite, check_new_file, check_not_an_input
 from qkdstack.errors import ParameterError, ReconciliationFailed
-from qkdstack.processing.reconciliation import METHODS, reconcile
+from qkdstack.processing.reconciliation import reconcile
+from qkdstack.processing.reconciliation.base import method_names
 from qkdstack.processing.warmup import warm_up_in_background
 
 __all__ = ["register"]
@@ -84,7 +85,7 @@ def _reconcile_command(
         str,
         typer.Option(
             "--method",
-            help=f"Error-correction method: {', '.join(sorted(METHODS))} (cascade = cascade-opt8).",
+            help=f"Error-correction method: {', '.join(method_names())} (cascade = cascade-opt8).",
         ),
     ] = "cascade",
     seed: Annotated[
@@ -101,9 +102,9 @@ def _reconcile_command(
     ] = None,
 ) -> None:
     """Correct Bob's key towards Alice's and report the leakage and efficiency."""
-    if method not in METHODS:
+    if method not in method_names():
         raise ParameterError(
-            f"Argument '--method' must be one of {', '.join(sorted(METHODS))}, not {method!r}."
+            f"Argument '--method' must be one of {', '.join(method_names())}, not {method!r}."
         )
     if not 0.0 < qber < 0.5:
         raise ParameterError(f"Argument '--qber' must be in (0, 0.5), not {qber}.")

@@ -51,11 +51,11 @@ def resolve_cli_params(
 
 def _check_ec_method(name: str) -> None:
     """Fail before any simulation when the error-correction method is unknown."""
-    from qkdstack.processing.reconciliation import METHODS
+    from qkdstack.processing.reconciliation.base import method_names
 
-    if name not in METHODS:
+    if name not in method_names():
         raise ParameterError(
-            f"Argument '--ec-method' must be one of {', '.join(sorted(METHODS))}, not {name!r}."
+            f"Argument '--ec-method' must be one of {', '.join(method_names())}, not {name!r}."
         )
 
 

@@ -24,28 +24,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qkdstack.errors import ParameterError
 from qkdstack.processing.channel import ClassicalChannel, Responder
-from qkdstack.processing.reconciliation import cascade as _cascade  # registers the methods
-from qkdstack.processing.reconciliation import ldpc as _ldpc
 from qkdstack.processing.reconciliation.base import (
-    METHODS,
+    BUILT_IN_METHODS,
     AliceReconciler,
     BobReconciler,
     Method,
     ReconciliationOutcome,
     alice_responder,
     get_method,
+    load_built_in_methods,
+    method_names,
     register_method,
 )
 from qkdstack.theory.entropy import binary_entropy
+
+if TYPE_CHECKING:
+    from qkdstack.processing.reconciliation.base import METHODS
 from qkdstack.typing import BitArray, Seed
 
 __all__ = [
+    "BUILT_IN_METHODS",
     "METHODS",
     "AliceReconciler",
     "BobReconciler",
@@ -55,11 +59,12 @@ __all__ = [
     "alice_responder",
     "efficiency",
     "get_method",
+    "load_built_in_methods",
+    "method_names",
     "reconcile",
     "register_method",
 ]
 
-del _cascade, _ldpc
 
 STAGE = "reconciliation"
 
@@ -173,3 +178,12 @@ def reconcile(
         efficiency=efficiency(leaked, n, error_fraction),
         seconds=seconds,
     )
+
+
+def __getattr__(name: str) -> Any:
+    """``METHODS``: the registry with every built-in method loaded (PEP 562). The package itself
+    does not import the methods (their numba kernels), so that importing it, or
+    :mod:`.base` for the method names, stays cheap."""
+    if name == "METHODS":
+        return load_built_in_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,6 +13,7 @@ starts with ``"ec."``. Leakage is whatever the channel counts as disclosed durin
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from qkdstack.processing.channel import ClassicalChannel, Message, Responder
 from qkdstack.typing import BitArray
 
 __all__ = [
+    "BUILT_IN_METHODS",
     "METHODS",
     "AliceReconciler",
     "BobReconciler",
@@ -30,6 +32,8 @@ __all__ = [
     "ReconciliationOutcome",
     "alice_responder",
     "get_method",
+    "load_built_in_methods",
+    "method_names",
     "register_method",
 ]
 
@@ -98,6 +102,26 @@ class Method:
 
 
 METHODS: dict[str, Method] = {}
+"""The registered methods (a method's module registers it when imported; see
+:func:`load_built_in_methods`)."""
+
+_CASCADE = "qkdstack.processing.reconciliation.cascade"
+_LDPC = "qkdstack.processing.reconciliation.ldpc"
+
+BUILT_IN_METHODS: Mapping[str, str] = {
+    "cascade": _CASCADE,
+    "cascade-original": _CASCADE,
+    "cascade-biconf": _CASCADE,
+    "cascade-yan": _CASCADE,
+    "cascade-opt7": _CASCADE,
+    "cascade-opt8": _CASCADE,
+    "ldpc": _LDPC,
+    "ldpc-blind": _LDPC,
+}
+"""The methods that ship with qkdstack, each with the module that registers it: their names are
+known without importing them (their kernels are compiled with numba), so that help texts and
+argument checks cost nothing; :func:`get_method` imports the module on first use. A test checks
+that these modules register exactly these names."""
 
 
 def register_method(method: Method) -> Method:
@@ -106,12 +130,27 @@ def register_method(method: Method) -> Method:
     return method
 
 
+def method_names() -> list[str]:
+    """Every method's name, sorted: the built-in ones and any registered since (no import)."""
+    return sorted({*BUILT_IN_METHODS, *METHODS})
+
+
+def load_built_in_methods() -> dict[str, Method]:
+    """Import every built-in method's module (registering them all); returns :data:`METHODS`."""
+    for module in dict.fromkeys(BUILT_IN_METHODS.values()):
+        importlib.import_module(module)
+    return METHODS
+
+
 def get_method(name: str) -> Method:
-    """Look up a method by name; an unknown name raises an error listing the known ones."""
+    """Look up a method by name (importing a built-in one's module on first use); an unknown
+    name raises an error listing the known ones."""
+    if name not in METHODS and name in BUILT_IN_METHODS:
+        importlib.import_module(BUILT_IN_METHODS[name])
     try:
         return METHODS[name]
     except KeyError:
-        known = ", ".join(sorted(METHODS))
+        known = ", ".join(method_names())
         raise ParameterError(f"Argument 'method' must be one of {known}, not {name!r}.") from None
 
 
