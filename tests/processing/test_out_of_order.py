@@ -269,3 +269,93 @@ def _bob_against_raw(protocol: str, step: int, wrong: Callable[[Message], Messag
     BobNode(bob_records, OPTIONS, np.random.default_rng(2)).run(
         ClassicalChannel(respond, on_alice_confirmed=alice.stage_confirmed)
     )
+
+
+def test_bobs_module_has_no_assert_and_his_state_is_explicit() -> None:
+    # Issue 19: each party's progress is an explicit state, not optional attributes guarded by
+    # asserts (stripped by python -O).
+    import ast
+
+    from qkdstack.processing import bob as bob_module
+
+    tree = ast.parse(Path(bob_module.__file__).read_text())
+    asserts = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+    assert asserts == [], f"assert statements in processing/bob.py at lines {asserts}"
+    alice_records, bob_records = _records("bb84")
+    alice = AliceNode(alice_records, OPTIONS, np.random.default_rng(1))
+    bob = BobNode(bob_records, OPTIONS, np.random.default_rng(2))
+    assert bob.state is None and bob.qber is None and bob.sifted_bits == 0
+    key = bob.run(ClassicalChannel(alice.handle, on_alice_confirmed=alice.stage_confirmed))
+    done = bob.state
+    assert isinstance(done, bob_module.BobDone) and done.final_key is key
+    reconciled = done.amplifying.reconciled
+    chain = [done.amplifying, reconciled, reconciled.raw, reconciled.raw.estimated]
+    names = ["BobAmplifying", "BobReconciled", "BobRawKey", "BobEstimated"]
+    assert [type(s).__name__ for s in chain] == names
+    estimated = reconciled.raw.estimated
+    assert bob.qber == estimated.qber == estimated.sampled.sample_errors / bob.sample_bits
+    assert bob.raw_key is estimated.sampled.key and bob.corrected_key is reconciled.key
+    # The states are frozen: a stage cannot change what an earlier one decided.
+    with pytest.raises(AttributeError):
+        estimated.qber = 0.0  # type: ignore[misc]
+
+
+def test_a_refused_estimate_keeps_its_numbers_and_no_raw_key() -> None:
+    # The QBER of a run refused for too much noise is reported, but no key moves on from it.
+    from qkdstack.processing import bob as bob_module
+
+    alice_records, bob_records = _records("bb84")
+    noisy = copy.deepcopy(bob_records)
+    flip = np.random.default_rng(5).random(len(noisy)) < 0.2
+    noisy.bit[flip] ^= 1
+    alice = AliceNode(alice_records, OPTIONS, np.random.default_rng(1))
+    bob = BobNode(noisy, OPTIONS, np.random.default_rng(2))
+    with pytest.raises(ProtocolAbort, match="exceeds"):
+        bob.run(ClassicalChannel(alice.handle, on_alice_confirmed=alice.stage_confirmed))
+    assert isinstance(bob.state, bob_module.BobEstimated)
+    assert bob.qber is not None and bob.qber > 0.11 and bob.sample_bits > 0
+    assert bob.raw_key is None and bob.key_index is None and bob.final_key is None
+
+
+def test_bobs_refusal_holds_under_python_O() -> None:
+    """Bob's refusal of a reply that does not fit is a ProtocolAbort also without asserts."""
+    script = textwrap.dedent(
+        """
+        import sys
+
+        import numpy as np
+
+        from qkdstack.errors import ProtocolAbort
+        from qkdstack.processing.channel import ClassicalChannel, Message
+        from qkdstack.processing.pipeline import BobNode, PipelineOptions
+        from synthetic import make_bb84_records
+
+        if not sys.flags.optimize:
+            raise SystemExit("not run under python -O")
+        _, bob_records = make_bb84_records(2000, 0.02, seed=3)
+        replies = {
+            "other kind": lambda request: Message("ack"),
+            "empty sift.reply": lambda request: Message("sift.reply"),
+            "abort": lambda request: Message("abort", public={"reason": "no"}),
+        }
+        for name, reply in replies.items():
+            bob = BobNode(bob_records, PipelineOptions(), np.random.default_rng(1))
+            try:
+                bob.run(ClassicalChannel(reply))
+            except ProtocolAbort as exc:
+                assert bob.final_key is None and bob.raw_key is None
+                print("refused", name, type(exc).__name__)
+            else:
+                raise SystemExit(f"{name} was accepted")
+        """
+    )
+    tests_dir = str(Path(__file__).parents[1])
+    done = subprocess.run(
+        [sys.executable, "-O", "-c", f"import sys; sys.path.insert(0, {tests_dir!r})\n{script}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("refused") == 3

@@ -280,7 +280,7 @@ def run_postprocessing(
         bob_key = None
     alice_key = alice_node.final_key if error is None else None
     if error is not None:
-        bob_node.final_key = None
+        bob_node.discard_key()
 
     stats = channel.stats
     n_key = 0 if bob_node.raw_key is None else int(bob_node.raw_key.shape[0])
