@@ -170,6 +170,21 @@ def test_a_second_sift_and_an_early_amplify_are_refused() -> None:
         alice.handle(Message("amplify"))
 
 
+def _run_optimized(script: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` under ``python -O`` (asserts stripped), with the tests' helpers importable;
+    it must succeed."""
+    tests_dir = str(Path(__file__).parents[1])
+    done = subprocess.run(
+        [sys.executable, "-O", "-c", f"import sys; sys.path.insert(0, {tests_dir!r})\n{script}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def test_refusal_holds_under_python_O() -> None:
     """Asserts are stripped by ``python -O``: the refusals must not depend on them."""
     script = textwrap.dedent(
@@ -197,15 +212,7 @@ def test_refusal_holds_under_python_O() -> None:
                 raise SystemExit(f"{kind} was accepted before sift")
         """
     )
-    tests_dir = str(Path(__file__).parents[1])
-    done = subprocess.run(
-        [sys.executable, "-O", "-c", f"import sys; sys.path.insert(0, {tests_dir!r})\n{script}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _run_optimized(script)
     assert done.stdout.count("refused") == 7
 
 
@@ -349,13 +356,5 @@ def test_bobs_refusal_holds_under_python_O() -> None:
                 raise SystemExit(f"{name} was accepted")
         """
     )
-    tests_dir = str(Path(__file__).parents[1])
-    done = subprocess.run(
-        [sys.executable, "-O", "-c", f"import sys; sys.path.insert(0, {tests_dir!r})\n{script}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _run_optimized(script)
     assert done.stdout.count("refused") == 3
