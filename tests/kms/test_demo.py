@@ -5,6 +5,7 @@ SIGTERM stops every process the demo started."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import signal
@@ -88,3 +89,25 @@ def test_demo_runs_until_sigterm_and_its_curl_works(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert compare.returncode == 0, compare.stdout + compare.stderr
+
+
+def test_a_node_that_fails_stops_its_peer_and_counts_as_a_failed_run(tmp_path: Path) -> None:
+    # Alice's copy of the secret is readable by others: her node refuses to start (exit 2), and
+    # Bob, who would retry his connection forever, is stopped with her.
+    from qkdstack.kms.demo import NodePair
+    from qkdstack.kms.store import KeyStore
+
+    for store in ("alice.db", "bob.db"):
+        KeyStore(tmp_path / store).close()
+    pair = NodePair(tmp_path, pulses=10**6, rounds=1)
+    os.chmod(tmp_path / "psk", 0o644)
+    pair.start()
+    deadline = time.monotonic() + 60
+    outcome = pair.finished()
+    while outcome is None:
+        assert time.monotonic() < deadline, (tmp_path / "logs" / "alice.log").read_text()
+        time.sleep(0.2)
+        outcome = pair.finished()
+    assert outcome is False and pair.failures == 1 and not pair.running
+    assert _processes_using(tmp_path) == []
+    assert "0600" in (tmp_path / "logs" / "alice.log").read_text()

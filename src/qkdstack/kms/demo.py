@@ -138,8 +138,14 @@ class NodePair:
 
     def finished(self) -> bool | None:
         """None while a run goes on; True if the last run ended well, False if a node failed."""
-        if not self._children or self.running:
+        if not self._children:
             return None
+        if self.running:
+            if not any(child.poll() not in (None, 0) for child in self._children):
+                return None
+            self.stop()  # one node failed: the other would wait for it forever
+            self.failures += 1
+            return False
         ok = all(child.returncode == 0 for child in self._children)
         self.failures = 0 if ok else self.failures + 1
         self._children = []
