@@ -41,6 +41,8 @@ def test_node_usage_errors_exit_2_before_any_work(tmp_path: Path, capsys) -> Non
         (["--listen", "127.0.0.1:1", "--window", "0"], "--window"),
         (["--listen", "127.0.0.1:1", "--window", "many"], "--window"),
         (["--listen", "127.0.0.1:1", "--window", "257"], "--window"),
+        # decoy-bb84 (the default) needs a laser: the library's rule (qkdstack.model), as qkd run
+        (["--listen", "127.0.0.1:1", "--set", "source=spdc"], "source"),
     ]
     for extra, option in cases:
         capsys.readouterr()

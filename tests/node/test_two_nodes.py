@@ -177,7 +177,12 @@ def _kill_and_restart(p: Pair, kills: int, seed: int) -> int:
             bob.kill()
             reported += len(bob.reports)
             bob = p.bob(*bob_args)
-    bob.wait_reports(len(bob.reports) + 2, timeout=30)  # rounds go on after the last restart
+    # Rounds go on after the last restart. Both nodes must be up (their SIGTERM handlers
+    # installed) before they are stopped: a node still importing when SIGTERM comes dies of it.
+    alice.wait_listening(timeout=120)
+    want = len(bob.reports) + 2
+    bob.wait_reports(want, timeout=120)
+    assert len(bob.reports) >= want, bob.stderr[-5:]
     bob.terminate()  # SIGTERM: the rounds in flight finish, then Bob says goodbye
     assert bob.wait(60) == 0, bob.stderr[-5:]
     alice.terminate()

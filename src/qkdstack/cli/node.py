@@ -84,14 +84,14 @@ def _link_source(
 ) -> Any:
     """The per-round record source from ``qkd run``'s link options (same parsing, same checks)."""
     from qkdstack.cli.run import parse_count, resolve_cli_params
+    from qkdstack.model import protocol_params
     from qkdstack.node.fibre import RoundSource
 
     n_pulses = parse_count("--pulses", pulses)
     link_params = resolve_cli_params(
         params, assignments, config, {"distance_km": distance_km, "source": None}
     )
-    if protocol == "decoy-bb84" and link_params.source == "single-photon":
-        link_params = link_params.replace(source="laser")  # decoy states need a laser
+    link_params = protocol_params(protocol, link_params)  # decoy-bb84 runs a laser (model.py)
     if seed is not None and seed < 0:
         raise ParameterError(f"Argument '--seed' must be >= 0, not {seed}.")
     for path in records:

@@ -369,18 +369,22 @@ class BobClient:
                 report["ec_efficiency"] = _ec_efficiency(bob, report["leaked_ec_bits"])
             # Fail closed, as the in-process recipe does: no key from numbers the declared link
             # cannot produce (Alice hears of it as an ABORT before anything is stored).
-            check_statistics(
-                records.meta,
-                detections=bob.detections,
-                secret_bits=int(key.shape[0]),
-                statistics={
-                    "qber": bob.qber,
-                    "qber_upper": bob.qber_upper,
-                    **{k: v for k, v in bob.amplify_info.items() if isinstance(v, float)},
-                },
-                source=cfg.options.source,
-                mu=cfg.options.mu,
-            )
+            try:
+                check_statistics(
+                    records.meta,
+                    detections=bob.detections,
+                    secret_bits=int(key.shape[0]),
+                    statistics={
+                        "qber": bob.qber,
+                        "qber_upper": bob.qber_upper,
+                        **{k: v for k, v in bob.amplify_info.items() if isinstance(v, float)},
+                    },
+                    source=cfg.options.source,
+                    mu=cfg.options.mu,
+                )
+            except ProtocolAbort:
+                bob.discard_key()  # refused: Bob's node holds no key either
+                raise
             stage = "commit"
             stored = await self._commit(conn, round_id, auth, key, bob.qber)
             report.update(secret_bits=int(key.shape[0]), stored_keys=stored, aborted=False)
