@@ -259,3 +259,80 @@ def test_keys_two_nodes_confirmed_are_served_and_pending_ones_are_not(tmp_path: 
             pool.allocate(1, 1)
     finally:
         pool.close()
+
+
+def test_a_block_of_keys_across_store_keys_is_consumed_exactly(tmp_path: Path) -> None:
+    # One commit of many keys (a block reserved ahead) that cut store keys of 32 bytes into
+    # pieces of 24: each store key ends consumed to the end of its last piece, erased when used
+    # up; after a restart the pool holds exactly the rest, which continues the same byte stream.
+    path = tmp_path / "a.db"
+    with KeyStore(path) as store:
+        store.deposit(_bits(256 * 10))
+    material = np.packbits(_bits(256 * 10)).tobytes()
+    pool = KeyPool(path, "KME_A", None)
+    try:
+        cut = pool.allocate(7, 24)  # 168 bytes: 5 store keys used up, the 6th to byte 8
+
+        async def commit() -> None:
+            items = [(Reservation(k.key_id, "SAE_A", ("SAE_B",), s), k.material) for k, s in cut]
+            await pool.commit_delivery(items, [], remote=True, ahead=True)
+
+        asyncio.run(commit())
+    finally:
+        pool.close()
+    assert b"".join(k.material for k, _ in cut) == material[:168]
+    with sqlite3.connect(path) as db:
+        lengths = [r[0] for r in db.execute("SELECT length(material) FROM keys ORDER BY rowid")]
+        used = dict(db.execute("SELECT key_id, used_bytes FROM kms_used").fetchall())
+    assert lengths == [0] * 5 + [32] * 5 and list(used.values()) == [8]
+    pool = KeyPool(path, "KME_A", None)
+    try:
+        assert pool.available_bytes() == 320 - 168
+        ((rest, _),) = pool.allocate(1, 320 - 168)
+        assert rest.material == material[168:]
+    finally:
+        pool.close()
+
+
+def test_a_pushed_block_is_cut_in_order_and_refused_whole(tmp_path: Path) -> None:
+    # The peer's block of reservations is accepted as one at a time would be: pieces of one store
+    # key consume it in turn (erased once used up), and a block with one bad reservation - here
+    # a piece of a store key an earlier one used up - stores none of them.
+    path = tmp_path / "b.db"
+    with KeyStore(path) as store:
+        ids = store.deposit(_bits(256 * 40))
+    material = np.packbits(_bits(256 * 40)).tobytes()
+    pair = ("KME_A", "KME_B")
+    peer = [i for i in ids if owner_of(i, pair) == "KME_A"][:2]
+    pool = KeyPool(path, "KME_B", "KME_A")
+
+    def res(n: int, *segments: tuple[str, int, int]) -> Reservation:
+        return Reservation(f"{n:08x}-1b0e-4a53-9a55-0d9b2b1d0c11", "SAE_A", ("SAE_B",), segments)
+
+    good = [res(1, (peer[0], 0, 16)), res(2, (peer[0], 16, 16)), res(3, (peer[1], 0, 8))]
+    bad = [res(4, (peer[1], 8, 24)), res(5, (peer[1], 8, 8))]  # #5: peer[1] is used up by #4
+
+    async def scenario() -> list[bytes]:
+        assert await pool.accept_reservations(good) == [r.key_id for r in good]
+        with pytest.raises(ReservationRefused):
+            await pool.accept_reservations(bad)
+        keys = await pool.retrieve("SAE_A", "SAE_B", [r.key_id for r in good])
+        with pytest.raises(ReservationRefused):  # nothing of the refused block was stored
+            await pool.retrieve("SAE_A", "SAE_B", [bad[0].key_id])
+        return [k.material for k in keys]
+
+    try:
+        got = asyncio.run(scenario())
+    finally:
+        pool.close()
+    start = [32 * ids.index(sid) for sid in peer]
+    assert got == [
+        material[start[0] : start[0] + 16],
+        material[start[0] + 16 : start[0] + 32],
+        material[start[1] : start[1] + 8],
+    ]
+    with sqlite3.connect(path) as db:
+        size = dict(db.execute("SELECT key_id, length(material) FROM keys").fetchall())
+        used = dict(db.execute("SELECT key_id, used_bytes FROM kms_used").fetchall())
+    assert size[peer[0]] == 0 and peer[0] not in used  # used up: erased
+    assert size[peer[1]] == 32 and used[peer[1]] == 8  # the refused block left it as it was

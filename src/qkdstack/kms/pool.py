@@ -36,7 +36,7 @@ import sqlite3
 import stat
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -483,27 +483,28 @@ class KeyPool:
             if acked:
                 db.executemany("DELETE FROM kms_outbox WHERE seq = ?", acked)
             seq = None
+            as_json = [r.to_json() for r, _ in items] if remote or ahead else []
             if remote:
-                payload = json.dumps([r.to_json() for r, _ in items])
                 seq = db.execute(
-                    "INSERT INTO kms_outbox (payload) VALUES (?)", (payload,)
+                    "INSERT INTO kms_outbox (payload) VALUES (?)", (json.dumps(as_json),)
                 ).lastrowid
-            for r, material in items:
-                for sid, off, length in r.segments:
-                    _consume_absolute(db, sid, off, length, sizes.get(sid))
-                if local_slaves:
-                    db.execute(
-                        "INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)",
-                        (r.key_id, r.master_sae, local, local, material),
-                    )
-                if ahead:
-                    # Rows in the order the keys are handed out (rowid order): forgetting the
-                    # next few dirties one page, not one per key as a random key ID would.
-                    row = db.execute(
-                        "INSERT INTO kms_ahead (reservation, material) VALUES (?, ?)",
-                        (json.dumps(r.to_json()), material),
-                    ).lastrowid
-                    assert row is not None
+            _consume_all(db, [seg for r, _ in items for seg in r.segments], sizes)
+            if local_slaves:
+                db.executemany(
+                    "INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)",
+                    [(r.key_id, r.master_sae, local, local, m) for r, m in items],
+                )
+            if ahead:
+                # Rows in the order the keys are handed out (rowid order): forgetting the next
+                # few dirties one page, not one per key as a random key ID would. Numbered here
+                # (as SQLite would: one above the largest) so that one statement writes them all.
+                top = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM kms_ahead").fetchone()[0])
+                rows = [
+                    (top + i, json.dumps(obj), m)
+                    for i, (obj, (_, m)) in enumerate(zip(as_json, items, strict=True), start=1)
+                ]
+                db.executemany("INSERT INTO kms_ahead VALUES (?, ?, ?)", rows)
+                for (r, _), (row, _, _) in zip(items, rows, strict=True):
                     ahead_rows[r.key_id] = row
             return seq
 
@@ -576,31 +577,51 @@ class KeyPool:
         items = list(reservations)
 
         def job(db: sqlite3.Connection) -> list[str]:
+            # A block reserved ahead brings hundreds of reservations: read what they need in a
+            # few queries, check and cut in memory (in order, as one at a time would), then
+            # write with one statement per kind of change.
+            known = _existing(
+                db, "SELECT key_id FROM kms_reserved WHERE key_id IN", [r.key_id for r in items]
+            )
+            todo = []
             for r in items:
-                if db.execute(
-                    "SELECT 1 FROM kms_reserved WHERE key_id = ?", (r.key_id,)
-                ).fetchone():
-                    continue
+                if r.key_id not in known:  # idempotent: a key ID it holds is ignored
+                    known.add(r.key_id)
+                    todo.append(r)
+            sids = list(dict.fromkeys(sid for r in todo for sid, _, _ in r.segments))
+            for sid in sids:
+                if self._pair is None or owner_of(sid, self._pair) == self.kme_id:
+                    # Only the peer's share of the store may be reserved by the peer.
+                    raise ReservationRefused("not_found")
+            stored = _rows(db, "SELECT key_id, material, source FROM keys WHERE key_id IN", sids)
+            material: dict[str, bytes] = {}
+            for sid, blob, source in stored:
+                if source in SERVABLE_SOURCES:
+                    material[sid] = bytes(blob)
+            used = dict(_rows(db, "SELECT key_id, used_bytes FROM kms_used WHERE key_id IN", sids))
+            erased: set[str] = set()
+            rows = []
+            for r in todo:
                 parts = []
                 for sid, off, length in r.segments:
-                    if self._pair is None or owner_of(sid, self._pair) == self.kme_id:
-                        # Only the peer's share of the store may be reserved by the peer.
+                    blob = material.get(sid)
+                    if blob is None or sid in erased or off + length > len(blob):
                         raise ReservationRefused("not_found")
-                    row = db.execute(
-                        "SELECT material, source FROM keys WHERE key_id = ?", (sid,)
-                    ).fetchone()
-                    if row is None or row[1] not in SERVABLE_SOURCES:
-                        raise ReservationRefused("not_found")
-                    material = bytes(row[0])
-                    if off + length > len(material):
-                        raise ReservationRefused("not_found")
-                    parts.append(material[off : off + length])
-                    _consume_relative(db, sid, length, len(material))
+                    parts.append(blob[off : off + length])
+                    used[sid] = int(used.get(sid, 0)) + length
+                    if used[sid] >= len(blob):
+                        erased.add(sid)
                 slaves = json.dumps(list(r.slaves))
-                db.execute(
-                    "INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)",
-                    (r.key_id, r.master_sae, slaves, slaves, b"".join(parts)),
-                )
+                rows.append((r.key_id, r.master_sae, slaves, slaves, b"".join(parts)))
+            touched = {sid for r in todo for sid, _, _ in r.segments}
+            if erased:
+                db.executemany(_ERASE, [(sid,) for sid in erased])
+                db.executemany("DELETE FROM kms_used WHERE key_id = ?", [(sid,) for sid in erased])
+            db.executemany(
+                "INSERT OR REPLACE INTO kms_used VALUES (?, ?)",
+                [(sid, used[sid]) for sid in touched - erased],
+            )
+            db.executemany("INSERT INTO kms_reserved VALUES (?, ?, ?, ?, ?)", rows)
             return [r.key_id for r in items]
 
         result: list[str] = await self._run(job)
@@ -674,34 +695,48 @@ def _settle(future: asyncio.Future[Any], value: Any, err: BaseException | None) 
         future.set_result(value)
 
 
-def _consume_absolute(
-    db: sqlite3.Connection, store_key_id: str, offset: int, length: int, size: int | None
+def _consume_all(
+    db: sqlite3.Connection, segments: Sequence[Segment], sizes: Mapping[str, int]
 ) -> None:
-    """The allocating KME: the store key (of ``size`` bytes, looked up if None) is consumed up to
-    ``offset + length``; a used-up key's material is erased (and needs no usage row)."""
-    used_bytes = offset + length
-    if used_bytes >= (size if size is not None else _store_size(db, store_key_id)):
-        _erase(db, store_key_id)
-        if offset:  # a key used from its first byte to its last never had a usage row
-            db.execute("DELETE FROM kms_used WHERE key_id = ?", (store_key_id,))
-        return
-    db.execute(
-        "INSERT INTO kms_used VALUES (?, ?) ON CONFLICT(key_id) DO UPDATE SET "
-        "used_bytes = MAX(used_bytes, excluded.used_bytes)",
-        (store_key_id, used_bytes),
-    )
+    """This (allocating) KME consumes ``segments`` of its store keys, with one statement per kind of
+    change: each store key ends consumed up to the end of its last segment (segments of one key
+    are cut in order), erased if that is its end."""
+    reach: dict[str, int] = {}
+    for sid, off, length in segments:
+        reach[sid] = max(reach.get(sid, 0), off + length)
+    erased, used = [], []
+    for sid, end in reach.items():
+        size = sizes.get(sid)
+        if end >= (size if size is not None else _store_size(db, sid)):
+            erased.append((sid,))
+        else:
+            used.append((sid, end))
+    if erased:
+        db.executemany(_ERASE, erased)
+        db.executemany("DELETE FROM kms_used WHERE key_id = ?", erased)
+    if used:
+        db.executemany(
+            "INSERT INTO kms_used VALUES (?, ?) ON CONFLICT(key_id) DO UPDATE SET "
+            "used_bytes = MAX(used_bytes, excluded.used_bytes)",
+            used,
+        )
 
 
-def _consume_relative(db: sqlite3.Connection, store_key_id: str, length: int, size: int) -> None:
-    """The other KME: ``length`` more bytes of the store key are reserved."""
-    row = db.execute("SELECT used_bytes FROM kms_used WHERE key_id = ?", (store_key_id,)).fetchone()
-    used = (int(row[0]) if row is not None else 0) + length
-    if used >= size:
-        _erase(db, store_key_id)
-        if row is not None:
-            db.execute("DELETE FROM kms_used WHERE key_id = ?", (store_key_id,))
-        return
-    db.execute("INSERT OR REPLACE INTO kms_used VALUES (?, ?)", (store_key_id, used))
+_IN_CHUNK = 500  # bound parameters per IN (...) query (SQLite allows 999 by default)
+
+
+def _rows(db: sqlite3.Connection, query: str, values: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` (ending in ``IN``) for ``values``, in chunks of ``_IN_CHUNK``."""
+    out: list[tuple[Any, ...]] = []
+    for i in range(0, len(values), _IN_CHUNK):
+        chunk = values[i : i + _IN_CHUNK]
+        out += db.execute(f"{query} ({', '.join('?' * len(chunk))})", chunk).fetchall()
+    return out
+
+
+def _existing(db: sqlite3.Connection, query: str, values: Sequence[str]) -> set[str]:
+    """The first column of :func:`_rows`, as a set."""
+    return {row[0] for row in _rows(db, query, values)}
 
 
 def _store_size(db: sqlite3.Connection, store_key_id: str) -> int:
@@ -713,11 +748,10 @@ def _store_size(db: sqlite3.Connection, store_key_id: str) -> int:
     return int(row[0])
 
 
-def _erase(db: sqlite3.Connection, store_key_id: str) -> None:
-    """Erase a used-up store key's material, keeping its row: row IDs then never go down, so that
-    :meth:`KeyPool.refresh` (which reads rows above the last row ID seen) misses no new key.
-    ``secure_delete`` overwrites the old content in the file."""
-    db.execute("UPDATE keys SET material = x'' WHERE key_id = ?", (store_key_id,))
+_ERASE = "UPDATE keys SET material = x'' WHERE key_id = ?"
+"""Erase a used-up store key's material, keeping its row: row IDs then never go down, so that
+:meth:`KeyPool.refresh` (which reads rows above the last row ID seen) misses no new key.
+``secure_delete`` overwrites the old content in the file."""
 
 
 def new_key_id() -> str:
