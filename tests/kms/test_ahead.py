@@ -198,3 +198,62 @@ def test_a_block_the_peer_did_not_confirm_is_used_once_it_does(tmp_path: Path) -
     finally:
         a.close()
         b.close()
+
+
+def test_a_block_is_committed_in_chunks_and_a_failed_chunk_loses_only_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A block is committed chunk after chunk (the requests' commits fit in between). If a chunk's
+    # commit fails, the chunks before it are durable and are pushed and used; the failed one's
+    # keys are dropped, never handed out.
+    from qkdstack.kms import ahead as ahead_module
+
+    monkeypatch.setattr(ahead_module, "COMMIT_CHUNK", 8)  # the first block (16 keys): 2 chunks
+    a, b, _ = _pair(tmp_path, 60)
+    link = Link(b)
+    real = a.commit_delivery
+    chunks: list[int] = []
+    lost: list[str] = []
+
+    async def failing_second_chunk(items, local, remote, ahead=False):  # type: ignore[no-untyped-def]
+        if ahead:
+            chunks.append(len(items))
+            if len(chunks) == 2:
+                lost.extend(r.key_id for r, _ in items)
+                raise KeyStoreError("disk full")
+        return await real(items, local, remote, ahead)
+
+    monkeypatch.setattr(a, "commit_delivery", failing_second_chunk)
+
+    async def run() -> list[DeliveredKey]:
+        ahead = ReserveAhead(a, link, max_keys=16)
+        per_request = PerRequest(a, link)
+        first = await asyncio.gather(*[_deliver(ahead, per_request) for _ in range(2)])
+        await _until_refilled(ahead)  # the two concurrent requests started a block
+        from_block = 2 - per_request.calls  # a request that waited for it took one of its keys
+        left = ahead.stored(*LANE, KEY_BYTES)
+        assert left + from_block == 8  # the first chunk only
+        calls = per_request.calls
+        got = [k for _ in range(left) for k in await _deliver(ahead, per_request)]
+        assert per_request.calls == calls  # they came from the block
+        await ahead.close()
+        return got + [k for keys in first for k in keys]
+
+    try:
+        got = asyncio.run(run())
+        assert chunks[:2] == [8, 8] and len(lost) == 8
+        assert not {k.key_id for k in got} & set(lost)  # the failed chunk's keys: never handed out
+        with sqlite3.connect(tmp_path / "alice.db") as db:
+            rows = [r[0] for r in db.execute("SELECT reservation FROM kms_ahead")]
+        assert not any(key_id in row for row in rows for key_id in lost)  # nor kept
+
+        async def fetch() -> None:  # each was reserved at the peer before it was handed out
+            found = await b.retrieve("SAE_A", "SAE_B", [k.key_id for k in got])
+            assert {k.key_id: k.material for k in found} == {k.key_id: k.material for k in got}
+            with pytest.raises(KeyStoreError):  # the failed chunk never reached the peer
+                await b.retrieve("SAE_A", "SAE_B", lost[:1])
+
+        asyncio.run(fetch())
+    finally:
+        a.close()
+        b.close()

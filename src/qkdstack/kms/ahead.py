@@ -4,10 +4,11 @@ A key whose slaves are all at the peer KME must be reserved there, durably, befo
 the master SAE. Doing that for each request puts a KME-to-KME round trip, the peer's HTTP handling
 and a second durable commit on the critical path of every delivery. Once a *lane* (one master
 SAE, one tuple of remote slave SAEs, one key size) carries concurrent requests, this module
-instead reserves a block of keys for the lane in one step, exactly as the per-request path would
-(:meth:`KeyPool.commit_delivery`: this KME's consumption, an outbox entry, and here also the keys
-with their material in ``kms_ahead``; then :meth:`PeerLink.push`, answered once the peer holds
-the reservations durably). A request of that lane then takes keys from the block and returns them
+instead reserves a block of keys for the lane in one push, committed here exactly as the
+per-request path would (:meth:`KeyPool.commit_delivery`: this KME's consumption, an outbox entry,
+and here also the keys with their material in ``kms_ahead``), in chunks of ``COMMIT_CHUNK`` keys
+one after the other, so that the requests' own commits are not held behind a whole block; then
+:meth:`PeerLink.push`, answered once the peer holds the reservations durably. A request of that lane then takes keys from the block and returns them
 after one durable commit here that forgets them (:meth:`KeyPool.hand_out_ahead`). Blocks grow
 from ``FIRST_BLOCK`` keys, doubling, up to the configured ``reserve_ahead_keys``, and the next one
 is reserved when half of the current one is left, so the link is off the critical path.
@@ -38,10 +39,13 @@ from typing import Any
 
 from qkdstack.kms.pool import DeliveredKey, KeyPool, PoolExhausted, Reservation
 
-__all__ = ["FIRST_BLOCK", "ReserveAhead"]
+__all__ = ["COMMIT_CHUNK", "FIRST_BLOCK", "ReserveAhead"]
 
 FIRST_BLOCK = 16
 """Keys in a lane's first block (later blocks double, up to the configured maximum)."""
+
+COMMIT_CHUNK = 32
+"""Keys of a block committed in one transaction (a block is committed chunk after chunk)."""
 
 _log = logging.getLogger("qkdstack.kms")
 
@@ -148,23 +152,34 @@ class ReserveAhead:
         block: asyncio.Future[None],
         deliveries: Sequence[tuple[Reservation, bytes]],
     ) -> None:
-        seq = None
+        # Committed in chunks, one after the other: each chunk is durable on its own (its keys'
+        # consumption, their rows, an outbox entry), so the requests' own commits join the
+        # writer's batches between two chunks instead of waiting behind the whole block.
+        seqs: list[int] = []
+        done = 0
         try:
-            seq = await self.pool.commit_delivery(deliveries, [], remote=True, ahead=True)
-        except Exception as exc:  # nothing durable: the cut keys are dropped, never reused
+            for start in range(0, len(deliveries), COMMIT_CHUNK):
+                chunk = deliveries[start : start + COMMIT_CHUNK]
+                seq = await self.pool.commit_delivery(chunk, [], remote=True, ahead=True)
+                if seq is not None:
+                    seqs.append(seq)
+                done = start + len(chunk)
+        except Exception as exc:  # the chunks not durable are dropped, never reused
             _log.warning("reserving ahead failed: %s", type(exc).__name__)
-        finally:
-            if seq is None:  # failed or cancelled: the lane's requests take the other path
-                _release(lane, block)
-        if seq is not None:
-            await self._confirm(lane, block, deliveries, seq)
+        except BaseException:  # cancelled (the KME stops): what is durable is recovered at start
+            _release(lane, block)
+            raise
+        if not done:  # nothing durable: the lane's requests take the other path
+            _release(lane, block)
+            return
+        await self._confirm(lane, block, deliveries[:done], seqs)
 
     async def _confirm(
         self,
         lane: _LaneState,
         block: asyncio.Future[None],
         items: Sequence[tuple[Reservation, bytes]],
-        seq: int | None,
+        seqs: Sequence[int],
     ) -> None:
         """Push ``items`` until the peer has them, then make them available to the lane. The
         lane's requests wait for the first attempt only; while the peer is unreachable they take
@@ -178,8 +193,8 @@ class ReserveAhead:
                     _log.warning("peer KME did not confirm a block: %s", type(exc).__name__)
                     _release(lane, block)
                     await asyncio.sleep(1.0)
-            if seq is not None:
-                self.pool.outbox_done([seq])
+            if seqs:
+                self.pool.outbox_done(seqs)
             lane.keys.extend(DeliveredKey(r.key_id, m) for r, m in items)
         finally:
             _release(lane, block)
@@ -195,7 +210,7 @@ class ReserveAhead:
         for key, items in groups.items():
             lane = self._lanes.setdefault(key, _LaneState())
             lane.refill = asyncio.get_running_loop().create_future()
-            self._spawn(self._confirm(lane, lane.refill, items, None))
+            self._spawn(self._confirm(lane, lane.refill, items, ()))
 
     async def close(self) -> None:
         """Cancel the reservations in flight (what was committed is recovered at the next
