@@ -81,3 +81,12 @@ def test_keys_compare_and_list(tmp_path: Path, capsys) -> None:  # type: ignore[
     assert listed["count"] == 2 and {k["key_id"] for k in listed["keys"]} == {"k1", "k2"}
     assert all(set(k) == {"key_id", "size_bits", "created_unix"} for k in listed["keys"])
     assert main(["keys", "compare", str(a), str(tmp_path / "missing.db")]) == 2
+
+
+def test_init_psk_default_is_the_nodes_default() -> None:
+    # The command line keeps its own copy (importing qkdstack.node would load the whole node for
+    # `qkd --help`); the demo and the library use the node's.
+    from qkdstack.cli import node as cli_node
+    from qkdstack.node import DEFAULT_PSK_BITS
+
+    assert cli_node._DEFAULT_PSK_BITS == DEFAULT_PSK_BITS

@@ -18,7 +18,7 @@ from qkdstack.errors import ParameterError
 
 __all__ = ["register"]
 
-_DEFAULT_PSK_BITS = 1 << 18
+_DEFAULT_PSK_BITS = 1 << 18  # qkdstack.node.DEFAULT_PSK_BITS (not imported: help stays light)
 
 
 def _pool_path(store: Path) -> Path:

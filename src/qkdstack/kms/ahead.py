@@ -8,7 +8,8 @@ instead reserves a block of keys for the lane in one push, committed here exactl
 per-request path would (:meth:`KeyPool.commit_delivery`: this KME's consumption, an outbox entry,
 and here also the keys with their material in ``kms_ahead``), in chunks of ``COMMIT_CHUNK`` keys
 one after the other, so that the requests' own commits are not held behind a whole block; then
-:meth:`PeerLink.push`, answered once the peer holds the reservations durably. A request of that lane then takes keys from the block and returns them
+:meth:`PeerLink.push`, answered once the peer holds the reservations durably. A request of that
+lane then takes keys from the block and returns them
 after one durable commit here that forgets them (:meth:`KeyPool.hand_out_ahead`). Blocks grow
 from ``FIRST_BLOCK`` keys, doubling, up to the configured ``reserve_ahead_keys``, and the next one
 is reserved when half of the current one is left, so the link is off the critical path.

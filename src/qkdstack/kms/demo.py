@@ -30,7 +30,7 @@ from qkdstack.errors import KeyStoreError, ParameterError
 from qkdstack.kms.certs import write_certificates
 from qkdstack.kms.client import SAEClient
 from qkdstack.kms.store import KeyStore
-from qkdstack.node import write_psk
+from qkdstack.node import DEFAULT_PSK_BITS, write_psk
 
 __all__ = ["DEMO_KMES", "NodePair", "run_demo", "write_demo_configs"]
 
@@ -38,8 +38,6 @@ DEMO_KMES = (("KME_A", "SAE_A", "alice.db"), ("KME_B", "SAE_B", "bob.db"))
 
 DEMO_PROTOCOL = "decoy-bb84"
 """The demo's link: decoy-state BB84 with a laser over the default fibre (as ``qkd run``)."""
-
-_PSK_BYTES = 1 << 15  # 2^18 bits, as ``qkd node init-psk``
 
 
 def _free_port() -> int:
@@ -72,7 +70,7 @@ def _write_psk_copies(directory: Path) -> tuple[Path, Path]:
     if not (alice.is_file() and bob.is_file()):
         for path in (alice, bob):
             path.unlink(missing_ok=True)
-        secret = secrets.token_bytes(_PSK_BYTES)
+        secret = secrets.token_bytes(DEFAULT_PSK_BITS // 8)
         write_psk(alice, secret)
         write_psk(bob, secret)
     return alice, bob
@@ -87,15 +85,25 @@ def _spawn(args: Sequence[str], log: IO[bytes] | None = None) -> subprocess.Pope
     )
 
 
-def _stop(child: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
-    """SIGTERM (a node finishes or drops its round cleanly), then SIGKILL if it hangs."""
+def _terminate(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, once (a second one makes a KME skip its graceful shutdown)."""
     if child.poll() is None:
         os.killpg(child.pid, signal.SIGTERM)
+
+
+def _reap(child: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Wait for a child told to stop; SIGKILL if it hangs."""
     try:
         child.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
+
+
+def _stop(child: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    """SIGTERM (a node finishes or drops its round cleanly), then SIGKILL if it hangs."""
+    _terminate(child)
+    _reap(child, timeout_s)
 
 
 class NodePair:
@@ -222,10 +230,9 @@ def run_demo(
     finally:
         nodes.stop()
         for kme in kmes:
-            if kme.poll() is None:
-                os.killpg(kme.pid, signal.SIGTERM)
+            _terminate(kme)  # both at once, then wait for each
         for kme in kmes:
-            _stop(kme, timeout_s=15.0)
+            _reap(kme, timeout_s=15.0)
         for sig, handler in old.items():
             signal.signal(sig, handler)
 

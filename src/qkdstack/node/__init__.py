@@ -16,13 +16,14 @@ The node sits above :mod:`qkdstack.processing` and below the key store: it never
 from qkdstack.node.config import NodeConfig, RoundReport
 from qkdstack.node.fibre import RoundSource
 from qkdstack.node.messages import AUTH_BITS_PER_ROUND, AUTH_PADS_PER_ROUND, KEY_SIZE_BITS
-from qkdstack.node.pool import AuthPool, read_psk, write_psk
+from qkdstack.node.pool import DEFAULT_PSK_BITS, AuthPool, read_psk, write_psk
 from qkdstack.node.runner import run_node
 from qkdstack.node.sink import KeySink, MemorySink
 
 __all__ = [
     "AUTH_BITS_PER_ROUND",
     "AUTH_PADS_PER_ROUND",
+    "DEFAULT_PSK_BITS",
     "KEY_SIZE_BITS",
     "AuthPool",
     "KeySink",

@@ -33,7 +33,7 @@ from typing import Final
 from qkdstack.errors import NodeError, ParameterError
 from qkdstack.processing.authentication import TAG_BYTES
 
-__all__ = ["PAD_BYTES", "AuthPool", "read_psk", "write_psk"]
+__all__ = ["DEFAULT_PSK_BITS", "PAD_BYTES", "AuthPool", "read_psk", "write_psk"]
 
 PAD_BYTES: Final = TAG_BYTES
 _R_BYTES: Final = 16
@@ -65,6 +65,11 @@ def _private_file(path: Path, what: str) -> bool:
         return False
     os.close(fd)
     return True
+
+
+DEFAULT_PSK_BITS = 1 << 18
+"""The pre-shared secret's size by default (``qkd node init-psk``): 128 bits of hash key, the
+rest one-time pads until the first rounds refill the pool."""
 
 
 def write_psk(path: str | os.PathLike[str], secret: bytes) -> None:
