@@ -199,3 +199,27 @@ def test_memory_stays_bounded_while_1e11_pulses_stream(tmp_path: Path) -> None:
     assert long["peak_rss_mib"] < 1.25 * short["peak_rss_mib"] + 64
     assert long["peak_rss_mib"] < 2048
     assert np.isfinite(long["realtime_factor"])
+
+
+def test_the_collector_is_unfrozen_after_a_stream() -> None:
+    # The parent freezes its objects before forking the workers, and unfreezes them at the end,
+    # also when a block fails: nothing of the caller's stays out of the collector's reach.
+    import gc
+
+    run_streaming("bb84", LinkParams(), 4 * 10**5, seed=3, block_pulses=10**5, workers=2)
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError, match="a failing link"):
+        run_streaming(
+            "bb84", LinkParams(), 4 * 10**5, seed=3, block_pulses=10**5, workers=2,
+            attack=FailingLink(),
+        )  # fmt: skip
+    assert gc.get_freeze_count() == 0
+
+
+class FailingLink:
+    """An 'attack' whose link simulation fails inside the worker."""
+
+    name = "failing"
+
+    def simulate(self, *args: Any) -> Any:
+        raise RuntimeError("a failing link")

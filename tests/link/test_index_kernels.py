@@ -56,6 +56,16 @@ def test_gate_time_tags_equal_numpy(period_ps: float) -> None:
     np.testing.assert_array_equal(ik.gate_time_tags_ps(index[:10], period_ps), expected[:10])
 
 
+@pytest.mark.parametrize("top", [2**53 // 1000 - 1, 2**53 // 1000 + 10**6])
+def test_integer_periods_take_the_integer_product_only_while_it_is_exact(top: int) -> None:
+    # Below 2**53 ps the integer product equals rint of the float one; above, the float path
+    # (what rint(index * period) gives there) is kept.
+    index = np.sort(np.random.default_rng(3).integers(0, top, 3 * ik._COMPILED_FROM))
+    index[-1] = top
+    expected = np.rint(index * 1000.0).astype(np.int64)
+    np.testing.assert_array_equal(ik.gate_time_tags_ps(index.astype(np.int64), 1000.0), expected)
+
+
 def test_positions_of_equals_boolean_indexing() -> None:
     rng = np.random.default_rng(2)
     mask = rng.random(10_001) < 0.5

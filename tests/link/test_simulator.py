@@ -340,11 +340,83 @@ def test_vanishing_detection_probability_gives_no_events() -> None:
 
 
 def test_geometric_gaps_have_the_right_distribution() -> None:
-    from qkdstack.link.events import _detection_positions
+    from qkdstack.link.events import _detection_positions, _log_survival
 
     p = 0.2
     u = np.random.default_rng(5).random(200_000)
-    gaps = np.diff(_detection_positions(u, float(np.log1p(-p)), -1), prepend=-1)
+    gaps = np.diff(_detection_positions(_log_survival(u), float(np.log1p(-p)), -1), prepend=-1)
     for g in (1, 2, 5):
         assert_binomial(int((gaps == g).sum()), gaps.size, (1 - p) ** (g - 1) * p)
     assert gaps.min() == 1
+
+
+def test_log_survival_is_log1p_of_minus_u_and_keeps_every_gap() -> None:
+    from qkdstack.link.events import _detection_positions, _log_survival
+
+    u = np.random.default_rng(6).random(1_000_000)
+    k = u * 2.0**53  # Generator.random: multiples of 2**-53, so 1 - u is exact
+    np.testing.assert_array_equal(k, np.floor(k))
+    np.testing.assert_array_equal((1.0 - u) * 2.0**53, 2.0**53 - k)
+    logs = _log_survival(u.copy())
+    reference = np.log1p(-u)
+    np.testing.assert_array_less(
+        np.abs(logs - reference), 2 * np.spacing(np.abs(reference)) + 1e-300
+    )
+    # The gaps of the positions equal 1 + floor(log1p(-u) / log1p(-p)), element by element.
+    p = 0.013
+    log_miss = float(np.log1p(-p))
+    gaps = np.diff(_detection_positions(logs, log_miss, -1), prepend=-1)
+    np.testing.assert_array_equal(gaps, 1 + np.floor(reference / log_miss).astype(np.int64))
+
+
+def test_branch_free_bit_rules_follow_each_rule() -> None:
+    from qkdstack.link.events import (
+        RANDOM,
+        USE_FLIPPED,
+        USE_VALUE,
+        EventTable,
+        _draw_events,
+        _guide_table,
+        _type_settings,
+    )
+
+    rules = np.array([0, 1, RANDOM, USE_VALUE, USE_FLIPPED], dtype=np.uint8)
+    a_rule, b_rule = np.repeat(rules, 5), np.tile(rules, 5)  # every pair of rules
+    k = a_rule.shape[0]
+    table = EventTable(
+        prob=np.full(k, 1.0 / k),
+        intensity=(np.arange(k) % 3).astype(np.uint8),
+        alice_basis=(np.arange(k) % 2).astype(np.uint8),
+        bob_basis=(np.arange(k) // 2 % 2).astype(np.uint8),
+        alice_bit=a_rule,
+        bob_bit=b_rule,
+        no_detection=np.zeros((3, 2)),
+    )
+    rng = np.random.default_rng(7)
+    n = 20_000
+    r = rng.integers(0, 256, n).astype(np.uint8)
+    cdf = np.cumsum(table.prob)
+    cdf[-1] = 1.0
+    counts = np.zeros(k, dtype=np.int64)
+    kind, inten, a_basis, a_bit, b_basis, b_bit = _draw_events(
+        rng.random(n), r, cdf, _guide_table(cdf), _type_settings(table), counts
+    )
+    np.testing.assert_array_equal(counts, np.bincount(kind, minlength=k))
+
+    def rule_bit(rule: int, value: int, fresh: int) -> int:
+        return {RANDOM: fresh, USE_VALUE: value, USE_FLIPPED: 1 - value}.get(rule, rule)
+
+    for j in range(n):
+        t, value = int(kind[j]), int(r[j]) & 1
+        assert inten[j] == table.intensity[t] and a_basis[j] == table.alice_basis[t]
+        assert b_basis[j] == table.bob_basis[t]
+        assert a_bit[j] == rule_bit(int(a_rule[t]), value, (int(r[j]) >> 1) & 1)
+        assert b_bit[j] == rule_bit(int(b_rule[t]), value, (int(r[j]) >> 2) & 1)
+
+
+def test_an_unknown_bit_rule_is_refused() -> None:
+    from qkdstack.errors import ParameterError
+    from qkdstack.link.events import _rule_masks
+
+    with pytest.raises(ParameterError, match="Unknown bit rule"):
+        _rule_masks(np.array([0, 7], dtype=np.uint8))

@@ -114,7 +114,16 @@ def is_strictly_increasing(a: IndexArray) -> bool:
 
 
 def gate_time_tags_ps(index: IndexArray, period_ps: float) -> npt.NDArray[np.int64]:
-    """Gate times ``rint(index * period_ps)`` in integer picoseconds (exact below 2**53 ps)."""
+    """Gate times ``rint(index * period_ps)`` in integer picoseconds (exact below 2**53 ps).
+
+    An integer period (1000 ps at 1 GHz) takes the integer product: below 2**53 the float
+    product is exact, so ``rint`` returns it unchanged, and the two agree.
+    """
+    period = float(period_ps)
+    if index.shape[0] and period.is_integer() and 0 <= period < 2**31:
+        top = int(np.max(np.abs(index)))  # a sorted list's last, but any order is allowed here
+        if top * period < 2**53:
+            return np.multiply(index, np.int64(period), dtype=np.int64)
     if index.shape[0] >= _COMPILED_FROM:
         return _time_tags(np.ascontiguousarray(index, dtype=np.int64), float(period_ps))
     return np.rint(index * period_ps).astype(np.int64)

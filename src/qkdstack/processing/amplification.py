@@ -65,6 +65,10 @@ from qkdstack.typing import BitArray
 
 __all__ = ["toeplitz_hash", "toeplitz_matrix"]
 
+FFT_WORKERS: int | None = None
+"""Threads for the batched FFTs when a call names none: None is up to 2 (see :func:`toeplitz_hash`);
+the streamed pipeline's worker processes set 1 (each keeps its own core busy)."""
+
 _BLOCK_BITS = 1 << 17  # largest B: transforms of at most 2^18 points (float32: 1 MiB)
 _ROUNDOFF_LIMIT = 0.125  # largest accepted distance of a float result to the nearest integer
 
@@ -214,7 +218,7 @@ def toeplitz_hash(
 
         return toeplitz_hash_cuda(key, seed_bits, m)
     if workers is None:
-        workers = min(2, os.cpu_count() or 1)
+        workers = FFT_WORKERS or min(2, os.cpu_count() or 1)
     block = min(_BLOCK_BITS, _block_length(n))
     for dtype in (np.float32, np.float64):
         out, worst = _blocked_hash(key, seed_bits, m, block, dtype, workers)

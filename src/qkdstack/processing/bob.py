@@ -47,7 +47,7 @@ from qkdstack.processing._party import UNKNOWN, unpack_bits
 from qkdstack.processing.amplification import toeplitz_hash
 from qkdstack.processing.channel import ClassicalChannel, Message
 from qkdstack.processing.chsh import chsh_value, hoeffding_chsh_lower
-from qkdstack.processing.estimation import sampling_deviation
+from qkdstack.processing.estimation import class_counts, sampling_deviation
 from qkdstack.processing.index_coding import encode_increasing
 from qkdstack.processing.length_rules import DECOY_KEY_BASIS
 from qkdstack.processing.reconciliation.base import get_method
@@ -653,28 +653,29 @@ class BobNode:
         if sifted is None:
             return []
         rows = []
-        # One pass of bincount over (basis, intensity) codes: the counts of every class at once
-        # (the same integers as a mask per class; the float sums are exact below 2**53).
-        basis = sifted.basis.astype(np.int64)
-        intensity = sifted.intensity.astype(np.int64)
-        bases = np.flatnonzero(np.bincount(basis)).tolist()
-        intensities = np.flatnonzero(np.bincount(intensity)).tolist()
-        if sifted.sent_counts is not None:
-            intensities = list(range(sifted.sent_counts.shape[0]))
-            bases = sorted(set(bases) | set(range(sifted.sent_counts.shape[1])))
-        n_int = max([*intensities, int(intensity.max(initial=0))]) + 1
-        n_codes = (max([*bases, int(basis.max(initial=0))]) + 1) * n_int
-        code = basis * n_int + intensity
-        unknown = sifted.error == UNKNOWN
-        detected_by = np.bincount(code, minlength=n_codes)
-        unknown_by = np.bincount(code, weights=unknown, minlength=n_codes)
-        errors_by = np.bincount(code, weights=np.where(unknown, 0, sifted.error), minlength=n_codes)
+        # One pass over (basis, intensity) codes: the counts of every class at once.
+        sent_counts = sifted.sent_counts
+        n_int = int(sifted.intensity.max(initial=0)) + 1
+        if sent_counts is not None:
+            n_int = max(n_int, sent_counts.shape[0])
+        by_class = class_counts(sifted.basis, sifted.intensity, sifted.error, n_int)
+        detected = by_class[0].reshape(-1, n_int)
+        bases = np.flatnonzero(detected.sum(axis=1)).tolist()
+        intensities = np.flatnonzero(detected.sum(axis=0)).tolist()
+        if sent_counts is not None:
+            intensities = list(range(sent_counts.shape[0]))
+            bases = sorted(set(bases) | set(range(sent_counts.shape[1])))
+        n_codes = max(by_class.shape[1], (max(bases, default=0) + 1) * n_int)
+        detected_by, unknown_by, errors_by = np.zeros((3, n_codes), dtype=np.int64)
+        detected_by[: by_class.shape[1]] = by_class[0]
+        unknown_by[: by_class.shape[1]] = by_class[1]
+        errors_by[: by_class.shape[1]] = by_class[2]
         for b in bases:
             for i in intensities:
                 c = b * n_int + i
                 sent = None
-                if sifted.sent_counts is not None and b < sifted.sent_counts.shape[1]:
-                    sent = int(sifted.sent_counts[i, b])
+                if sent_counts is not None and b < sent_counts.shape[1]:
+                    sent = int(sent_counts[i, b])
                 named = self._spec.named_bases and b in (0, 1, 2)
                 rows.append(
                     {

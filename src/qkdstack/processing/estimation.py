@@ -21,12 +21,20 @@ from __future__ import annotations
 import math
 import secrets
 
+import numba
 import numpy as np
+import numpy.typing as npt
 
 from qkdstack.errors import ParameterError
 from qkdstack.typing import BitArray, IndexArray
 
-__all__ = ["choose_sample", "error_fraction", "sampling_deviation", "secret_sample"]
+__all__ = [
+    "choose_sample",
+    "class_counts",
+    "error_fraction",
+    "sampling_deviation",
+    "secret_sample",
+]
 
 
 def choose_sample(n_sifted: int, sample_bits: int, rng: np.random.Generator) -> IndexArray:
@@ -59,6 +67,49 @@ def secret_sample(n_sifted: int, sample_bits: int) -> IndexArray:
         return np.arange(n_sifted, dtype=np.int64)
     chosen = np.argpartition(keys, sample_bits)[:sample_bits] if sample_bits else keys[:0]
     return np.sort(chosen).astype(np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _class_counts(
+    basis: BitArray, intensity: BitArray, error: npt.NDArray[np.int8], n_int: int, n_codes: int
+) -> npt.NDArray[np.int64]:  # pragma: no cover
+    out = np.zeros((3, n_codes), dtype=np.int64)
+    for i in range(basis.shape[0]):
+        c = np.int64(basis[i]) * n_int + np.int64(intensity[i])
+        e = error[i]
+        out[0, c] += 1
+        if e < 0:
+            out[1, c] += 1
+        else:
+            out[2, c] += e
+    return out
+
+
+def class_counts(
+    basis: BitArray, intensity: BitArray, error: npt.NDArray[np.int8], n_intensities: int
+) -> npt.NDArray[np.int64]:
+    """Per class ``basis * n_intensities + intensity``: detections, unknown and known errors.
+
+    ``error`` holds 0 or 1 per event, or a negative value where the event's error is unknown
+    (not disclosed). Returns an array of shape ``(3, n_classes)`` with ``n_classes =
+    (max basis + 1) * n_intensities``: the rows are the events, the events whose error is
+    unknown, and the errors among the others (one pass: the same integers as a mask per class).
+    """
+    basis = np.ascontiguousarray(basis, dtype=np.uint8)
+    intensity = np.ascontiguousarray(intensity, dtype=np.uint8)
+    error = np.ascontiguousarray(error, dtype=np.int8)
+    if not basis.shape == intensity.shape == error.shape or basis.ndim != 1:
+        raise ParameterError(
+            "Arguments 'basis', 'intensity' and 'error' must be 1-D of one length, not "
+            f"{basis.shape}, {intensity.shape} and {error.shape}."
+        )
+    if basis.shape[0] and int(intensity.max()) >= n_intensities:
+        raise ParameterError(
+            f"Argument 'n_intensities' must exceed every intensity class, not {n_intensities} "
+            f"(class {int(intensity.max())} seen)."
+        )
+    n_codes = (int(basis.max(initial=0)) + 1) * n_intensities
+    return _class_counts(basis, intensity, error, n_intensities, n_codes)
 
 
 def error_fraction(bits_a: BitArray, bits_b: BitArray) -> tuple[int, float]:
