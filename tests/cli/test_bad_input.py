@@ -120,6 +120,13 @@ def test_non_finite_parameters_are_refused_before_the_run(
     ("args", "names"),
     [
         (["rates", "--distance-km", "0:inf:10"], ("'--distance-km'", "0:inf:10")),
+        (["rates", "--distance-km", "0:1e308:1e-300"], ("'--distance-km'", "1e-300")),
+        (["rates", "--distance-km", "0,inf"], ("'--distance-km'", "inf")),
+        # The numerical rates' range took an infinite span to an OverflowError (exit 1).
+        (["rates", "--protocol", "bb84", "--channel", "depolarizing", "--noise", "0:inf:0.1"],
+         ("'--noise'", "0:inf:0.1")),
+        (["rates", "--protocol", "bb84", "--channel", "depolarizing", "--noise", "0:1:1e-320"],
+         ("'--noise'", "1e-320")),
         (
             ["reconcile", "--alice", "a.npy", "--bob", "b.npy", "--qber", "0.02", "--out", "c.npy",
              "--method", "ldpc", "--target-efficiency", "inf"],

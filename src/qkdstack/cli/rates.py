@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from qkdstack.cli.rates_numerical import run_numerical_rates
+from qkdstack.cli.validation import parse_grid
 from qkdstack.errors import ParameterError
 from qkdstack.model import check_rate_params, system_model
 from qkdstack.params import LinkParams, get_param_set, parse_assignment
@@ -35,30 +36,9 @@ _MAX_POINTS = 10_000
 
 def parse_distances(text: str) -> list[float]:
     """``"0,25,50"`` (a list) or ``"0:150:5"`` (start:stop:step, stop included) into floats."""
-    text = text.strip()
-    try:
-        if ":" in text:
-            parts = [float(p) for p in text.split(":")]
-            if len(parts) != 3:
-                raise ValueError
-            start, stop, step = parts
-            if not step > 0 or stop < start:
-                raise ValueError
-            count = math.floor((stop - start) / step + 1e-9) + 1
-            if count > _MAX_POINTS:
-                raise ValueError
-            values = [start + i * step for i in range(count)]
-        else:
-            values = [float(p) for p in text.split(",") if p.strip()]
-            if not values:
-                raise ValueError
-    except (ValueError, OverflowError):  # OverflowError: an infinite start, stop or step
-        raise ParameterError(
-            "Argument '--distance-km' must be a list like 0,25,50 or a range start:stop:step "
-            f"with step > 0, not {text!r}."
-        ) from None
+    values = parse_grid("--distance-km", text, example="0,25,50", max_points=_MAX_POINTS)
     for v in values:
-        if not v >= 0 or not math.isfinite(v):
+        if not v >= 0:
             raise ParameterError(f"Argument '--distance-km' must be >= 0, not {v!r}.")
     return values
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import typer
 
+from qkdstack.cli.validation import parse_grid
 from qkdstack.errors import ParameterError
 from qkdstack.theory.numerical import (
     NUMERICAL_PROTOCOLS,
@@ -48,28 +49,7 @@ class NumericalRow:
 
 def parse_noise(text: str) -> list[float]:
     """``"0:0.1:0.01"`` (start:stop:step, stop included) or ``"0,0.05"`` into noise values."""
-    text = text.strip()
-    try:
-        if ":" in text:
-            parts = [float(p) for p in text.split(":")]
-            if len(parts) != 3:
-                raise ValueError
-            start, stop, step = parts
-            if not step > 0 or not stop >= start:
-                raise ValueError
-            count = math.floor((stop - start) / step + 1e-9) + 1
-            if count > _MAX_POINTS:
-                raise ValueError
-            values = [round(start + i * step, 12) for i in range(count)]
-        else:
-            values = [float(p) for p in text.split(",") if p.strip()]
-            if not values:
-                raise ValueError
-    except ValueError:
-        raise ParameterError(
-            "Argument '--noise' must be a list like 0,0.05 or a range start:stop:step with "
-            f"step > 0 and at most {_MAX_POINTS} points, not {text!r}."
-        ) from None
+    values = parse_grid("--noise", text, example="0,0.05", max_points=_MAX_POINTS, digits=12)
     for v in values:
         if not 0.0 <= v <= 1.0:
             raise ParameterError(f"Argument '--noise' must be in [0, 1], not {v!r}.")

@@ -28,6 +28,7 @@ __all__ = [
     "check_process_options",
     "check_writable_dir",
     "parse_count",
+    "parse_grid",
 ]
 
 _POWER = re.compile(r"^\s*(\d+)\s*\*\*\s*(\d+)\s*$")
@@ -67,6 +68,56 @@ def parse_count(option: str, text: str, minimum: int = 1, maximum: int = MAX_PUL
             f"Argument '{option}' must be an integer in [{minimum}, {maximum:.0e}], not {text!r}."
         )
     return int(value)
+
+
+def parse_grid(
+    option: str, text: str, *, example: str, max_points: int, digits: int | None = None
+) -> list[float]:
+    """A list ``"0,25,50"`` or a range ``"0:150:5"`` (start:stop:step, stop included) of floats.
+
+    A range needs a finite step > 0, ``stop >= start`` and at most ``max_points`` points; its
+    points are ``start + i * step`` (rounded to ``digits`` decimals when given, so that
+    ``0:0.1:0.01`` gives 0.03 and not 0.030000000000000002). Every value is finite. The caller
+    checks the values' own domain.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``option``, the form and the text (exit status 2).
+    """
+    text = text.strip()
+    try:
+        if ":" in text:
+            parts = [float(p) for p in text.split(":")]
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, step = parts
+            if not (math.isfinite(start) and math.isfinite(stop) and math.isfinite(step)):
+                raise ValueError
+            if not step > 0 or not stop >= start:
+                raise ValueError
+            span = (stop - start) / step  # finite: a huge stop / tiny step overflows to inf
+            if not span < max_points:
+                raise ValueError
+            count = math.floor(span + 1e-9) + 1
+            if count > max_points:
+                raise ValueError
+            values = [start + i * step for i in range(count)]
+            if digits is not None:
+                values = [round(v, digits) for v in values]
+        else:
+            values = [float(p) for p in text.split(",") if p.strip()]
+            if not values:
+                raise ValueError
+    except ValueError:
+        raise ParameterError(
+            f"Argument '{option}' must be a list like {example} or a range start:stop:step with "
+            f"step > 0 and at most {max_points} points, not {text!r}."
+        ) from None
+    for v in values:
+        if not math.isfinite(v):
+            raise ParameterError(f"Argument '{option}' must hold finite numbers, not {v!r}.")
+    return values
 
 
 def check_finite(option: str, value: float | None) -> None:
