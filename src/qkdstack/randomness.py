@@ -21,6 +21,7 @@ __all__ = [
     "as_generator",
     "secret_bits",
     "secret_bytes",
+    "secret_key_id",
     "secret_randomness_mode",
     "spawn_generators",
 ]
@@ -71,6 +72,17 @@ def spawn_generators(seed: Seed, count: int) -> list[np.random.Generator]:
     if count < 0:
         raise ParameterError(f"Argument 'count' must be >= 0, not {count}.")
     return list(as_generator(seed).spawn(count))
+
+
+def secret_key_id() -> str:
+    """A random key ID: a version-4 UUID (RFC 4122, clause 4.4) from :mod:`secrets`, in its
+    canonical lower-case form (as ``str(uuid.UUID(bytes=..., version=4))``, formatted directly:
+    the key service draws one on the hot path of every delivery)."""
+    b = bytearray(secrets.token_bytes(16))
+    b[6] = b[6] & 0x0F | 0x40  # version 4
+    b[8] = b[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def secret_bytes(n_bytes: int) -> bytes:

@@ -217,12 +217,20 @@ def test_config_syntax_and_missing_fields(tmp_path: Path) -> None:
         load_config(_config(tmp_path, 'kme_id = "KME_A"'))
 
 
-def test_key_ids_are_canonical_random_version_4_uuids() -> None:
-    import uuid
-
+@pytest.mark.parametrize("maker", ["pool", "node", "store"])
+def test_key_ids_are_canonical_random_version_4_uuids(maker: str, tmp_path: Path) -> None:
+    # Every key ID (the KME's delivered keys, the nodes' and qkd run's stored keys) comes from
+    # one generator, qkdstack.randomness.secret_key_id.
     from qkdstack.kms.pool import new_key_id
+    from qkdstack.node.keys import new_key_ids
 
-    ids = [new_key_id() for _ in range(2000)]
+    if maker == "pool":
+        ids = [new_key_id() for _ in range(2000)]
+    elif maker == "node":
+        ids = new_key_ids(2000)
+    else:
+        with KeyStore(tmp_path / "s.db") as store:
+            ids = store.deposit(np.zeros(2000 * 8, dtype=np.uint8), key_size_bits=8)
     assert len(set(ids)) == len(ids)
     for key_id in ids:
         parsed = uuid.UUID(key_id)
@@ -336,3 +344,17 @@ def test_a_pushed_block_is_cut_in_order_and_refused_whole(tmp_path: Path) -> Non
         used = dict(db.execute("SELECT key_id, used_bytes FROM kms_used").fetchall())
     assert size[peer[0]] == 0 and peer[0] not in used  # used up: erased
     assert size[peer[1]] == 32 and used[peer[1]] == 8  # the refused block left it as it was
+
+
+def test_store_and_pool_create_one_keys_table(tmp_path: Path) -> None:
+    # Either side may create a new store file first; both write the same table.
+    KeyPool(tmp_path / "by_pool.db", "KME_A", None).close()
+    with KeyStore(tmp_path / "by_store.db"):
+        pass
+
+    def keys_sql(path: Path) -> str:
+        with sqlite3.connect(path) as db:
+            (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'keys'").fetchone()
+        return str(sql)
+
+    assert keys_sql(tmp_path / "by_pool.db") == keys_sql(tmp_path / "by_store.db")

@@ -31,7 +31,6 @@ import collections
 import json
 import os
 import queue
-import secrets
 import sqlite3
 import stat
 import threading
@@ -42,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from qkdstack.errors import KeyStoreError
+from qkdstack.kms.schema import KEYS_TABLE
+from qkdstack.randomness import secret_key_id as new_key_id
 
 __all__ = [
     "DeliveredKey",
@@ -60,14 +61,9 @@ __all__ = [
 SERVABLE_SOURCES = ("qkd", "qkd-node")
 _SERVABLE_MARKS = ", ".join("?" * len(SERVABLE_SOURCES))
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS keys (
-    key_id TEXT PRIMARY KEY,
-    size_bits INTEGER NOT NULL,
-    material BLOB NOT NULL,
-    created_unix REAL NOT NULL,
-    source TEXT NOT NULL
-);
+_SCHEMA = (
+    KEYS_TABLE
+    + """
 CREATE TABLE IF NOT EXISTS kms_used (
     key_id TEXT PRIMARY KEY,
     used_bytes INTEGER NOT NULL
@@ -89,6 +85,7 @@ CREATE TABLE IF NOT EXISTS kms_ahead (
     material BLOB NOT NULL
 );
 """
+)
 
 Segment = tuple[str, int, int]
 """``(store_key_id, offset_bytes, length_bytes)``: a slice of one store key."""
@@ -752,14 +749,3 @@ _ERASE = "UPDATE keys SET material = x'' WHERE key_id = ?"
 """Erase a used-up store key's material, keeping its row: row IDs then never go down, so that
 :meth:`KeyPool.refresh` (which reads rows above the last row ID seen) misses no new key.
 ``secure_delete`` overwrites the old content in the file."""
-
-
-def new_key_id() -> str:
-    """A random key ID: a version-4 UUID (RFC 4122, clause 4.4) from :mod:`secrets`, in its
-    canonical lower-case form (as ``str(uuid.UUID(bytes=..., version=4))``, formatted directly:
-    this is on the hot path of every delivery)."""
-    b = bytearray(secrets.token_bytes(16))
-    b[6] = b[6] & 0x0F | 0x40  # version 4
-    b[8] = b[8] & 0x3F | 0x80  # the RFC 4122 variant
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

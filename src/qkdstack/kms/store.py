@@ -13,35 +13,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sqlite3
 import stat
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from qkdstack.errors import KeyStoreError, ParameterError
+from qkdstack.kms.schema import KEYS_TABLE
+from qkdstack.randomness import secret_key_id
 from qkdstack.typing import BitArray
 
 __all__ = ["KeyStore", "check_store_dir", "deposit_pair"]
 
 
-def _new_key_id() -> str:
-    """A random UUID (version 4) from :mod:`secrets`."""
-    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS keys (
-    key_id TEXT PRIMARY KEY,
-    size_bits INTEGER NOT NULL,
-    material BLOB NOT NULL,
-    created_unix REAL NOT NULL,
-    source TEXT NOT NULL
-);
+_SCHEMA = (
+    KEYS_TABLE
+    + """
 CREATE TABLE IF NOT EXISTS pending_keys (
     key_id TEXT PRIMARY KEY,
     batch_id TEXT NOT NULL,
@@ -56,6 +46,7 @@ CREATE TABLE IF NOT EXISTS batches (
     changed_unix REAL NOT NULL
 );
 """
+)
 
 
 class KeyStore:
@@ -136,7 +127,7 @@ class KeyStore:
         packed = np.packbits(key[: count * key_size_bits]).tobytes()
         step = key_size_bits // 8
         now = time.time()
-        ids = key_ids if key_ids is not None else [_new_key_id() for _ in range(count)]
+        ids = key_ids if key_ids is not None else [secret_key_id() for _ in range(count)]
         if len(ids) != count:
             raise ParameterError(
                 f"Argument 'key_ids' must hold {count} IDs (one per key), not {len(ids)}."
@@ -408,7 +399,7 @@ def deposit_pair(
     if alice_key.shape != bob_key.shape:
         raise KeyStoreError("Alice's and Bob's keys differ in length; nothing was stored.")
     count = int(alice_key.shape[0]) // max(key_size_bits, 1)
-    ids = [_new_key_id() for _ in range(count)]
+    ids = [secret_key_id() for _ in range(count)]
     directory = Path(store_dir)
     a = KeyStore(directory / _STORE_FILES[0])
     try:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
 
 from qkdstack.node.messages import AUTH_BITS_PER_ROUND, KEY_SIZE_BITS
 from qkdstack.node.pool import PAD_BYTES
+from qkdstack.randomness import secret_key_id
 from qkdstack.typing import BitArray
 
 __all__ = ["KeySplit", "new_batch_id", "new_key_ids", "split_key"]
@@ -52,4 +52,4 @@ def new_batch_id() -> str:
 
 def new_key_ids(count: int) -> list[str]:
     """Random UUID4 key IDs from :mod:`secrets`."""
-    return [str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)) for _ in range(count)]
+    return [secret_key_id() for _ in range(count)]
