@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -38,13 +39,17 @@ def test_simulate_records_say_laser_for_decoy_states() -> None:
     )
 
 
-def test_protocol_params_switches_only_decoy_to_a_laser() -> None:
+def test_protocol_params_switches_decoy_to_a_laser_and_pairs_to_spdc() -> None:
     single = LinkParams()
     assert protocol_params("decoy-bb84", single) == single.replace(source="laser")
     laser = LinkParams(source="laser", mu=0.3)
     assert protocol_params("decoy-bb84", laser) is laser
-    for protocol in ("bb84", "six-state", "b92", "bbm92", "e91"):
+    for protocol in ("bb84", "six-state", "b92"):
         assert protocol_params(protocol, single) is single
+    spdc = LinkParams(source="spdc")
+    for protocol in ("bbm92", "e91"):
+        assert protocol_params(protocol, single) == spdc
+        assert protocol_params(protocol, spdc) is spdc
     with pytest.raises(ParameterError, match=r"'protocol'.*'no-such-protocol'"):
         protocol_params("no-such-protocol", single)
 
@@ -64,6 +69,24 @@ def test_decoy_with_an_spdc_source_is_refused_by_library_and_cli(
     assert rc == 2 and captured.out == ""
     assert "'source' must be laser with protocol decoy-bb84" in captured.err
     assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_pair_protocols_report_the_pair_source_they_simulate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # bbm92 and e91 always draw their events from an SPDC pair source; their reports and records
+    # said "single-photon" (the default of LinkParams) before.
+    from qkdstack.link.recordfile import read_records
+
+    for protocol in ("bbm92", "e91"):
+        report = run_experiment(protocol, LinkParams(distance_km=1.0), 10**6, seed=1).report
+        assert report["source"] == report["params"]["source"] == "spdc"
+        out = tmp_path / protocol
+        args = ["simulate", "--protocol", protocol, "--pulses", "1e5", "--seed", "1"]
+        assert main([*args, "--out", str(out)]) == 0
+        for role in ("alice", "bob"):
+            assert read_records(out / f"{role}.parquet").meta.params["source"] == "spdc"
+    capsys.readouterr()
 
 
 # -- the adapter to theory ------------------------------------------------------------------------

@@ -7,7 +7,8 @@ This module holds what the library, not the command line, decides about them:
 
 - :func:`protocol_params`: the parameters a protocol runs with. Decoy states are intensities of
   an attenuated laser, so ``decoy-bb84`` on the default single-photon source runs (and reports)
-  a laser, and refuses an SPDC source. :func:`qkdstack.experiment.run_experiment`,
+  a laser, and refuses an SPDC source; ``bbm92`` and ``e91`` measure the halves of SPDC pairs and
+  report that source. :func:`qkdstack.experiment.run_experiment`,
   :func:`qkdstack.link.simulate`, :func:`qkdstack.link.simulator.simulate_to_files`, ``qkd run``
   and ``qkd simulate`` all apply it, so the library and the CLI report the same source.
 - :func:`check_rate_params`: parameters the theory's rate does not model (bbm92's rate is for a
@@ -44,6 +45,7 @@ __all__ = [
     "DEFAULT_WEAK_DECOY_MU",
     "LASER_PROTOCOLS",
     "MU_PROTOCOLS",
+    "PAIR_PROTOCOLS",
     "check_protocol_source",
     "check_rate_params",
     "protocol_params",
@@ -60,6 +62,10 @@ LASER_PROTOCOLS: frozenset[str] = frozenset(n for n in registry.names() if _lase
 """The built-in protocols whose source is an attenuated laser whatever ``LinkParams.source``
 says: their intensities (``LinkParams.intensities``) are the laser's mean photon numbers (a
 view of the registry's ``emission == "intensities"``; the rules below ask the registry)."""
+
+PAIR_PROTOCOLS: frozenset[str] = frozenset(n for n in registry.names() if registry.get(n).entangled)
+"""The built-in protocols whose source is an SPDC pair source whatever ``LinkParams.source``
+(``bbm92``, ``e91``): their runs and records report ``"spdc"``."""
 
 MU_PROTOCOLS: frozenset[str] = frozenset(
     n for n in registry.names() if registry.get(n).emission == "mu"
@@ -91,18 +97,23 @@ def check_protocol_source(protocol: str, source: str, *, argument: str = "source
 
 
 def protocol_params(protocol: str, params: LinkParams) -> LinkParams:
-    """The parameters ``protocol`` runs with: ``params``, with a laser for ``decoy-bb84``.
+    """The parameters ``protocol`` runs with: ``params``, with a laser for ``decoy-bb84`` and an
+    SPDC pair source for ``bbm92`` and ``e91``.
 
     The default source, ``"single-photon"``, becomes ``"laser"`` for the protocols of
     :data:`LASER_PROTOCOLS` (their events are always drawn from a laser's intensities, so the
-    records and the report say so); any other source that is not a laser is refused. Other
-    protocols get ``params`` unchanged (their own source checks run with the link's event tables).
+    records and the report say so); any other source that is not a laser is refused. For the
+    entanglement-based protocols (:data:`PAIR_PROTOCOLS`) it becomes ``"spdc"``: their events are
+    always drawn from a pair source (``mu_pair``, ``pair_statistics``), and a laser is refused by
+    the link's own check. Other protocols get ``params`` unchanged.
 
     Raises
     ------
     ParameterError
         ``decoy-bb84`` with ``source="spdc"``.
     """
+    if registry.get(protocol).entangled:
+        return params.replace(source="spdc") if params.source == "single-photon" else params
     if not _laser_only(protocol) or params.source == "laser":
         return params
     if params.source == "single-photon":
