@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue as thread_queue
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -98,6 +99,9 @@ class BobClient:
         self._stopping = False
         self._attempted = 0
         self._queues: dict[int, asyncio.Queue[Frame | None]] = {}
+        # While a round's post-processing runs in its thread, its frames go to that thread
+        # directly (no task or future on the loop per reply): see _post_process.
+        self._inboxes: dict[int, thread_queue.SimpleQueue[Frame | None]] = {}
         self._records: dict[int, asyncio.Future[bytes]] = {}
         self._peer_next_round = 1
         self._commit_lock: asyncio.Lock | None = None
@@ -232,22 +236,32 @@ class BobClient:
                     if not round_id:
                         raise
                     conn.close_round(round_id)
-                    queue = self._queues.get(round_id)
-                    if queue is not None:  # else: a late frame of a round already dropped
-                        queue.put_nowait(
-                            Frame(Kind.ABORT, round_id, _REFUSED_HERE, str(exc).encode())
-                        )
+                    # (None: a late frame of a round already dropped.)
+                    self._deliver(
+                        round_id, Frame(Kind.ABORT, round_id, _REFUSED_HERE, str(exc).encode())
+                    )
                     continue
                 if frame is None:
                     break
-                queue = self._queues.get(frame.round_id)
-                if queue is not None:  # frames of rounds already dropped are ignored
-                    queue.put_nowait(frame)
+                self._deliver(frame.round_id, frame)  # frames of rounds dropped are ignored
         except (FrameRefused, ConnectionError, OSError) as exc:
             self._config.on_event(f"bob: classical channel: {exc}")
         finally:
+            for inbox in self._inboxes.values():
+                inbox.put(None)
             for queue in self._queues.values():
                 queue.put_nowait(None)
+
+    def _deliver(self, round_id: int, frame: Frame) -> None:
+        """Hand ``frame`` to its round: to the thread running its post-processing, if one is, or
+        to its queue; a frame of a round no longer running is dropped."""
+        inbox = self._inboxes.get(round_id)
+        if inbox is not None:
+            inbox.put(frame)
+            return
+        queue = self._queues.get(round_id)
+        if queue is not None:
+            queue.put_nowait(frame)
 
     async def _read_fibre(self, fibre: Connection) -> None:
         with contextlib.suppress(FrameRefused, ConnectionError, OSError):
@@ -271,17 +285,59 @@ class BobClient:
             ) from None
         if frame is None:
             queue.put_nowait(None)
-            raise ConnectionError("the classical connection was lost")
-        if frame.kind is Kind.ABORT:
-            reason = frame.payload.decode("utf-8", "replace")
-            if frame.seq == _REFUSED_HERE:
-                raise FrameRefused(f"Bob refused Alice's frame: {reason}", stage="channel")
-            raise ProtocolAbort(f"Alice dropped the round: {reason}", stage="channel")
-        if frame.kind is not kind:
-            raise FrameRefused(
-                f"unexpected {frame.kind.name} frame (waiting for {kind.name})", stage="channel"
-            )
-        return frame
+        return _checked(frame, kind)
+
+    def _post_process(
+        self, conn: Connection, round_id: int, loop: asyncio.AbstractEventLoop
+    ) -> tuple[Any, thread_queue.SimpleQueue[Frame | None]]:
+        """The transport of a round's post-processing (run in the round's thread), and its inbox.
+
+        A request is sent from the event loop (the connection is the loop's); the reply comes
+        through the inbox, which the reader fills while the round's thread runs.
+        """
+        inbox: thread_queue.SimpleQueue[Frame | None] = thread_queue.SimpleQueue()
+        timeout_s = self._config.timeout_s
+
+        def send(frame: bytes) -> None:  # on the loop
+            try:
+                conn.send(Kind.REQUEST, round_id, frame)
+            except ConnectionError:
+                inbox.put(None)
+
+        def transport(frame: bytes) -> bytes:  # in the round's thread
+            loop.call_soon_threadsafe(send, frame)
+            try:
+                reply = inbox.get(timeout=timeout_s)
+            except thread_queue.Empty:
+                raise ProtocolAbort(
+                    f"no REPLY from Alice within {timeout_s:g} s (round {round_id} dropped)",
+                    stage="channel",
+                ) from None
+            if reply is None:
+                inbox.put(None)  # lost for good: every later wait sees it too
+            return _checked(reply, Kind.REPLY).payload
+
+        return transport, inbox
+
+    def _start_post_processing(
+        self, round_id: int, inbox: thread_queue.SimpleQueue[Frame | None]
+    ) -> None:
+        """Frames from now on go to the round's thread; any already queued (an ABORT, or the
+        reader's end) go there first."""
+        queue = self._queues[round_id]
+        while not queue.empty():
+            inbox.put(queue.get_nowait())
+        self._inboxes[round_id] = inbox
+
+    def _end_post_processing(self, round_id: int) -> None:
+        """Frames from now on go to the round's queue; any left in its inbox go there first."""
+        inbox = self._inboxes.pop(round_id, None)
+        queue = self._queues.get(round_id)
+        while inbox is not None and queue is not None:
+            try:
+                queue.put_nowait(inbox.get_nowait())
+            except thread_queue.Empty:
+                break
 
     async def _hello(self, conn: Connection) -> None:
         hello_sent = time.perf_counter()
@@ -353,15 +409,14 @@ class BobClient:
             self._window.saw_records(len(records))
             bob = BobNode(records, cfg.options, np.random.default_rng(post.spawn(2)[1]))
 
-            def transport(frame: bytes) -> bytes:
-                future = asyncio.run_coroutine_threadsafe(self._ask(conn, round_id, frame), loop)
-                return future.result()
-
+            transport, inbox = self._post_process(conn, round_id, loop)
             endpoint = BobEndpoint(transport, auth, "stage")
             stage = "post-processing"
+            self._start_post_processing(round_id, inbox)
             try:
                 key = await loop.run_in_executor(self._executor, bob.run, endpoint)
             finally:
+                self._end_post_processing(round_id)
                 report["qber"] = bob.qber
                 report["disclosed_bits"] = endpoint.stats.leaked_bits()
                 report["leaked_ec_bits"] = endpoint.stats.leaked_bits("reconciliation")
@@ -435,10 +490,6 @@ class BobClient:
         self.reports.append(report)
         self._config.on_round(report)
 
-    async def _ask(self, conn: Connection, round_id: int, frame: bytes) -> bytes:
-        conn.send(Kind.REQUEST, round_id, frame)
-        return (await self._expect(round_id, Kind.REPLY)).payload
-
     async def _commit(
         self,
         conn: Connection,
@@ -491,3 +542,19 @@ class BobClient:
             self._pool.activate(batch_id)
         conn.close_round(round_id)
         return split.n_keys
+
+
+def _checked(frame: Frame | None, kind: Kind) -> Frame:
+    """``frame`` if it is the ``kind`` awaited; else the error its absence or kind means."""
+    if frame is None:
+        raise ConnectionError("the classical connection was lost")
+    if frame.kind is Kind.ABORT:
+        reason = frame.payload.decode("utf-8", "replace")
+        if frame.seq == _REFUSED_HERE:
+            raise FrameRefused(f"Bob refused Alice's frame: {reason}", stage="channel")
+        raise ProtocolAbort(f"Alice dropped the round: {reason}", stage="channel")
+    if frame.kind is not kind:
+        raise FrameRefused(
+            f"unexpected {frame.kind.name} frame (waiting for {kind.name})", stage="channel"
+        )
+    return frame
