@@ -95,7 +95,9 @@ def build_report(
     n_key = rep["key_bits_before_ec"]
     ec_efficiency = None
     if qber_true and n_key and node.corrected_key is not None:
-        ec_efficiency = rep["leaked_ec_bits"] / (n_key * float(binary_entropy(qber_true)))
+        # n h(e) is 0 at e = 1 too (a handful of bits, all wrong): the ratio is then undefined.
+        ideal = n_key * float(binary_entropy(qber_true))
+        ec_efficiency = rep["leaked_ec_bits"] / ideal if ideal > 0 else None
     pulses = alice.meta.pulses
     report: dict[str, Any] = {
         "protocol": protocol,

@@ -130,3 +130,16 @@ def test_auth_scope_sets_the_authentication_key_cost(capsys: pytest.CaptureFixtu
     # Two 128-bit tags per stage (five stages) against two per round trip.
     assert stage["auth_key_bits_used"] == 5 * 256
     assert message["auth_key_bits_used"] == 256 * message["round_trips"]
+
+
+def test_a_last_key_bit_that_is_wrong_aborts_without_a_crash(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 10^5 pulses over 200 km, seed 27: one key bit is left after the sample, and it is wrong, so
+    # the oracle's error fraction is 1 and n h(e) = 0; the report's f was a ZeroDivisionError
+    # (exit 1, "unexpected") instead of an aborted run with no key.
+    argv = ["run", "--protocol", "bb84", "--pulses", "1e5", "--distance-km", "200", "--seed", "27"]
+    assert main([*argv, "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["key_bits_before_ec"] == 1 and rep["qber_true"] == 1.0  # the case described
+    assert rep["aborted"] and rep["secret_bits"] == 0 and rep["ec_efficiency"] is None
