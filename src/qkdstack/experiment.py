@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ from qkdstack.link.records import LinkOutput, Records
 from qkdstack.model import protocol_params
 from qkdstack.params import MAX_PULSES, LinkParams
 from qkdstack.processing.pipeline import PipelineOptions, PipelineResult, run_postprocessing
+from qkdstack.processing.reconciliation import efficiency
 from qkdstack.processing.sifting import get_rule
-from qkdstack.theory.entropy import binary_entropy
 from qkdstack.typing import IndexArray
 
 __all__ = [
@@ -95,9 +96,9 @@ def build_report(
     n_key = rep["key_bits_before_ec"]
     ec_efficiency = None
     if qber_true and n_key and node.corrected_key is not None:
-        # n h(e) is 0 at e = 1 too (a handful of bits, all wrong): the ratio is then undefined.
-        ideal = n_key * float(binary_entropy(qber_true))
-        ec_efficiency = rep["leaked_ec_bits"] / ideal if ideal > 0 else None
+        # Undefined (nan) where n h(e) = 0: at e = 1 too (a handful of bits, all wrong).
+        f = efficiency(rep["leaked_ec_bits"], n_key, qber_true)
+        ec_efficiency = None if math.isnan(f) else f
     pulses = alice.meta.pulses
     report: dict[str, Any] = {
         "protocol": protocol,

@@ -45,7 +45,6 @@ __all__ = [
     "DEFAULT_WEAK_DECOY_MU",
     "LASER_PROTOCOLS",
     "MU_PROTOCOLS",
-    "PAIR_PROTOCOLS",
     "check_protocol_source",
     "check_rate_params",
     "protocol_params",
@@ -62,10 +61,6 @@ LASER_PROTOCOLS: frozenset[str] = frozenset(n for n in registry.names() if _lase
 """The built-in protocols whose source is an attenuated laser whatever ``LinkParams.source``
 says: their intensities (``LinkParams.intensities``) are the laser's mean photon numbers (a
 view of the registry's ``emission == "intensities"``; the rules below ask the registry)."""
-
-PAIR_PROTOCOLS: frozenset[str] = frozenset(n for n in registry.names() if registry.get(n).entangled)
-"""The built-in protocols whose source is an SPDC pair source whatever ``LinkParams.source``
-(``bbm92``, ``e91``): their runs and records report ``"spdc"``."""
 
 MU_PROTOCOLS: frozenset[str] = frozenset(
     n for n in registry.names() if registry.get(n).emission == "mu"
@@ -103,7 +98,7 @@ def protocol_params(protocol: str, params: LinkParams) -> LinkParams:
     The default source, ``"single-photon"``, becomes ``"laser"`` for the protocols of
     :data:`LASER_PROTOCOLS` (their events are always drawn from a laser's intensities, so the
     records and the report say so); any other source that is not a laser is refused. For the
-    entanglement-based protocols (:data:`PAIR_PROTOCOLS`) it becomes ``"spdc"``: their events are
+    entanglement-based protocols (the registry's ``entangled`` specs) it becomes ``"spdc"``: their events are
     always drawn from a pair source (``mu_pair``, ``pair_statistics``), and a laser is refused by
     the link's own check. Other protocols get ``params`` unchanged.
 

@@ -119,7 +119,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     kernels: no import or JIT cost per worker) where fork exists, spawned elsewhere."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_one_core)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
 
 
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
@@ -127,7 +127,7 @@ _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD_MAX_BYTES = 32 * 2**20  # glibc's largest on 64-bit: 4 MiB * sizeof(long)
 
 
-def _one_core() -> None:
+def _init_worker() -> None:
     """A worker's start: its FFTs run on one thread (the other workers keep the other cores), and
     on glibc its heap keeps the memory a block freed for the next block.
 

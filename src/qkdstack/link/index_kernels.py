@@ -121,7 +121,7 @@ def gate_time_tags_ps(index: IndexArray, period_ps: float) -> npt.NDArray[np.int
     """
     period = float(period_ps)
     if index.shape[0] and period.is_integer() and 0 <= period < 2**31:
-        top = int(np.max(np.abs(index)))  # a sorted list's last, but any order is allowed here
+        top = max(int(index.max()), -int(index.min()))  # any order is allowed here
         if top * period < 2**53:
             return np.multiply(index, np.int64(period), dtype=np.int64)
     if index.shape[0] >= _COMPILED_FROM:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import queue as thread_queue
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,7 @@ from qkdstack.node.window import MAX_AUTO_WINDOW, WindowSizer
 from qkdstack.processing.authentication import WegmanCarterAuthenticator
 from qkdstack.processing.endpoint import BobEndpoint
 from qkdstack.processing.pipeline import BobNode
+from qkdstack.processing.reconciliation import efficiency
 from qkdstack.processing.sanity import check_statistics
 
 __all__ = ["BobClient"]
@@ -70,14 +72,12 @@ def _ec_efficiency(bob: BobNode, leaked_ec_bits: int) -> float | None:
     G. Brassard and L. Salvail, "Secret-key reconciliation by public discussion", EUROCRYPT '93:
     ``n h(e)`` bits is the least any reconciliation discloses.
     """
-    from qkdstack.theory.entropy import binary_entropy
-
     raw, corrected = bob.raw_key, bob.corrected_key
     if raw is None or corrected is None or raw.shape != corrected.shape or raw.shape[0] == 0:
         return None
     e = float(np.count_nonzero(raw != corrected)) / raw.shape[0]
-    ideal = raw.shape[0] * float(binary_entropy(e))
-    return leaked_ec_bits / ideal if ideal > 0 else None
+    f = efficiency(leaked_ec_bits, raw.shape[0], e)  # nan where n h(e) = 0
+    return None if math.isnan(f) else f
 
 
 class BobClient:
